@@ -23,7 +23,7 @@ def _escape_latex(text: str) -> str:
 
 
 def to_markdown(df: pd.DataFrame, bold: Iterable[tuple[int, str]] = ()) -> str:
-    """GitHub Markdown table; cells listed in ``bold`` as (row position, column) are wrapped in **."""
+    """GitHub Markdown table; cells in ``bold`` (row position, column) are wrapped in **."""
     bold = set(bold)
     cols = list(df.columns)
     lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "---|" * len(cols)]
@@ -36,7 +36,9 @@ def to_markdown(df: pd.DataFrame, bold: Iterable[tuple[int, str]] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_latex(df: pd.DataFrame, caption: str, label: str, bold: Iterable[tuple[int, str]] = ()) -> str:
+def to_latex(
+    df: pd.DataFrame, caption: str, label: str, bold: Iterable[tuple[int, str]] = ()
+) -> str:
     """A booktabs ``table`` environment; cells in ``bold`` are wrapped in \\textbf."""
     bold = set(bold)
     cols = list(df.columns)

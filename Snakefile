@@ -1,0 +1,29 @@
+# MR / PR / AR multi-label speech emotion recognition: labels -> folds -> training -> metrics -> tables.
+# Run: snakemake --cores 2 all   (see README.md)
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/labels.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/training.smk"
+include: "workflow/rules/evaluation.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+localrules:
+    all,
+    table3,
+    fig1,
+    result_tables,
+
+
+rule all:
+    default_target: True
+    input:
+        all_outputs(),

@@ -1,0 +1,170 @@
+"""Label aggregation rules (MR, PR, AR) as vectorised functions of a vote-count matrix.
+
+``votes`` is an ``(N, C)`` integer matrix: row = utterance, column = emotion class in the order of
+:data:`serrules.classes.CORPUS_CLASSES`, entry = number of *valid* votes (ratings rows with status
+``valid``) for that class. "Other" votes are not among the C classes and never enter ``votes``.
+
+* **MR** (majority): one class has strictly more than half of the utterance's valid votes.
+* **PR** (plurality): exactly one class has the most votes (and that maximum is > 0).
+* **AR** (all-inclusive): every utterance with at least one valid vote. Train target = the vote
+  distribution; test target = multi-hot, a class is present when its share is strictly greater
+  than ``1/C`` (:func:`serrules.classes.presence_threshold`).
+
+Utterances with no valid vote are kept by no rule; the label stage writes them as the counted
+exclusion ``no_valid_vote``. Every function here works on whole matrices (no per-utterance loop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from serrules.classes import RULES, VALID, presence_threshold
+
+
+def _check_votes(votes: np.ndarray) -> np.ndarray:
+    votes = np.asarray(votes)
+    if votes.ndim != 2:
+        raise ValueError(
+            f"votes must be a 2-D (utterances, classes) matrix, got shape {votes.shape}"
+        )
+    if not np.issubdtype(votes.dtype, np.integer):
+        raise TypeError(f"votes must be an integer count matrix, got dtype {votes.dtype}")
+    if votes.size and votes.min() < 0:
+        row = int(np.flatnonzero((votes < 0).any(axis=1))[0])
+        raise ValueError(f"votes must be non-negative counts; row {row} is {votes[row].tolist()}")
+    return votes
+
+
+def vote_matrix(
+    ratings: pd.DataFrame, utterance_ids: Sequence[str] | pd.Index, classes: Sequence[str]
+) -> np.ndarray:
+    """Count the ``status == "valid"`` ratings rows per utterance and class.
+
+    Returns an ``(len(utterance_ids), len(classes))`` int32 matrix whose rows follow
+    ``utterance_ids`` and columns follow ``classes``. Raises ``ValueError`` naming the ratings
+    ``source`` when a valid rating names an utterance that is not in ``utterance_ids`` or an
+    emotion that is not one of ``classes``, and when ``utterance_ids`` has duplicates.
+    """
+    index = pd.Index(utterance_ids)
+    if index.has_duplicates:
+        dup = index[index.duplicated()][0]
+        raise ValueError(f"utterance_ids: duplicate {dup!r}")
+    classes = list(classes)
+    valid = ratings.loc[ratings["status"].eq(VALID).to_numpy(dtype=bool, na_value=False)]
+    rows = index.get_indexer(valid["utterance_id"])
+    cols = pd.Index(classes).get_indexer(valid["emotion"])
+    for codes, what in ((rows, "utterance_id"), (cols, "emotion")):
+        if (codes < 0).any():
+            i = int(np.flatnonzero(codes < 0)[0])
+            where = valid["source"].iloc[i] if "source" in valid.columns else f"row {i}"
+            raise ValueError(
+                f"{where}: valid rating with {what} {valid[what].iloc[i]!r} that is not "
+                f"{'a parsed utterance' if what == 'utterance_id' else f'one of {classes}'}"
+            )
+    n, c = len(index), len(classes)
+    flat = np.bincount(rows.astype(np.int64) * c + cols, minlength=n * c)
+    return flat.reshape(n, c).astype(np.int32)
+
+
+def majority_mask(votes: np.ndarray) -> np.ndarray:
+    """MR: True where one class has strictly more than half of the row's valid votes."""
+    votes = _check_votes(votes)
+    total = votes.sum(axis=1, dtype=np.int64)
+    top = votes.max(axis=1, initial=0).astype(np.int64)
+    return (2 * top > total) & (total > 0)
+
+
+def plurality_mask(votes: np.ndarray) -> np.ndarray:
+    """PR: True where exactly one class has the most votes and that count is > 0."""
+    votes = _check_votes(votes)
+    top = votes.max(axis=1, initial=0)
+    n_top = (votes == top[:, None]).sum(axis=1)
+    return (top > 0) & (n_top == 1)
+
+
+def winning_class(votes: np.ndarray) -> np.ndarray:
+    """Column index of the most-voted class (``argmax``; the first one on ties). Meaningful only
+    where :func:`majority_mask` / :func:`plurality_mask` keep the row."""
+    votes = _check_votes(votes)
+    return votes.argmax(axis=1) if votes.shape[1] else np.zeros(len(votes), dtype=np.int64)
+
+
+def vote_distribution(votes: np.ndarray) -> np.ndarray:
+    """Row-normalised votes (float64, each row sums to 1). Rows with no valid vote have no
+    distribution and come back as all-NaN rows (callers keep only rows with votes; AR does)."""
+    votes = _check_votes(votes)
+    total = votes.sum(axis=1, dtype=np.int64)
+    out = np.full(votes.shape, np.nan, dtype=np.float64)
+    has = total > 0
+    out[has] = votes[has] / total[has, None]
+    return out
+
+
+def multi_hot(votes_or_shares: np.ndarray, n_classes: int) -> np.ndarray:
+    """Multi-hot presence (int8): a class is present when its share is strictly greater than
+    ``presence_threshold(n_classes) = 1/C``.
+
+    Integer input is read as vote counts and compared exactly (``votes * C > total``, so a share
+    of exactly 1/C is never present); float input is read as shares (``share > 1/C``; NaN rows
+    give all zeros).
+    """
+    arr = np.asarray(votes_or_shares)
+    if arr.ndim != 2 or arr.shape[1] != n_classes:
+        raise ValueError(f"expected an (N, {n_classes}) matrix, got shape {arr.shape}")
+    threshold = presence_threshold(n_classes)
+    if np.issubdtype(arr.dtype, np.integer):
+        votes = _check_votes(arr)
+        total = votes.sum(axis=1, dtype=np.int64)
+        return (votes.astype(np.int64) * n_classes > total[:, None]).astype(np.int8)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(f"expected vote counts (int) or shares (float), got dtype {arr.dtype}")
+    with np.errstate(invalid="ignore"):
+        return (arr > threshold).astype(np.int8)
+
+
+def _one_hot(index: np.ndarray, keep: np.ndarray, n_classes: int) -> np.ndarray:
+    out = np.zeros((len(index), n_classes), dtype=np.int8)
+    rows = np.flatnonzero(keep)
+    out[rows, index[rows]] = 1
+    return out
+
+
+def rule_targets(votes: np.ndarray, rule: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Targets of one aggregation rule for every row of ``votes``.
+
+    Returns ``(keep, y_train, t_test)``: ``keep`` bool ``(N,)`` = rows the rule keeps;
+    ``y_train`` float32 ``(N, C)`` = one-hot of the winning class (MR, PR) or the vote
+    distribution (AR); ``t_test`` int8 ``(N, C)`` = the same one-hot (MR, PR) or the multi-hot
+    share > 1/C (AR). Rows the rule does not keep are all zeros in both targets.
+    """
+    votes = _check_votes(votes)
+    n_classes = votes.shape[1]
+    if rule == "MR":
+        keep = majority_mask(votes)
+    elif rule == "PR":
+        keep = plurality_mask(votes)
+    elif rule == "AR":
+        keep = votes.sum(axis=1, dtype=np.int64) > 0
+    else:
+        raise ValueError(f"unknown aggregation rule {rule!r}; known: {', '.join(RULES)}")
+    if rule == "AR":
+        y = np.where(keep[:, None], vote_distribution(votes), 0.0).astype(np.float32)
+        t = np.where(keep[:, None], multi_hot(votes, n_classes), 0).astype(np.int8)
+    else:
+        t = _one_hot(winning_class(votes), keep, n_classes)
+        y = t.astype(np.float32)
+    return keep, y, t
+
+
+__all__ = [
+    "majority_mask",
+    "multi_hot",
+    "plurality_mask",
+    "rule_targets",
+    "vote_distribution",
+    "vote_matrix",
+    "winning_class",
+]

@@ -1,0 +1,306 @@
+"""Audio input: one loader used by every stage (16 kHz mono float32, resampled and cropped the same
+way for features and training) and the per-corpus audio index (``audio_index.parquet``).
+
+Failure reasons (``AudioError.reason`` and the index's ``status`` column):
+
+* ``missing_file`` - no file at the path (or no path at all);
+* ``unreadable``   - libsndfile cannot open or decode the file (corrupt, truncated, not audio);
+* ``empty``        - the file holds zero samples;
+* ``non_finite``   - NaN or infinite samples (only possible in floating-point files).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+from scipy.signal import resample_poly
+
+log = logging.getLogger(__name__)
+
+#: Status of an audio file that passed every check.
+OK = "ok"
+MISSING_FILE = "missing_file"
+UNREADABLE = "unreadable"
+EMPTY = "empty"
+NON_FINITE = "non_finite"
+#: Every failure reason, in the order the checks run.
+FAILURE_REASONS: tuple[str, ...] = (MISSING_FILE, UNREADABLE, EMPTY, NON_FINITE)
+
+#: Columns of ``audio_index.parquet`` (docs/architecture.md).
+AUDIO_INDEX_COLUMNS: tuple[str, ...] = (
+    "utterance_id",
+    "audio_path",
+    "sample_rate",
+    "n_samples",
+    "duration_s",
+    "status",
+    "message",
+)
+#: ``on_error`` values accepted by :func:`write_audio_index`.
+ON_ERROR_MODES: tuple[str, ...] = ("error", "exclude")
+
+#: Frames decoded at the start and at the end of each file by the index's cheap corruption check.
+PROBE_FRAMES = 4096
+#: How many bad file names an error message lists before summarising the rest as a count.
+_MAX_NAMED = 5
+
+
+class AudioError(RuntimeError):
+    """An audio file that cannot be used; ``reason`` is one of :data:`FAILURE_REASONS`."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, reason: str, detail: str = "") -> None:
+        self.path = None if path is None else str(path)
+        self.reason = reason
+        self.detail = detail
+        message = f"{self.path}: {reason}"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(message)
+
+
+def _check_rates(sample_rate: int, max_seconds: float | None) -> None:
+    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
+    if max_seconds is not None and not (max_seconds > 0 and math.isfinite(max_seconds)):
+        raise ValueError(f"max_seconds must be a positive number or None, got {max_seconds!r}")
+
+
+def _resample_factors(rate_in: int, rate_out: int) -> tuple[int, int]:
+    """Exact rational ratio ``up/down = rate_out/rate_in`` in lowest terms."""
+    g = math.gcd(int(rate_in), int(rate_out))
+    return int(rate_out) // g, int(rate_in) // g
+
+
+def resampled_length(n_samples: int, rate_in: int, rate_out: int) -> int:
+    """Number of samples :func:`load_audio` returns for ``n_samples`` at ``rate_in`` (no crop)."""
+    up, down = _resample_factors(rate_in, rate_out)
+    return -(-int(n_samples) * up // down)
+
+
+def load_audio(
+    path: str | os.PathLike[str], sample_rate: int = 16000, max_seconds: float | None = None
+) -> np.ndarray:
+    """Read an audio file as float32 mono samples in [-1, 1] at ``sample_rate``.
+
+    Channels are averaged; a file at another rate is resampled with
+    :func:`scipy.signal.resample_poly` at the exact rational ratio (output length
+    ``ceil(n * up / down)``); with ``max_seconds`` only the first ``round(max_seconds *
+    sample_rate)`` output samples are kept (files that are shorter are returned whole). Cropping
+    decodes only the needed head of the file plus the resampling filter's reach, so the cropped
+    signal equals the head of the full resampled signal. Values are clipped to [-1, 1] (resampling
+    ringing can overshoot full scale by a little).
+
+    Raises :class:`AudioError` with reason ``missing_file``, ``unreadable``, ``empty`` or
+    ``non_finite``; the message names the file.
+    """
+    _check_rates(sample_rate, max_seconds)
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(path, MISSING_FILE, "no such file")
+    try:
+        with sf.SoundFile(path) as f:
+            rate_in = int(f.samplerate)
+            up, down = _resample_factors(rate_in, sample_rate)
+            n_read = -1  # everything
+            if max_seconds is not None:
+                n_out = round(max_seconds * sample_rate)
+                # input frames covering n_out outputs, plus the polyphase filter's half-length
+                # (10 * max(up, down) taps at the upsampled rate) so the crop matches the full file
+                margin = -(-10 * max(up, down) // up) + 2
+                n_read = min(f.frames, -(-n_out * down // up) + margin) if f.frames > 0 else -1
+            data = f.read(frames=n_read, dtype="float32", always_2d=True)
+    except (sf.SoundFileError, RuntimeError, ValueError, OSError) as exc:
+        raise AudioError(path, UNREADABLE, str(exc).strip() or type(exc).__name__) from exc
+    if data.shape[0] == 0:
+        raise AudioError(path, EMPTY, "zero samples")
+    signal = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+    if not np.isfinite(signal).all():
+        n_bad = int((~np.isfinite(signal)).sum())
+        raise AudioError(path, NON_FINITE, f"{n_bad} NaN/infinite samples")
+    if rate_in != sample_rate:
+        signal = resample_poly(signal, up, down).astype(np.float32, copy=False)
+    if max_seconds is not None:
+        signal = signal[: round(max_seconds * sample_rate)]
+    signal = np.ascontiguousarray(signal, dtype=np.float32)
+    np.clip(signal, -1.0, 1.0, out=signal)
+    return signal
+
+
+def probe_audio(path: str | os.PathLike[str] | None) -> dict[str, object]:
+    """Cheap check of one file for the audio index (no full decode).
+
+    Checks, in order: the path names an existing file (``missing_file``); libsndfile parses the
+    header and reports a positive sample rate (``unreadable``); the header reports at least one
+    frame (``empty``); the first and the last :data:`PROBE_FRAMES` frames decode in full
+    (``unreadable``: catches truncated or garbled data and wrong headers) and are finite
+    (``non_finite``). Samples in the middle of a long file are only decoded by :func:`load_audio`.
+
+    Returns ``sample_rate``, ``n_samples`` (native rate), ``duration_s``, ``status`` and
+    ``message``.
+    """
+    row: dict[str, object] = {
+        "sample_rate": pd.NA,
+        "n_samples": pd.NA,
+        "duration_s": np.nan,
+        "status": OK,
+        "message": "",
+    }
+    if path is None or pd.isna(path) or str(path) == "":
+        row.update(status=MISSING_FILE, message="no audio path")
+        return row
+    p = Path(path)
+    if not p.is_file():
+        row.update(status=MISSING_FILE, message=f"no such file: {p}")
+        return row
+    try:
+        with sf.SoundFile(p) as f:
+            rate, frames = int(f.samplerate), int(f.frames)
+            row.update(
+                sample_rate=rate,
+                n_samples=frames,
+                duration_s=frames / rate if rate > 0 else np.nan,
+            )
+            if rate <= 0:
+                row.update(status=UNREADABLE, message=f"sample rate {rate} in header")
+                return row
+            if frames <= 0:
+                row.update(status=EMPTY, message="zero samples in header")
+                return row
+            n_head = min(frames, PROBE_FRAMES)
+            blocks = [(0, f.read(frames=n_head, dtype="float32", always_2d=True))]
+            if frames > n_head and f.seekable():
+                start = frames - min(frames - n_head, PROBE_FRAMES)
+                f.seek(start)
+                blocks.append(
+                    (start, f.read(frames=frames - start, dtype="float32", always_2d=True))
+                )
+    except (sf.SoundFileError, RuntimeError, ValueError, OSError) as exc:
+        row.update(status=UNREADABLE, message=str(exc).strip() or type(exc).__name__)
+        return row
+    for start, block in blocks:
+        expected = n_head if start == 0 else frames - start
+        if block.shape[0] != expected:
+            row.update(
+                status=UNREADABLE,
+                message=f"decoded {block.shape[0]} of {expected} frames from frame {start} "
+                f"(header says {frames}): truncated or corrupt",
+            )
+            return row
+        if not np.isfinite(block).all():
+            row.update(status=NON_FINITE, message=f"NaN/infinite samples near frame {start}")
+            return row
+    return row
+
+
+def _read_utterances(utterances_path: str | os.PathLike[str]) -> pd.DataFrame:
+    utterances = pd.read_parquet(utterances_path, columns=None)
+    missing = [c for c in ("utterance_id", "audio_path") if c not in utterances.columns]
+    if missing:
+        raise ValueError(f"{utterances_path}: missing column(s) {', '.join(missing)}")
+    dup = utterances["utterance_id"][utterances["utterance_id"].duplicated()]
+    if len(dup):
+        raise ValueError(
+            f"{utterances_path}: {dup.nunique()} duplicated utterance_id value(s), "
+            f"e.g. {', '.join(map(str, dup.unique()[:_MAX_NAMED]))}"
+        )
+    if utterances["utterance_id"].isna().any():
+        rows = np.flatnonzero(utterances["utterance_id"].isna().to_numpy())[:_MAX_NAMED]
+        raise ValueError(f"{utterances_path}: null utterance_id in row(s) {rows.tolist()}")
+    return utterances
+
+
+def build_audio_index(utterances: pd.DataFrame) -> pd.DataFrame:
+    """Probe every utterance's ``audio_path`` (see :func:`probe_audio`); one row per utterance."""
+    probes = [probe_audio(p) for p in utterances["audio_path"].tolist()]
+    index = pd.DataFrame(probes, columns=list(AUDIO_INDEX_COLUMNS[2:]))
+    index.insert(0, "utterance_id", utterances["utterance_id"].astype(str).to_numpy())
+    index.insert(1, "audio_path", utterances["audio_path"].astype("string").to_numpy())
+    return index.astype(
+        {
+            "utterance_id": "string",
+            "audio_path": "string",
+            "sample_rate": "Int64",
+            "n_samples": "Int64",
+            "duration_s": "float64",
+            "status": "string",
+            "message": "string",
+        }
+    )
+
+
+def write_audio_index(
+    utterances_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    on_error: str = "error",
+    sample_rate: int = 16000,
+) -> pd.DataFrame:
+    """Check every utterance's audio file and write ``audio_index.parquet``.
+
+    ``sample_rate``/``n_samples``/``duration_s`` describe the file as stored (native rate);
+    ``sample_rate`` (the argument) is the rate the pipeline resamples to, used for the summary.
+    ``on_error="error"``: after scanning all files, raise :class:`AudioError` for the first bad
+    one, with the number of bad files and the first few names (nothing is written).
+    ``on_error="exclude"``: keep the bad rows with ``status`` = the reason (downstream stages use
+    only ``status == "ok"``), write the index and log a per-reason count.
+    """
+    if on_error not in ON_ERROR_MODES:
+        raise ValueError(f"on_error: unknown value {on_error!r}; expected one of {ON_ERROR_MODES}")
+    _check_rates(sample_rate, None)
+    utterances = _read_utterances(utterances_path)
+    index = build_audio_index(utterances)
+
+    bad = index[index["status"] != OK]
+    if len(bad):
+        counts = Counter(bad["status"].tolist())
+        summary = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
+        named = "; ".join(
+            f"{u} -> {p} ({s}: {m})"
+            for u, p, s, m in bad[["utterance_id", "audio_path", "status", "message"]]
+            .head(_MAX_NAMED)
+            .itertuples(index=False)
+        )
+        if on_error == "error":
+            first = bad.iloc[0]
+            first_path = first["audio_path"]
+            raise AudioError(
+                f"<no audio path for {first['utterance_id']}>"
+                if pd.isna(first_path)
+                else first_path,
+                str(first["status"]),
+                f"{first['message']}; {len(bad)} of {len(index)} audio files of "
+                f"{utterances_path} failed the check ({summary}); first: {named}. "
+                "Fix the files or set on_error to 'exclude'",
+            )
+        log.warning(
+            "%s: excluding %d of %d utterances with unusable audio (%s); first: %s",
+            utterances_path,
+            len(bad),
+            len(index),
+            summary,
+            named,
+        )
+    ok = index[index["status"] == OK]
+    resampled = int((ok["sample_rate"] != sample_rate).sum())
+    log.info(
+        "%s: %d usable audio files, %.1f h; %d will be resampled to %d Hz (%d upsampled)",
+        utterances_path,
+        len(ok),
+        float(ok["duration_s"].sum()) / 3600.0,
+        resampled,
+        sample_rate,
+        int((ok["sample_rate"] < sample_rate).sum()),
+    )
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    index.to_parquet(tmp, index=False)
+    os.replace(tmp, out_path)
+    return index

@@ -1,0 +1,181 @@
+"""Datasets, batch samplers and collation for training and prediction.
+
+* :class:`AudioDataset` loads one utterance at a time (16 kHz mono, cropped to ``max_seconds``)
+  and normalises it to zero mean and unit variance, as the wav2vec2 feature extractor does.
+* :class:`FeatureDataset` serves rows of a standardised feature matrix.
+* :class:`BatchSampler` draws one epoch of batches from its own seeded ``torch.Generator``:
+  random batches, or length-bucketed batches (shuffle, cut into buckets, sort each bucket by
+  duration, cut into batches, shuffle the batches) that keep padding small.
+* :func:`pad_collate` zero-pads waveforms to the longest one and returns the attention mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset, Sampler
+
+from serrules.audio import load_audio
+
+SAMPLE_RATE = 16000
+
+
+def normalise_waveform(wave: np.ndarray, eps: float = 1e-7) -> np.ndarray:
+    """Zero mean, unit variance (the ``do_normalize`` step of the wav2vec2 feature extractor)."""
+    wave = wave.astype(np.float32, copy=False)
+    return ((wave - wave.mean()) / np.sqrt(wave.var() + eps)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One utterance: its position in the dataset, model input and target (C,) row."""
+
+    index: int
+    inputs: np.ndarray
+    target: np.ndarray
+
+
+class AudioDataset(Dataset):
+    """Waveforms of ``paths`` with their ``targets`` (utterances x C; zeros for prediction)."""
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        targets: np.ndarray,
+        max_seconds: float | None = 12.0,
+        sample_rate: int = SAMPLE_RATE,
+    ):
+        if len(paths) != len(targets):
+            raise ValueError(f"{len(paths)} audio paths but {len(targets)} target rows")
+        self.paths = list(paths)
+        self.targets = np.asarray(targets, dtype=np.float32)
+        self.max_seconds = max_seconds
+        self.sample_rate = sample_rate
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> Item:
+        wave = load_audio(
+            self.paths[index], sample_rate=self.sample_rate, max_seconds=self.max_seconds
+        )
+        return Item(index, normalise_waveform(wave), self.targets[index])
+
+
+class FeatureDataset(Dataset):
+    """Rows of a (utterances x features) matrix with their ``targets``."""
+
+    def __init__(self, features: np.ndarray, targets: np.ndarray):
+        if len(features) != len(targets):
+            raise ValueError(f"{len(features)} feature rows but {len(targets)} target rows")
+        self.features = np.ascontiguousarray(features, dtype=np.float32)
+        self.targets = np.asarray(targets, dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: int) -> Item:
+        return Item(index, self.features[index], self.targets[index])
+
+
+def pad_collate(items: Sequence[Item]) -> dict[str, Tensor]:
+    """Batch of waveforms: right-pad with zeros to the longest one; ``attention_mask`` is 1 on
+    real samples, 0 on padding. Returns ``index``, ``inputs``, ``attention_mask``, ``targets``."""
+    lengths = [len(it.inputs) for it in items]
+    inputs = torch.zeros(len(items), max(lengths), dtype=torch.float32)
+    mask = torch.zeros(len(items), max(lengths), dtype=torch.long)
+    for row, (it, n) in enumerate(zip(items, lengths, strict=True)):
+        inputs[row, :n] = torch.from_numpy(it.inputs)
+        mask[row, :n] = 1
+    return {
+        "index": torch.tensor([it.index for it in items], dtype=torch.long),
+        "inputs": inputs,
+        "attention_mask": mask,
+        "targets": torch.from_numpy(np.stack([it.target for it in items])),
+    }
+
+
+def stack_collate(items: Sequence[Item]) -> dict[str, Tensor]:
+    """Batch of fixed-width feature vectors: ``index``, ``inputs``, ``targets``."""
+    return {
+        "index": torch.tensor([it.index for it in items], dtype=torch.long),
+        "inputs": torch.from_numpy(np.stack([it.inputs for it in items])),
+        "targets": torch.from_numpy(np.stack([it.target for it in items])),
+    }
+
+
+class BatchSampler(Sampler[list[int]]):
+    """Seeded batches over ``n`` items, drawn anew at each ``iter()`` (one epoch).
+
+    ``lengths=None`` or ``bucket_size=None``: random batches (a permutation cut into batches).
+    Otherwise length-bucketed: permute, cut into buckets of ``bucket_size`` items, sort each bucket
+    by length (stable), cut each bucket into batches, then shuffle all batches. No batch is
+    dropped; only the last batch of a bucket can be smaller. All randomness comes from
+    ``generator``, whose state is saved with training checkpoints.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        generator: torch.Generator,
+        lengths: Sequence[float] | np.ndarray | None = None,
+        bucket_size: int | None = None,
+    ):
+        if n < 1:
+            raise ValueError("BatchSampler needs at least one item")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if lengths is not None and len(lengths) != n:
+            raise ValueError(f"{len(lengths)} lengths for {n} items")
+        if bucket_size is not None and bucket_size < batch_size:
+            raise ValueError(f"bucket_size ({bucket_size}) must be >= batch_size ({batch_size})")
+        self.n = n
+        self.batch_size = batch_size
+        self.generator = generator
+        self.lengths = None if lengths is None else np.asarray(lengths, dtype=np.float64)
+        self.bucket_size = bucket_size
+
+    @property
+    def bucketed(self) -> bool:
+        return self.lengths is not None and self.bucket_size is not None
+
+    def batches(self) -> list[list[int]]:
+        """Draw one epoch of batches (advances the generator)."""
+        order = torch.randperm(self.n, generator=self.generator).numpy()
+        if not self.bucketed:
+            return [
+                order[i : i + self.batch_size].tolist() for i in range(0, self.n, self.batch_size)
+            ]
+        out: list[list[int]] = []
+        for start in range(0, self.n, self.bucket_size):
+            bucket = order[start : start + self.bucket_size]
+            bucket = bucket[np.argsort(self.lengths[bucket], kind="stable")]
+            out.extend(
+                bucket[i : i + self.batch_size].tolist()
+                for i in range(0, len(bucket), self.batch_size)
+            )
+        perm = torch.randperm(len(out), generator=self.generator).tolist()
+        return [out[i] for i in perm]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.batches())
+
+    def __len__(self) -> int:
+        if not self.bucketed:
+            return -(-self.n // self.batch_size)
+        full, rest = divmod(self.n, self.bucket_size)
+        return full * -(-self.bucket_size // self.batch_size) + -(-rest // self.batch_size)
+
+
+def sequential_batches(
+    n: int, batch_size: int, lengths: Sequence[float] | np.ndarray | None = None
+) -> list[list[int]]:
+    """Deterministic batches covering all ``n`` items once (evaluation and prediction); sorted
+    by length when ``lengths`` are given, so that padding stays small."""
+    order = np.arange(n) if lengths is None else np.argsort(np.asarray(lengths), kind="stable")
+    return [order[i : i + batch_size].tolist() for i in range(0, n, batch_size)]

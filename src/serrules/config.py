@@ -1,0 +1,87 @@
+"""Load and validate the workflow configuration against ``workflow/schemas/config.schema.yaml``.
+
+Snakemake validates with the same schema (``validate(config, ...)`` in ``common.smk``); this module
+gives the same check to Python users and tests, with errors that name the offending key.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or out of range; the message names the key."""
+
+
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
+
+
+def _fill_defaults(instance: Any, schema: dict[str, Any]) -> None:
+    """Insert schema defaults into ``instance`` in place (objects only, recursively)."""
+    if not isinstance(instance, dict):
+        return
+    props = schema.get("properties", {})
+    for key, sub in props.items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in props:
+                _fill_defaults(value, extra)
+
+
+def validate_config(config: dict[str, Any], schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return a copy of ``config`` with defaults filled in; raise :class:`ConfigError` naming every
+    offending key. Cross-field rules the schema cannot express are checked here too."""
+    schema = load_schema() if schema is None else schema
+    config = copy.deepcopy(config)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"  {_key_path(e)}: {e.message}" for e in errors]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    _fill_defaults(config, schema)
+    enabled = [name for name, c in config["corpora"].items() if c.get("enabled", True)]
+    if not enabled:
+        raise ConfigError("invalid configuration:\n  corpora: no corpus is enabled")
+    for name, corpus in config["corpora"].items():
+        if corpus["source"] == "release" and corpus.get("enabled", True):
+            root = Path(corpus["root"])
+            if not root.is_dir():
+                raise ConfigError(
+                    f"invalid configuration:\n  corpora.{name}.root: {root} is not a folder"
+                )
+        if corpus.get("include_self_evaluations") and corpus["format"] != "iemocap":
+            raise ConfigError(
+                f"invalid configuration:\n  corpora.{name}.include_self_evaluations: "
+                f"only IEMOCAP has self-evaluations, not {corpus['format']}"
+            )
+    return config
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file and validate it."""
+    with open(path) as fh:
+        raw = yaml.safe_load(fh) or {}
+    return validate_config(raw)
+
+
+def enabled_corpora(config: dict[str, Any]) -> list[str]:
+    """Names of the corpora the workflow runs, in config order."""
+    return [name for name, c in config["corpora"].items() if c.get("enabled", True)]

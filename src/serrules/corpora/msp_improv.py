@@ -1,0 +1,137 @@
+"""MSP-IMPROV: ``Evaluation.txt`` (some copies spell it ``Evalution.txt``).
+
+One header line per clip, then one ``;``-separated line per rater; blank lines separate clips::
+
+    UTD-IMPROV-S01A-F01-S-FM01.avi; N; A:3.000000; V:3.500000; D:3.000000 ; N:3.000000;
+    rater01; Neutral; Calm,Bored; A:3; V:3; D:3; N:3;
+
+Fields are split on ``;`` and stripped (spacing and the ``N:`` field vary). The vote is the
+PRIMARY emotion (field 2). ``UTD-IMPROV-`` becomes ``MSP-IMPROV-`` (the audio names); the id
+``MSP-IMPROV-S01A-F01-P-FM01`` gives sentence group ``S01A``, speaker ``F01`` (gender F, number
+01 = session 1), scenario ``P``. A repeated (clip, rater) pair keeps its FIRST line; later ones get
+status ``duplicate_rater``. Rater lines after a blank line still belong to the last clip header
+(only a rater line before any header is an error); a clip header seen twice continues that clip.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from serrules.corpora.errors import AnnotationError
+from serrules.corpora.parsing import check_mode, classify_labels, find_first, relative
+from serrules.corpora.records import (
+    DUPLICATE_RATER,
+    EVALUATOR,
+    ParsedCorpus,
+    empty_exclusions,
+    ratings_frame,
+    utterances_frame,
+)
+from serrules.corpora.vocabulary import UNKNOWN_LABEL, vocabulary_for
+
+ANNOTATION_FILES = ("Evaluation.txt", "Evalution.txt")
+
+_CLIP = re.compile(r"^(?:UTD|MSP)-IMPROV-(.+)\.(?:avi|wav|mp4)$", re.IGNORECASE)
+_ID = re.compile(r"^(S\d{2}[A-Z])-([FM])(\d{2})-([RSPT])-([A-Z]{2}\d+)$")
+#: the first field of a line is a clip name when it looks like a media file
+_MEDIA = re.compile(r"\.(?:avi|wav|mp4)$", re.IGNORECASE)
+
+
+def _clip_meta(field0: str, path: Path, lineno: int, root: Path) -> tuple:
+    m = _CLIP.match(field0)
+    if not m or not _ID.match(m.group(1)):
+        raise AnnotationError(
+            path,
+            lineno,
+            f"clip name {field0!r} is not of the form UTD-IMPROV-S<nn><A|H|S|N>-<F|M><nn>-"
+            "<R|S|P|T>-<pair><nn>.avi",
+        )
+    rest = m.group(1)
+    group, gender, number, scenario, _ = _ID.match(rest).groups()
+    session = int(number)
+    if not 1 <= session <= 6:
+        raise AnnotationError(path, lineno, f"speaker number {number} of {field0!r} is not 01-06")
+    utt = f"MSP-IMPROV-{rest}"
+    audio = root / "Audio" / f"session{session}" / group / scenario / f"{utt}.wav"
+    return utt, f"{gender}{number}", gender, session, str(audio)
+
+
+def parse_msp_improv(
+    root: str | Path,
+    *,
+    include_self_evaluations: bool = False,
+    unknown_labels: str = "error",
+) -> ParsedCorpus:
+    """Parse an MSP-IMPROV release rooted at ``root`` (``include_self_evaluations`` has no
+    effect: the corpus has no self-evaluations)."""
+    del include_self_evaluations
+    check_mode(unknown_labels)
+    root = Path(root).absolute()
+    path = find_first(root, ANNOTATION_FILES, "MSP-IMPROV rater annotations")
+    rel = relative(root, path)
+    vocab = vocabulary_for("msp-improv")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        lines = path.read_text(encoding="latin-1").splitlines()
+
+    r_utt, r_rater, r_raw, r_src = [], [], [], []
+    utts: dict[str, tuple] = {}
+    current: str | None = None
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in line.split(";")]
+        if _MEDIA.search(fields[0]):
+            meta = _clip_meta(fields[0], path, lineno, root)
+            current = meta[0]
+            utts.setdefault(current, meta)
+            continue
+        if current is None:
+            raise AnnotationError(path, lineno, "rater line before the first clip header line")
+        if len(fields) < 2 or not fields[0] or not fields[1] or ":" in fields[1]:
+            raise AnnotationError(
+                path,
+                lineno,
+                "rater line does not parse; expected '<rater>; <primary emotion>; "
+                "<secondary emotions>; A:..; V:..; D:..; N:..;'",
+            )
+        r_utt.append(current)
+        r_rater.append(fields[0])
+        r_raw.append(fields[1])
+        r_src.append(f"{rel}:{lineno}")
+    if not utts:
+        raise AnnotationError(path, None, "no clip header line (UTD-IMPROV-...avi; ...) found")
+
+    raw = pd.Series(r_raw, dtype="str")
+    src = pd.Series(r_src, dtype="str")
+    emotion, status = classify_labels(vocab, raw, src, root, unknown_labels)
+    pairs = pd.DataFrame({"u": r_utt, "r": r_rater})
+    dup = pairs.duplicated(keep="first").to_numpy()
+    status = status.to_numpy(dtype=object)
+    status = np.where(dup & (status != UNKNOWN_LABEL), DUPLICATE_RATER, status)
+    emotion = emotion.where(status == "valid", None)
+
+    ratings = ratings_frame(
+        utterance_id=r_utt,
+        rater_id=r_rater,
+        rater_kind=EVALUATOR,
+        raw_label=raw,
+        emotion=emotion,
+        status=status,
+        source=src,
+    )
+    cols = list(zip(*utts.values(), strict=True))
+    utterances = utterances_frame(
+        utterance_id=list(cols[0]),
+        speaker=list(cols[1]),
+        gender=list(cols[2]),
+        session=list(cols[3]),
+        split=None,
+        audio_path=list(cols[4]),
+    )
+    return ParsedCorpus(ratings, utterances, empty_exclusions())

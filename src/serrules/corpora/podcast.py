@@ -1,0 +1,231 @@
+"""MSP-PODCAST 1.11 and BIIC-PODCAST 1.01 (``Labels/`` folder of the release).
+
+* ``labels_consensus.csv`` (v1.8 and older: ``labels_concensus.csv``), columns read by name from
+  the header row: ``FileName``, ``SpkrID``, ``Gender``, ``Split_Set`` (others ignored). Gives
+  speaker, gender (``Female``/``Male`` -> F/M, ``Unknown`` kept) and the official split
+  (``Validation`` in older releases is read as ``Development``).
+* Per-worker labels from ``labels_detailed.csv`` (``FileName,EmoDetail``, EmoDetail =
+  ``"WORKER<id>; <Primary>; <secondaries>; A:..; V:..; D:..;"``, secondaries may be absent) or,
+  when no CSV is present, ``labels_detailed.json``
+  (``{file: {worker: {"EmoClass_Major": ..., "EmoClass_Second": "a,b", ...}}}``).
+* The vote is the PRIMARY emotion; ``Other``/``Other-<text>`` is other. A repeated
+  (file, worker) pair keeps its first row, later ones get status ``duplicate_rater``. A file that
+  has detailed labels but no consensus row is dropped with one utterance-level exclusion
+  ``not_in_consensus`` (its ratings are not in ``ratings``).
+* BIIC-PODCAST ships the same layout as far as public material shows (names
+  ``BIIC-PODCAST_0001_0016_0001.wav``, split ``Test``); since columns are read by header name
+  the same parser serves both formats.
+
+Everything is vectorised with pandas string operations (the CSV has about a million rows).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from serrules.corpora.errors import AnnotationError
+from serrules.corpora.parsing import (
+    blank_rows,
+    check_mode,
+    classify_labels,
+    find_first,
+    line_sources,
+    read_csv_table,
+    relative,
+    split_fields,
+)
+from serrules.corpora.records import (
+    DUPLICATE_RATER,
+    EVALUATOR,
+    NOT_IN_CONSENSUS,
+    ParsedCorpus,
+    exclusions_frame,
+    isin_strings,
+    ratings_frame,
+    utterances_frame,
+)
+from serrules.corpora.vocabulary import UNKNOWN_LABEL, vocabulary_for
+
+CONSENSUS_FILES = ("Labels/labels_consensus.csv", "Labels/labels_concensus.csv")
+DETAILED_FILES = ("Labels/labels_detailed.csv", "Labels/labels_detailed.json")
+
+#: Split names as written in the releases; ``Validation`` (older releases) -> ``Development``.
+SPLITS = {
+    "Train": "Train",
+    "Development": "Development",
+    "Validation": "Development",
+    "Test1": "Test1",
+    "Test2": "Test2",
+    "Test": "Test",
+}
+GENDERS = {"female": "F", "f": "F", "male": "M", "m": "M", "unknown": "Unknown"}
+
+
+def _first_bad(mask: pd.Series | np.ndarray, lines: pd.Series) -> int | None:
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return None
+    return int(lines.iloc[int(np.flatnonzero(mask)[0])])
+
+
+def read_consensus(root: Path) -> pd.DataFrame:
+    """The consensus file as ``utterance_id, speaker, gender, split, _line`` (blank lines gone)."""
+    path = find_first(root, CONSENSUS_FILES, "podcast consensus labels (speaker, gender, split)")
+    df = read_csv_table(path, ["FileName", "SpkrID", "Gender", "Split_Set"])
+    df = df.loc[~blank_rows(df)]
+    for col in ("FileName", "SpkrID", "Split_Set"):
+        bad = _first_bad(df[col].str.strip() == "", df["_line"])
+        if bad is not None:
+            raise AnnotationError(path, bad, f"empty {col}")
+    names = df["FileName"].str.strip()
+    bad = _first_bad(names.duplicated(keep="first"), df["_line"])
+    if bad is not None:
+        raise AnnotationError(path, bad, "FileName listed twice in the consensus file")
+    gender = df["Gender"].str.strip().str.lower().map(GENDERS)
+    bad = _first_bad(gender.isna(), df["_line"])
+    if bad is not None:
+        raise AnnotationError(path, bad, "Gender must be Female, Male or Unknown")
+    split = df["Split_Set"].str.strip().map(SPLITS)
+    bad = _first_bad(split.isna(), df["_line"])
+    if bad is not None:
+        raise AnnotationError(
+            path, bad, f"Split_Set must be one of {sorted(SPLITS)} (Validation = Development)"
+        )
+    return pd.DataFrame(
+        {
+            "utterance_id": names,
+            "speaker": df["SpkrID"].str.strip(),
+            "gender": gender.astype("str"),
+            "split": split.astype("str"),
+            "_line": df["_line"],
+        }
+    )
+
+
+def _detailed_csv(path: Path, rel: str) -> pd.DataFrame:
+    df = read_csv_table(path, ["FileName", "EmoDetail"])
+    df = df.loc[~blank_rows(df)]
+    worker, primary = split_fields(df["EmoDetail"], 2)
+    names = df["FileName"].str.strip()
+    bad = (
+        (worker == "")
+        | worker.str.contains(":", regex=False)
+        | (primary == "")
+        | primary.str.match(r"^[AVD]\s*:")
+        | (names == "")
+    )
+    line = _first_bad(bad, df["_line"])
+    if line is not None:
+        raise AnnotationError(
+            path,
+            line,
+            "EmoDetail does not parse; expected 'WORKER<id>; <Primary>; <secondaries>; "
+            "A:..; V:..; D:..;' and a FileName",
+        )
+    return pd.DataFrame(
+        {
+            "utterance_id": names,
+            "rater_id": worker,
+            "raw_label": primary,
+            "source": line_sources(rel, df["_line"]).set_axis(df.index),
+        }
+    ).reset_index(drop=True)
+
+
+def _detailed_json(path: Path, rel: str) -> pd.DataFrame:
+    try:
+        # keep every key pair in order: duplicate workers stay visible (json.load keeps the last)
+        doc = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=list)
+    except json.JSONDecodeError as exc:
+        raise AnnotationError(path, exc.lineno, f"invalid JSON ({exc.msg})") from None
+    if not isinstance(doc, list):
+        raise AnnotationError(path, None, "expected an object {file: {worker: {...}}}")
+    utt, rater, raw, src = [], [], [], []
+    for name, workers in doc:
+        if not isinstance(workers, list):
+            raise AnnotationError(path, None, f"key {name!r}: expected an object of workers")
+        for worker, fields in workers:
+            if not isinstance(fields, list):
+                raise AnnotationError(
+                    path, None, f"key '{name}/{worker}': expected an object with EmoClass_Major"
+                )
+            major = dict(reversed(fields)).get("EmoClass_Major")  # first occurrence wins
+            if not isinstance(major, str) or not major.strip():
+                raise AnnotationError(
+                    path, None, f"key '{name}/{worker}': missing or empty EmoClass_Major"
+                )
+            utt.append(str(name).strip())
+            rater.append(str(worker).strip())
+            raw.append(major.strip())
+            src.append(f"{rel}:{name}/{worker}")
+    return pd.DataFrame(
+        {"utterance_id": utt, "rater_id": rater, "raw_label": raw, "source": src}, dtype="str"
+    )
+
+
+def read_detailed(root: Path) -> tuple[Path, pd.DataFrame]:
+    """Per-worker primary labels (``utterance_id, rater_id, raw_label, source``), from
+    ``labels_detailed.csv`` when present, else ``labels_detailed.json``."""
+    path = find_first(root, DETAILED_FILES, "podcast per-worker labels")
+    rel = relative(root, path)
+    frame = _detailed_json(path, rel) if path.suffix == ".json" else _detailed_csv(path, rel)
+    return path, frame
+
+
+def parse_podcast(
+    root: str | Path,
+    *,
+    fmt: str = "msp-podcast",
+    include_self_evaluations: bool = False,
+    unknown_labels: str = "error",
+) -> ParsedCorpus:
+    """Parse an MSP-PODCAST or BIIC-PODCAST release rooted at ``root`` (``fmt`` picks the
+    vocabulary; the corpora have no self-evaluations)."""
+    del include_self_evaluations
+    if fmt not in ("msp-podcast", "biic-podcast"):
+        raise ValueError(f"parse_podcast reads msp-podcast or biic-podcast, not {fmt!r}")
+    check_mode(unknown_labels)
+    root = Path(root).absolute()
+    consensus = read_consensus(root)
+    _, det = read_detailed(root)
+
+    emotion, status = classify_labels(
+        vocabulary_for(fmt), det["raw_label"], det["source"], root, unknown_labels
+    )
+    dup = det.duplicated(["utterance_id", "rater_id"], keep="first").to_numpy()
+    status = status.to_numpy(dtype=object)
+    status = np.where(dup & (status != UNKNOWN_LABEL), DUPLICATE_RATER, status)
+    emotion = emotion.where(status == "valid", None)
+
+    known = isin_strings(det["utterance_id"], consensus["utterance_id"])
+    orphans = det.loc[~known].drop_duplicates("utterance_id", keep="first")
+    exclusions = exclusions_frame(
+        utterance_id=orphans["utterance_id"],
+        rater_id=None,
+        reason=NOT_IN_CONSENSUS,
+        source=orphans["source"],
+    )
+    kept = det.loc[known]
+    ratings = ratings_frame(
+        utterance_id=kept["utterance_id"],
+        rater_id=kept["rater_id"],
+        rater_kind=EVALUATOR,
+        raw_label=kept["raw_label"],
+        emotion=emotion.loc[known],
+        status=status[known],
+        source=kept["source"],
+    )
+    audio_dir = str(root / "Audios") + "/"
+    utterances = utterances_frame(
+        utterance_id=consensus["utterance_id"],
+        speaker=consensus["speaker"],
+        gender=consensus["gender"],
+        session=None,
+        split=consensus["split"],
+        audio_path=audio_dir + consensus["utterance_id"],
+    )
+    return ParsedCorpus(ratings, utterances, exclusions)

@@ -1,0 +1,35 @@
+"""Evaluation stage: pool per-fold test predictions, score them with macro-F1 / KLD / JSD under
+the three test rules, bootstrap confidence intervals (vectorised, identical to the
+``confidence-intervals`` toolkit), paired p-values against AR_train, and Tables 4-6.
+
+Modules: :mod:`~serrules.evaluation.metrics` (metric definitions),
+:mod:`~serrules.evaluation.bootstrap` (resampling, intervals, p-values),
+:mod:`~serrules.evaluation.pooling` (prediction checks and test sets),
+:mod:`~serrules.evaluation.result_tables` (``metrics.parquet`` and Tables 4-6).
+"""
+
+from serrules.evaluation.bootstrap import bootstrap_metrics, paired_p_value, percentile_interval
+from serrules.evaluation.metrics import EPSILON, METRICS, SystemScores, macro_f1
+from serrules.evaluation.pooling import PredictionError, pool_predictions
+from serrules.evaluation.result_tables import (
+    evaluate_corpus,
+    read_metrics,
+    write_metrics,
+    write_result_tables,
+)
+
+__all__ = [
+    "EPSILON",
+    "METRICS",
+    "PredictionError",
+    "SystemScores",
+    "bootstrap_metrics",
+    "evaluate_corpus",
+    "macro_f1",
+    "paired_p_value",
+    "percentile_interval",
+    "pool_predictions",
+    "read_metrics",
+    "write_metrics",
+    "write_result_tables",
+]

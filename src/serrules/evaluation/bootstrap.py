@@ -1,0 +1,176 @@
+"""Vectorised bootstrap confidence intervals and paired bootstrap p-values.
+
+Reproduces the confidence-intervals toolkit of Ferrer and Riera (PyPI ``confidence-intervals``
+0.0.3, ``evaluate_with_conf_int``) exactly, but computes every resample of every metric of every
+system at once:
+
+* Resample ``b`` (``b = 0 .. B-1``) draws the toolkit's indices:
+  ``np.random.RandomState(b).randint(0, n, size=n)`` over utterances; with *conditions*
+  (speakers), first the unique conditions (sorted, as ``np.unique`` orders them) with
+  ``RandomState(b)``, then, for every chosen condition, its utterances (in their original order)
+  with a *fresh* ``RandomState(b)``, repeated as many times as the condition was chosen.
+* A resample is held as a count vector (how often each utterance was drawn). Every metric is a
+  function of count-weighted sums of per-utterance rows, so one matrix product
+  ``counts @ rows`` gives, for a chunk of resamples, the per-class TP / predicted / actual counts
+  of every system (-> macro-F1) and the summed KLD / JSD values (-> means).
+* Bounds: ``np.percentile(values, alpha / 2)`` and ``np.percentile(values, 100 - alpha / 2)``
+  (linear interpolation), as the toolkit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+
+from serrules.evaluation.metrics import METRICS, SystemScores, macro_f1_from_counts
+
+#: Upper bound on the memory of one chunk of resample count vectors (bytes).
+DEFAULT_CHUNK_BYTES = 64 * 2**20
+
+
+class _ConditionLayout:
+    """Utterances grouped by condition, in the toolkit's order (sorted conditions, original
+    utterance order inside each)."""
+
+    def __init__(self, conditions: np.ndarray) -> None:
+        codes = np.unique(np.asarray(conditions), return_inverse=True)[1].ravel()
+        self.order = np.argsort(codes, kind="stable")
+        self.sizes = np.bincount(codes)
+        self.starts = np.concatenate(([0], np.cumsum(self.sizes)[:-1]))
+
+    def counts(self, seed: int, n: int) -> np.ndarray:
+        n_conditions = self.sizes.size
+        chosen = np.random.RandomState(seed).randint(0, n_conditions, size=n_conditions)
+        multiplicity = np.bincount(chosen, minlength=n_conditions)
+        selected = np.flatnonzero(multiplicity)
+        positions, weights = [], []
+        # The toolkit redraws with RandomState(seed) for every chosen condition, so the draw only
+        # depends on the condition's size: one draw per distinct size serves all of them.
+        for size in np.unique(self.sizes[selected]):
+            same_size = selected[self.sizes[selected] == size]
+            draw = np.random.RandomState(seed).randint(0, size, size=size)
+            positions.append((self.starts[same_size][:, None] + draw[None, :]).ravel())
+            weights.append(np.repeat(multiplicity[same_size], size))
+        utterances = self.order[np.concatenate(positions)]
+        return np.bincount(utterances, weights=np.concatenate(weights), minlength=n)
+
+
+def resample_counts(
+    n: int, seeds: Sequence[int] | range, conditions: np.ndarray | None = None
+) -> np.ndarray:
+    """Count vectors (``len(seeds)`` x ``n``, float64) of the toolkit's resamples ``seeds``.
+
+    ``conditions`` (length ``n``, any sortable labels, e.g. speaker ids) switches to the
+    toolkit's two-stage sampling; conditions are ordered as ``np.unique`` sorts them, which is
+    the toolkit's order when it is given their integer codes.
+    """
+    if n < 1:
+        raise ValueError("cannot bootstrap an empty test set")
+    counts = np.empty((len(seeds), n), dtype=np.float64)
+    if conditions is None:
+        for row, seed in enumerate(seeds):
+            draw = np.random.RandomState(seed).randint(0, n, size=n)
+            counts[row] = np.bincount(draw, minlength=n)
+        return counts
+    conditions = np.asarray(conditions)
+    if conditions.shape != (n,):
+        raise ValueError(f"conditions must have shape ({n},), got {conditions.shape}")
+    layout = _ConditionLayout(conditions)
+    for row, seed in enumerate(seeds):
+        counts[row] = layout.counts(seed, n)
+    return counts
+
+
+def iter_resample_chunks(
+    n: int,
+    n_bootstrap: int,
+    conditions: np.ndarray | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """Yield ``(slice of resample numbers, count matrix)`` covering resamples ``0 .. B-1``, each
+    count matrix at most ``chunk_bytes`` large (at least one resample)."""
+    if n_bootstrap < 1:
+        raise ValueError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
+    per_chunk = max(1, min(n_bootstrap, chunk_bytes // (8 * max(n, 1))))
+    for start in range(0, n_bootstrap, per_chunk):
+        stop = min(start + per_chunk, n_bootstrap)
+        yield slice(start, stop), resample_counts(n, range(start, stop), conditions)
+
+
+def bootstrap_metrics(
+    truth: np.ndarray,
+    systems: Mapping[str, SystemScores],
+    *,
+    n_bootstrap: int = 1000,
+    conditions: np.ndarray | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Values of macro-F1, KLD and JSD on resamples ``0 .. n_bootstrap-1`` of one test set for
+    every system: ``{system: {metric: array (n_bootstrap,)}}``.
+
+    All systems see the same resamples (what the paired p-value needs). ``truth`` is the test
+    set's multi-hot ground truth (n x C).
+    """
+    truth = np.asarray(truth, dtype=bool)
+    n, n_classes = truth.shape
+    names = list(systems)
+    # Per-utterance rows whose count-weighted sums are the sufficient statistics:
+    # [actual (C) | per system: true positives (C), predicted (C), KLD, JSD].
+    width = 2 * n_classes + 2
+    rows = np.empty((n, n_classes + len(names) * width), dtype=np.float64)
+    rows[:, :n_classes] = truth
+    for k, name in enumerate(names):
+        scores = systems[name]
+        if scores.predicted.shape != truth.shape:
+            raise ValueError(
+                f"system {name!r}: predictions {scores.predicted.shape} vs truth {truth.shape}"
+            )
+        base = n_classes + k * width
+        rows[:, base : base + n_classes] = scores.predicted & truth
+        rows[:, base + n_classes : base + 2 * n_classes] = scores.predicted
+        rows[:, base + 2 * n_classes] = scores.kld
+        rows[:, base + 2 * n_classes + 1] = scores.jsd
+
+    values = {name: {m: np.empty(n_bootstrap) for m in METRICS} for name in names}
+    for span, counts in iter_resample_chunks(n, n_bootstrap, conditions, chunk_bytes):
+        sums = counts @ rows
+        sizes = counts.sum(axis=1)  # n for utterances; varies with conditions
+        actual = sums[:, :n_classes]
+        for k, name in enumerate(names):
+            base = n_classes + k * width
+            tp = sums[:, base : base + n_classes]
+            predicted = sums[:, base + n_classes : base + 2 * n_classes]
+            values[name]["macro_f1"][span] = macro_f1_from_counts(tp, predicted, actual)
+            values[name]["kld"][span] = sums[:, base + 2 * n_classes] / sizes
+            values[name]["jsd"][span] = sums[:, base + 2 * n_classes + 1] / sizes
+    return values
+
+
+def percentile_interval(values: np.ndarray, alpha: float = 5.0) -> tuple[float, float]:
+    """``(alpha/2, 100 - alpha/2)`` percentiles (linear interpolation), the toolkit's bounds."""
+    if not 0 < alpha < 100:
+        raise ValueError(f"alpha must be in (0, 100), got {alpha}")
+    return (
+        float(np.percentile(values, alpha / 2)),
+        float(np.percentile(values, 100 - alpha / 2)),
+    )
+
+
+def paired_p_value(values: np.ndarray, reference: np.ndarray) -> float:
+    """Two-sided paired bootstrap p-value of ``values`` against ``reference`` on the same
+    resamples: with ``d_b = values_b - reference_b``,
+    ``p = min(1, 2 * min(mean(d_b <= 0), mean(d_b >= 0)))``.
+
+    With B resamples the smallest non-zero value is ``2/B``; 0 means no resample crossed zero,
+    i.e. ``p < 2/B`` (report it that way, see :func:`p_value_resolution`).
+    """
+    d = np.asarray(values, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
+    if d.ndim != 1 or d.size == 0:
+        raise ValueError("need two equally long, non-empty 1-D arrays of resample values")
+    return float(min(1.0, 2.0 * min(np.mean(d <= 0), np.mean(d >= 0))))
+
+
+def p_value_resolution(n_bootstrap: int) -> float:
+    """Smallest non-zero paired p-value attainable with ``n_bootstrap`` resamples (``2/B``)."""
+    return 2.0 / n_bootstrap

@@ -1,0 +1,324 @@
+"""eGeMAPSv02 functionals per utterance (openSMILE), cached per corpus in
+``features/egemaps.parquet``, and the per-fold feature standardiser saved with the eGeMAPS model.
+
+Audio goes through :func:`serrules.audio.load_audio`, so the features see exactly the signal the
+networks are trained on (16 kHz mono, same resampling, same crop).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import opensmile
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from serrules.audio import OK, load_audio
+
+log = logging.getLogger(__name__)
+
+#: Number of eGeMAPSv02 functionals.
+N_EGEMAPS = 88
+#: Key of the cache description stored in the Parquet file's key-value metadata.
+CACHE_METADATA_KEY = b"serrules.egemaps"
+_CACHE_VERSION = 1
+#: Audio-index columns that identify an utterance's audio for cache reuse.
+_FINGERPRINT = ("utterance_id", "audio_path", "sample_rate", "n_samples")
+_MAX_NAMED = 10
+
+
+def egemaps_extractor() -> opensmile.Smile:
+    """openSMILE extractor for the 88 eGeMAPSv02 functionals of a whole signal."""
+    return opensmile.Smile(
+        feature_set=opensmile.FeatureSet.eGeMAPSv02,
+        feature_level=opensmile.FeatureLevel.Functionals,
+    )
+
+
+def _empty_features(names: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({name: pd.Series(dtype="float32") for name in names})
+    frame.insert(0, "utterance_id", pd.Series(dtype="string"))
+    return frame
+
+
+def _ok_rows(audio_index: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in ("utterance_id", "audio_path", "status") if c not in audio_index.columns]
+    if missing:
+        raise ValueError(f"audio index: missing column(s) {', '.join(missing)}")
+    dup = audio_index["utterance_id"][audio_index["utterance_id"].duplicated()]
+    if len(dup):
+        raise ValueError(
+            f"audio index: duplicated utterance_id value(s): "
+            f"{', '.join(map(str, dup.unique()[:_MAX_NAMED]))}"
+        )
+    return audio_index[audio_index["status"] == OK]
+
+
+def compute_egemaps(
+    audio_index: pd.DataFrame, *, sample_rate: int = 16000, max_seconds: float | None = None
+) -> pd.DataFrame:
+    """eGeMAPSv02 functionals of every ``status == "ok"`` utterance of an audio index.
+
+    Returns ``utterance_id`` + the 88 functionals (float32, openSMILE's column order), one row per
+    ok utterance in index order. Audio is read with :func:`serrules.audio.load_audio` (same
+    resampling and crop as training). A file that fails to load raises
+    :class:`serrules.audio.AudioError` naming it; non-finite functionals are kept and logged
+    (:class:`FeatureStandardizer` refuses them, naming the utterances).
+    """
+    ok = _ok_rows(audio_index)
+    smile = egemaps_extractor()
+    names = list(smile.feature_names)
+    if len(names) != N_EGEMAPS:
+        raise RuntimeError(f"openSMILE eGeMAPSv02 returned {len(names)} functionals, expected 88")
+    if ok.empty:
+        return _empty_features(names)
+    values = np.empty((len(ok), len(names)), dtype=np.float32)
+    paths = ok["audio_path"].tolist()
+    ids = ok["utterance_id"].astype(str).tolist()
+    for i, path in enumerate(
+        tqdm(paths, desc="eGeMAPS", unit="utt", mininterval=10.0, disable=None, leave=False)
+    ):
+        signal = load_audio(path, sample_rate=sample_rate, max_seconds=max_seconds)
+        row = smile.process_signal(signal, sample_rate)
+        values[i] = row.to_numpy(dtype=np.float32).reshape(-1)
+    features = pd.DataFrame(values, columns=names)
+    features.insert(0, "utterance_id", pd.array(ids, dtype="string"))
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        log.warning(
+            "eGeMAPS: %d utterance(s) with non-finite functionals: %s",
+            int(bad.sum()),
+            ", ".join(np.asarray(ids)[bad][:_MAX_NAMED]),
+        )
+    return features
+
+
+def _cache_description(sample_rate: int, max_seconds: float | None) -> dict[str, Any]:
+    return {
+        "version": _CACHE_VERSION,
+        "feature_set": "eGeMAPSv02/Functionals",
+        "opensmile": opensmile.__version__,
+        "sample_rate": int(sample_rate),
+        "max_seconds": None if max_seconds is None else float(max_seconds),
+    }
+
+
+def _read_cache(path: Path, description: dict[str, Any], names: list[str]) -> pd.DataFrame | None:
+    """Cached rows of ``path`` with their audio fingerprint columns, or None if not reusable."""
+    try:
+        meta = (pq.read_schema(path).metadata or {}).get(CACHE_METADATA_KEY)
+        if meta is None:
+            log.warning("eGeMAPS cache %s has no %s metadata; not reused", path, CACHE_METADATA_KEY)
+            return None
+        stored = json.loads(meta)
+        settings = {k: stored.get(k) for k in description}
+        if settings != description:
+            log.warning(
+                "eGeMAPS cache %s was computed with %s, now %s; not reused",
+                path,
+                settings,
+                description,
+            )
+            return None
+        cached = pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        log.warning("eGeMAPS cache %s unreadable (%s); not reused", path, exc)
+        return None
+    if list(cached.columns) != ["utterance_id", *names]:
+        log.warning("eGeMAPS cache %s has other columns than eGeMAPSv02; not reused", path)
+        return None
+    audio = stored.get("audio", {})
+    if any(len(audio.get(k, ())) != len(cached) for k in _FINGERPRINT[1:]):
+        log.warning("eGeMAPS cache %s: audio fingerprint does not match its rows; not reused", path)
+        return None
+    for key in _FINGERPRINT[1:]:
+        cached[f"_cache_{key}"] = audio[key]
+    return cached
+
+
+def _write_with_description(
+    features: pd.DataFrame, fingerprint: pd.DataFrame, out_path: Path, description: dict[str, Any]
+) -> None:
+    table = pa.Table.from_pandas(features, preserve_index=False)
+    meta = dict(description)
+    meta["audio"] = {
+        "audio_path": fingerprint["audio_path"].astype(str).tolist(),
+        "sample_rate": [int(v) for v in fingerprint["sample_rate"]],
+        "n_samples": [int(v) for v in fingerprint["n_samples"]],
+    }
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), CACHE_METADATA_KEY: json.dumps(meta).encode()}
+    )
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, out_path)
+
+
+def write_egemaps(
+    audio_index_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    max_seconds: float | None = None,
+    cache_path: str | os.PathLike[str] | None = None,
+    sample_rate: int = 16000,
+) -> pd.DataFrame:
+    """Compute (or reuse) the eGeMAPS functionals of a corpus and write ``egemaps.parquet``.
+
+    Cache: the Parquet at ``cache_path`` (default: ``out_path`` itself, if it exists) stores in its
+    metadata the settings (feature set, openSMILE version, ``sample_rate``, ``max_seconds``) and,
+    per row, the ``audio_path``, native ``sample_rate`` and ``n_samples`` from the audio index. A
+    cached row is reused when the settings are equal and its utterance has the same audio path,
+    rate and length in the current index; every other ok utterance is computed. Rows of
+    utterances no longer ok in the index are dropped (logged). Output rows follow index order.
+    """
+    audio_index_path, out_path = Path(audio_index_path), Path(out_path)
+    index = pd.read_parquet(audio_index_path)
+    ok = _ok_rows(index)
+    names = list(egemaps_extractor().feature_names)
+    description = _cache_description(sample_rate, max_seconds)
+    source = Path(cache_path) if cache_path is not None else out_path
+    cached = _read_cache(source, description, names) if source.is_file() else None
+
+    fingerprint = ok[list(_FINGERPRINT)].reset_index(drop=True)
+    fingerprint["utterance_id"] = fingerprint["utterance_id"].astype(str)
+    reused = _empty_features(names)
+    if cached is not None:
+        cached["utterance_id"] = cached["utterance_id"].astype(str)
+        cached = cached.drop_duplicates("utterance_id", keep="last")
+        merged = fingerprint.merge(cached, on="utterance_id", how="inner")
+        same_audio = (
+            (merged["audio_path"].astype(str) == merged["_cache_audio_path"].astype(str))
+            & (merged["sample_rate"].astype("int64") == merged["_cache_sample_rate"])
+            & (merged["n_samples"].astype("int64") == merged["_cache_n_samples"])
+        )
+        reused = merged.loc[same_audio, ["utterance_id", *names]]
+        stale = len(cached) - len(reused)
+        log.info(
+            "eGeMAPS cache %s: reusing %d rows; %d cached rows not reused (audio changed or "
+            "utterance not ok in %s)",
+            source,
+            len(reused),
+            stale,
+            audio_index_path,
+        )
+    todo = ok[~ok["utterance_id"].astype(str).isin(set(reused["utterance_id"]))]
+    log.info("eGeMAPS: computing %d of %d utterances", len(todo), len(ok))
+    fresh = compute_egemaps(todo, sample_rate=sample_rate, max_seconds=max_seconds)
+    parts = [p for p in (reused, fresh) if len(p)]
+    if parts:
+        features = pd.concat(parts, ignore_index=True)
+    else:
+        features = _empty_features(names)
+    order = pd.Index(features["utterance_id"].astype(str)).get_indexer(fingerprint["utterance_id"])
+    if (order < 0).any():  # cannot happen unless the index holds duplicated utterance ids
+        raise RuntimeError(f"{audio_index_path}: eGeMAPS rows missing for some ok utterances")
+    features = features.iloc[order].reset_index(drop=True)
+    features["utterance_id"] = features["utterance_id"].astype("string")
+    features[names] = features[names].astype(np.float32)
+    _write_with_description(features, fingerprint, out_path, description)
+    return features
+
+
+class FeatureStandardizer:
+    """Per-column z-scoring fitted on a training part: ``(x - mean) / std``.
+
+    ``std`` is the population standard deviation (ddof = 0, as scikit-learn's ``StandardScaler``);
+    a constant column (std 0, up to float rounding) gets std 1, so it maps to 0. Inputs are
+    DataFrames of features with an optional ``utterance_id`` column (kept as is); rows with NaN or
+    infinite features raise a ``ValueError`` naming their utterance ids.
+    """
+
+    def __init__(self) -> None:
+        self.columns: list[str] | None = None
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+
+    @staticmethod
+    def _feature_columns(frame: pd.DataFrame) -> list[str]:
+        return [c for c in frame.columns if c != "utterance_id"]
+
+    @staticmethod
+    def _values(frame: pd.DataFrame, columns: list[str], what: str) -> np.ndarray:
+        values = frame[columns].to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            ids = frame["utterance_id"] if "utterance_id" in frame.columns else frame.index
+            named = ", ".join(map(str, np.asarray(ids)[bad][:_MAX_NAMED]))
+            bad_cols = np.asarray(columns)[~np.isfinite(values).all(axis=0)].tolist()
+            raise ValueError(
+                f"{what}: {int(bad.sum())} utterance(s) with NaN/infinite features "
+                f"(columns {', '.join(bad_cols[:_MAX_NAMED])}): {named}"
+            )
+        return values
+
+    def fit(self, features: pd.DataFrame) -> FeatureStandardizer:
+        """Learn mean and std of every feature column of the training part."""
+        columns = self._feature_columns(features)
+        if not columns:
+            raise ValueError("FeatureStandardizer.fit: no feature columns")
+        if len(features) == 0:
+            raise ValueError("FeatureStandardizer.fit: no rows")
+        values = self._values(features, columns, "FeatureStandardizer.fit")
+        mean = values.mean(axis=0)
+        std = values.std(axis=0)
+        constant = std <= 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
+        std[constant] = 1.0
+        self.columns, self.mean, self.std = columns, mean, std
+        return self
+
+    def transform(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Standardised copy (float32, fitted column order; ``utterance_id`` first if present)."""
+        if self.columns is None or self.mean is None or self.std is None:
+            raise RuntimeError("FeatureStandardizer: call fit() or load_state_dict() first")
+        missing = [c for c in self.columns if c not in features.columns]
+        if missing:
+            raise ValueError(
+                f"FeatureStandardizer.transform: missing {len(missing)} fitted column(s): "
+                f"{', '.join(missing[:_MAX_NAMED])}"
+            )
+        values = self._values(features, self.columns, "FeatureStandardizer.transform")
+        out = pd.DataFrame(
+            ((values - self.mean) / self.std).astype(np.float32),
+            columns=self.columns,
+            index=features.index,
+        )
+        if "utterance_id" in features.columns:
+            out.insert(0, "utterance_id", features["utterance_id"])
+        return out
+
+    def fit_transform(self, features: pd.DataFrame) -> pd.DataFrame:
+        """:meth:`fit` then :meth:`transform` on the same frame."""
+        return self.fit(features).transform(features)
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"columns": list[str], "mean": float64 array, "std": float64 array}`` (copies)."""
+        if self.columns is None or self.mean is None or self.std is None:
+            raise RuntimeError("FeatureStandardizer: nothing fitted to save")
+        return {"columns": list(self.columns), "mean": self.mean.copy(), "std": self.std.copy()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> FeatureStandardizer:
+        """Restore a :meth:`state_dict` (arrays may be numpy arrays, tensors or lists)."""
+        missing = [k for k in ("columns", "mean", "std") if k not in state]
+        if missing:
+            raise KeyError(f"FeatureStandardizer state: missing key(s) {', '.join(missing)}")
+        columns = [str(c) for c in state["columns"]]
+        mean = np.asarray(state["mean"], dtype=np.float64).reshape(-1)
+        std = np.asarray(state["std"], dtype=np.float64).reshape(-1)
+        if not len(columns) == len(mean) == len(std):
+            raise ValueError(
+                f"FeatureStandardizer state: {len(columns)} columns, {len(mean)} means, "
+                f"{len(std)} stds"
+            )
+        if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+            raise ValueError("FeatureStandardizer state: mean/std must be finite, std > 0")
+        self.columns, self.mean, self.std = columns, mean.copy(), std.copy()
+        return self

@@ -1,0 +1,205 @@
+"""Data loss and rating loss of each aggregation rule (the study's Table 3 and Fig. 1).
+
+Definitions (over the ``utterances`` table of the label stage):
+
+* **Denominators.** ``n_utterances`` = parsed utterances with at least one valid-or-other vote;
+  ``n_ratings`` = all valid-or-other votes of those utterances (``n_valid + n_other``). Ratings
+  excluded earlier (self-evaluations, duplicates, unknown labels, ...) are in neither.
+* **Data loss** = ``1 - n_kept / n_utterances``, ``n_kept`` = utterances the rule keeps.
+* **Rating loss** = ``1 - n_ratings_used / n_ratings``. MR and PR use only the votes for the
+  winning class of each kept utterance (the one-hot target throws the minority votes and the
+  "other" votes away); AR uses every valid vote of every kept utterance (only "other" votes and
+  utterances without a valid vote are lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from serrules.aggregation import rule_targets
+from serrules.classes import RULES, prefixed
+from serrules.table_writers import write_table
+
+LOSS_COLUMNS: tuple[str, ...] = (
+    "corpus",
+    "rule",
+    "n_utterances",
+    "n_kept",
+    "data_loss",
+    "n_ratings",
+    "n_ratings_used",
+    "rating_loss",
+)
+
+
+def label_loss(utterances: pd.DataFrame, classes: Sequence[str], corpus: str) -> pd.DataFrame:
+    """One row per rule (MR, PR, AR): ``corpus, rule, n_utterances, n_kept, data_loss,
+    n_ratings, n_ratings_used, rating_loss`` (losses are fractions in [0, 1]).
+
+    ``utterances`` needs the ``votes_<class>`` columns and ``n_other`` of ``utterances.parquet``.
+    Raises ``ValueError`` when a column is missing or no utterance has a valid-or-other vote.
+    """
+    vote_cols = prefixed("votes_", tuple(classes))
+    missing = [c for c in [*vote_cols, "n_other"] if c not in utterances.columns]
+    if missing:
+        raise ValueError(f"{corpus}: utterances table lacks columns {missing}")
+    votes = utterances[vote_cols].to_numpy(dtype=np.int64)
+    n_other = utterances["n_other"].to_numpy(dtype=np.int64)
+    n_valid = votes.sum(axis=1)
+    rated = (n_valid + n_other) > 0
+    n_utterances = int(rated.sum())
+    n_ratings = int((n_valid + n_other).sum())
+    if n_utterances == 0:
+        raise ValueError(f"{corpus}: no utterance has a valid or other vote; losses are undefined")
+    rows = []
+    for rule in RULES:
+        keep, y, _ = rule_targets(votes, rule)
+        if rule == "AR":
+            used = int(n_valid[keep].sum())
+        else:  # one-hot target: only the winning class's votes carry into training
+            used = int((votes * (y > 0)).sum())
+        n_kept = int(keep.sum())
+        rows.append(
+            {
+                "corpus": corpus,
+                "rule": rule,
+                "n_utterances": n_utterances,
+                "n_kept": n_kept,
+                "data_loss": 1.0 - n_kept / n_utterances,
+                "n_ratings": n_ratings,
+                "n_ratings_used": used,
+                "rating_loss": 1.0 - used / n_ratings,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(LOSS_COLUMNS))
+
+
+def read_label_loss(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """Concatenate ``label_loss.parquet`` files, checking columns, rules and unique corpora."""
+    frames = []
+    for path in paths:
+        df = pd.read_parquet(path)
+        missing = [c for c in LOSS_COLUMNS if c not in df.columns]
+        if missing:
+            raise ValueError(f"{path}: lacks columns {missing}")
+        if sorted(df["rule"]) != sorted(RULES):
+            raise ValueError(
+                f"{path}: expected one row per rule {list(RULES)}, got {list(df.rule)}"
+            )
+        if df["corpus"].nunique() != 1:
+            raise ValueError(f"{path}: expected one corpus, got {sorted(df['corpus'].unique())}")
+        frames.append(df[list(LOSS_COLUMNS)])
+    if not frames:
+        raise ValueError("no label_loss files given")
+    out = pd.concat(frames, ignore_index=True)
+    corpora = [f["corpus"].iloc[0] for f in frames]
+    dup = {c for c in corpora if corpora.count(c) > 1}
+    if dup:
+        raise ValueError(f"corpus listed in more than one label_loss file: {sorted(dup)}")
+    return out
+
+
+def table3_frames(loss: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(display frame, raw frame) of Table 3: one row per corpus (input order).
+
+    Display: ``Corpus, Utterances, Ratings`` and ``<rule> data loss (%)``, ``<rule> rating loss
+    (%)`` per rule, two decimals. Raw (the CSV): counts and fractions, unrounded.
+    """
+    corpora = list(dict.fromkeys(loss["corpus"]))
+    wide = loss.set_index(["corpus", "rule"])
+    raw = pd.DataFrame({"corpus": corpora})
+    first = wide.xs("MR", level="rule").loc[corpora]
+    raw["n_utterances"] = first["n_utterances"].to_numpy()
+    raw["n_ratings"] = first["n_ratings"].to_numpy()
+    display = pd.DataFrame(
+        {
+            "Corpus": corpora,
+            "Utterances": [f"{v:,}" for v in raw["n_utterances"]],
+            "Ratings": [f"{v:,}" for v in raw["n_ratings"]],
+        }
+    )
+    for rule in RULES:
+        part = wide.xs(rule, level="rule").loc[corpora]
+        for col in ("n_kept", "data_loss", "n_ratings_used", "rating_loss"):
+            raw[f"{rule}_{col}"] = part[col].to_numpy()
+        display[f"{rule} data loss (%)"] = [f"{100 * v:.2f}" for v in part["data_loss"]]
+        display[f"{rule} rating loss (%)"] = [f"{100 * v:.2f}" for v in part["rating_loss"]]
+    return display, raw
+
+
+def write_table3(label_loss_paths: list[Path], stem: Path) -> None:
+    """Table 3 (data and rating loss per rule and corpus) as ``<stem>.csv/.md/.tex``; the CSV
+    keeps the raw counts and fractions, Markdown/LaTeX show percentages."""
+    display, raw = table3_frames(read_label_loss(label_loss_paths))
+    write_table(
+        display,
+        stem,
+        caption=(
+            "Data loss (share of rated utterances a rule drops) and rating loss (share of valid "
+            "and other votes its training targets do not use) per aggregation rule."
+        ),
+        label="tab:label_loss",
+        csv_frame=raw,
+    )
+
+
+def fig1_figure(loss: pd.DataFrame):  # -> matplotlib.figure.Figure
+    """Fig. 1: two panels (share of utterances kept, share of ratings used), grouped bars per
+    corpus with one bar per rule, each labelled with its percentage."""
+    # Figure + Agg canvas directly: no pyplot state, no global backend switch.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    corpora = list(dict.fromkeys(loss["corpus"]))
+    wide = loss.set_index(["corpus", "rule"])
+    fig = Figure(figsize=(max(6.0, 1.9 * len(corpora) + 2.5), 6.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 1, sharex=True)
+    x = np.arange(len(corpora))
+    width = 0.8 / len(RULES)
+    colors = {"MR": "#4C72B0", "PR": "#DD8452", "AR": "#55A868"}
+    panels = (("data_loss", "Share of utterances kept"), ("rating_loss", "Share of ratings used"))
+    for ax, (col, title) in zip(axes, panels, strict=True):
+        for j, rule in enumerate(RULES):
+            kept = 100.0 * (1.0 - wide.xs(rule, level="rule").loc[corpora, col].to_numpy())
+            bars = ax.bar(
+                x + (j - (len(RULES) - 1) / 2) * width,
+                kept,
+                width,
+                label=rule,
+                color=colors.get(rule),
+                gid=f"{col}:{rule}",
+            )
+            ax.bar_label(bars, labels=[f"{v:.1f}%" for v in kept], fontsize=8, padding=2)
+        ax.set_ylim(0, 112)
+        ax.set_ylabel("% of rated utterances" if col == "data_loss" else "% of votes")
+        ax.set_title(title, fontsize=11)
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_axisbelow(True)
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, title="rule", ncols=len(RULES), loc="outside upper center")
+    axes[-1].set_xticks(x, corpora)
+    return fig
+
+
+def plot_fig1(label_loss_paths: list[Path], png: Path, pdf: Path) -> None:
+    """Fig. 1 as PNG (150 dpi) and PDF."""
+    fig = fig1_figure(read_label_loss(label_loss_paths))
+    for path in (Path(png), Path(pdf)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=150)
+
+
+__all__ = [
+    "LOSS_COLUMNS",
+    "fig1_figure",
+    "label_loss",
+    "plot_fig1",
+    "read_label_loss",
+    "table3_frames",
+    "write_table3",
+]

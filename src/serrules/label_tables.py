@@ -1,0 +1,276 @@
+"""The label stage: parsed per-rater ratings -> the Parquet tables every later stage reads.
+
+:func:`build_label_tables` turns a :class:`~serrules.corpora.records.ParsedCorpus` into
+``ratings``, ``utterances`` (metadata + vote counts), ``labels_MR/PR/AR``, ``folds`` and
+``exclusions`` (schemas in docs/architecture.md); :func:`run_label_stage` parses a corpus, builds
+the tables and writes them, plus ``label_loss.parquet``, into one folder.
+
+Exclusions gather every drop, each with a reason and a source:
+
+* ``level = "rating"``: every ratings row whose status is neither ``valid`` nor ``other``
+  (reason = the status, e.g. ``self_evaluation``, ``duplicate_rater``, ``unknown_label``), and
+  every parser exclusion that names a rater;
+* ``level = "utterance"``: every parser exclusion without a rater (e.g. ``not_in_consensus``),
+  and every parsed utterance without a valid vote (reason ``no_valid_vote``; source = its first
+  ratings row, or ``(no ratings)``). Such utterances stay in ``utterances.parquet`` (with zero
+  votes) but are kept by no rule and are in no fold.
+
+All steps are vectorised (integer codes + bincount); no per-utterance Python loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from serrules.aggregation import rule_targets, vote_matrix
+from serrules.classes import OTHER, RULES, VALID, classes_for, prefixed
+from serrules.folds import assign_folds
+from serrules.label_loss import label_loss
+
+NO_VALID_VOTE = "no_valid_vote"
+NO_RATINGS_SOURCE = "(no ratings)"
+META_COLUMNS: tuple[str, ...] = ("speaker", "gender", "session", "split", "audio_path")
+EXCLUSION_TABLE_COLUMNS: tuple[str, ...] = ("level", "utterance_id", "rater_id", "reason", "source")
+_NEEDS = {
+    "ratings": ("utterance_id", "rater_id", "emotion", "status", "source"),
+    "utterances": ("utterance_id", *META_COLUMNS),
+    "exclusions": ("utterance_id", "rater_id", "reason", "source"),
+}
+
+
+class ParsedTables(Protocol):
+    """What the label stage needs from a parser result (``ParsedCorpus`` satisfies it)."""
+
+    ratings: pd.DataFrame
+    utterances: pd.DataFrame
+    exclusions: pd.DataFrame
+
+
+@dataclass
+class LabelTables:
+    """The label-stage tables of one corpus (schemas in docs/architecture.md)."""
+
+    ratings: pd.DataFrame
+    utterances: pd.DataFrame
+    labels: dict[str, pd.DataFrame]
+    folds: pd.DataFrame
+    exclusions: pd.DataFrame
+
+
+def _check_columns(parsed: ParsedTables) -> None:
+    for name, cols in _NEEDS.items():
+        df = getattr(parsed, name)
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise ValueError(f"parsed {name} table lacks columns {missing}")
+
+
+def _str(values: Any) -> pd.api.extensions.ExtensionArray:
+    return pd.array(np.asarray(values, dtype=object), dtype="str")
+
+
+def _as_column(values: Any, n: int) -> np.ndarray:
+    """An object array of length ``n`` from a Series/array, or a scalar (or None) broadcast."""
+    if values is None or isinstance(values, str):
+        return np.full(n, values, dtype=object)
+    if isinstance(values, pd.Series):
+        return values.to_numpy(dtype=object)
+    return np.asarray(values, dtype=object)
+
+
+def _per_utterance_counts(
+    ratings: pd.DataFrame, rows: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n_other, n_raters) per utterance: "other" rows, and distinct raters with a valid-or-other
+    vote (a rater who chose two emotions counts once)."""
+    status = ratings["status"].to_numpy(dtype=object)
+    is_other = status == OTHER
+    counted = is_other | (status == VALID)
+    n_other = np.bincount(rows[is_other], minlength=n)
+    rater_code, raters = pd.factorize(ratings["rater_id"].loc[counted])
+    width = max(len(raters), 1)
+    pairs = np.sort(rows[counted].astype(np.int64) * width + rater_code)
+    first = np.ones(len(pairs), dtype=bool)
+    first[1:] = pairs[1:] != pairs[:-1]  # one entry per distinct (utterance, rater)
+    n_raters = np.bincount(pairs[first] // width, minlength=n)
+    return n_other.astype(np.int32), n_raters.astype(np.int32)
+
+
+def _labels_frame(
+    ids: np.ndarray, classes: tuple[str, ...], votes: np.ndarray, rule: str
+) -> tuple[pd.DataFrame, np.ndarray]:
+    keep, y, t = rule_targets(votes, rule)
+    if rule == "AR":
+        label = pd.array([pd.NA] * int(keep.sum()), dtype="str")
+    else:
+        label = _str(np.asarray(classes, dtype=object)[y[keep].argmax(axis=1)])
+    frame = pd.DataFrame({"utterance_id": _str(ids[keep]), "label": label})
+    frame = pd.concat(
+        [
+            frame,
+            pd.DataFrame(y[keep], columns=prefixed("y_", classes)),
+            pd.DataFrame(t[keep], columns=prefixed("t_", classes)),
+        ],
+        axis=1,
+    )
+    return frame, keep
+
+
+def _exclusions(
+    ratings: pd.DataFrame,
+    parser_exclusions: pd.DataFrame,
+    ids: np.ndarray,
+    rows: np.ndarray,
+    no_vote: np.ndarray,
+) -> pd.DataFrame:
+    status = ratings["status"].to_numpy(dtype=object)
+    dropped = (status != VALID) & (status != OTHER)
+    rated = ratings.loc[dropped]
+    px = parser_exclusions
+    px_level = np.where(px["rater_id"].isna().to_numpy(), "utterance", "rating")
+
+    # no_valid_vote: source = the utterance's first ratings row, if it has any
+    missing = np.flatnonzero(no_vote)
+    first = np.full(len(ids), -1, dtype=np.int64)
+    hit = np.isin(rows, missing)
+    hit_rows, first_pos = np.unique(rows[hit], return_index=True)
+    first[hit_rows] = np.flatnonzero(hit)[first_pos]
+    sources = ratings["source"].to_numpy(dtype=object)
+    nv_source = np.where(
+        first[missing] >= 0, sources[np.maximum(first[missing], 0)], NO_RATINGS_SOURCE
+    )
+
+    parts = [
+        ("rating", rated["utterance_id"], rated["rater_id"], rated["status"], rated["source"]),
+        (px_level, px["utterance_id"], px["rater_id"], px["reason"], px["source"]),
+        ("utterance", ids[missing], None, NO_VALID_VOTE, nv_source),
+    ]
+    frames = []
+    for level, utt, rater, reason, source in parts:
+        n = len(utt)
+        cols = (level, utt, rater, reason, source)
+        frames.append(
+            pd.DataFrame(
+                {
+                    k: _str(_as_column(v, n))
+                    for k, v in zip(EXCLUSION_TABLE_COLUMNS, cols, strict=True)
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def build_label_tables(parsed: ParsedTables, fmt: str) -> LabelTables:
+    """Build the label-stage tables of a parsed ``fmt`` corpus (see the module docstring).
+
+    Raises ``ValueError`` when a parsed table lacks a column, an utterance id is duplicated, a
+    rating names an utterance that was not parsed, or a valid rating has no class of ``fmt``
+    (each message names the ratings source).
+    """
+    classes = classes_for(fmt)
+    _check_columns(parsed)
+    ratings, utts = parsed.ratings, parsed.utterances
+    ids = utts["utterance_id"].to_numpy(dtype=object)
+    index = pd.Index(ids)
+    if index.has_duplicates:
+        raise ValueError(f"utterances: duplicate utterance_id {index[index.duplicated()][0]!r}")
+    rows = index.get_indexer(ratings["utterance_id"].to_numpy(dtype=object))
+    if (rows < 0).any():
+        i = int(np.flatnonzero(rows < 0)[0])
+        raise ValueError(
+            f"{ratings['source'].iloc[i]}: rating for utterance "
+            f"{ratings['utterance_id'].iloc[i]!r}, which has no utterances row"
+        )
+
+    votes = vote_matrix(ratings, index, classes)
+    n_other, n_raters = _per_utterance_counts(ratings, rows, len(ids))
+    n_valid = votes.sum(axis=1, dtype=np.int64).astype(np.int32)
+
+    meta = utts[["utterance_id", *META_COLUMNS]].reset_index(drop=True)
+    utterances = pd.concat(
+        [meta, pd.DataFrame(votes, columns=prefixed("votes_", classes), dtype=np.int32)], axis=1
+    )
+    utterances["n_other"] = n_other
+    utterances["n_valid"] = n_valid
+    utterances["n_raters"] = n_raters
+
+    rating_meta = meta.loc[rows, list(META_COLUMNS)].reset_index(drop=True)
+    ratings_out = pd.concat([ratings.reset_index(drop=True), rating_meta], axis=1)
+
+    labels: dict[str, pd.DataFrame] = {}
+    ar_keep = None
+    for rule in RULES:
+        labels[rule], keep = _labels_frame(ids, classes, votes, rule)
+        if rule == "AR":
+            ar_keep = keep
+    assert ar_keep is not None
+    folds = assign_folds(meta.loc[ar_keep].reset_index(drop=True), fmt)
+    exclusions = _exclusions(ratings, parsed.exclusions, ids, rows, n_valid == 0)
+    return LabelTables(
+        ratings=ratings_out,
+        utterances=utterances,
+        labels=labels,
+        folds=folds,
+        exclusions=exclusions,
+    )
+
+
+def write_label_tables(tables: LabelTables, out_dir: str | Path, corpus: str, fmt: str) -> dict:
+    """Write the tables of :func:`build_label_tables` plus ``label_loss.parquet`` into
+    ``out_dir``; returns ``{table name: path}``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = {
+        "ratings": tables.ratings,
+        "utterances": tables.utterances,
+        **{f"labels_{rule}": tables.labels[rule] for rule in RULES},
+        "folds": tables.folds,
+        "exclusions": tables.exclusions,
+        "label_loss": label_loss(tables.utterances, classes_for(fmt), corpus),
+    }
+    paths = {}
+    for name, frame in frames.items():
+        paths[name] = out / f"{name}.parquet"
+        frame.to_parquet(paths[name], index=False)
+    return paths
+
+
+def run_label_stage(
+    *,
+    corpus: str,
+    fmt: str,
+    root: str | Path,
+    out_dir: str | Path,
+    include_self_evaluations: bool = False,
+    unknown_labels: str = "error",
+) -> LabelTables:
+    """Parse the ``fmt`` corpus at ``root`` and write ``ratings``, ``utterances``,
+    ``labels_MR/PR/AR``, ``folds``, ``exclusions`` and ``label_loss`` Parquet files (named
+    ``<table>.parquet``) into ``out_dir``. ``corpus`` is the config name written in
+    ``label_loss``; the parser options are passed to :func:`serrules.corpora.parse_corpus`."""
+    from serrules.corpora import parse_corpus
+
+    parsed = parse_corpus(
+        fmt,
+        root,
+        include_self_evaluations=include_self_evaluations,
+        unknown_labels=unknown_labels,
+    )
+    tables = build_label_tables(parsed, fmt)
+    write_label_tables(tables, out_dir, corpus, fmt)
+    return tables
+
+
+__all__ = [
+    "EXCLUSION_TABLE_COLUMNS",
+    "LabelTables",
+    "NO_VALID_VOTE",
+    "build_label_tables",
+    "run_label_stage",
+    "write_label_tables",
+]

@@ -1,0 +1,160 @@
+"""The study's model: wav2vec2-large-robust pruned to its first 12 transformer layers, mean-pooled
+over valid frames, with the shared classification head on top."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+from serrules.models.head import ClassificationHead, head_parameter_count
+
+#: Hub id of the pretrained backbone the study fine-tunes.
+LARGE_ROBUST_ID = "facebook/wav2vec2-large-robust"
+#: Number of transformer layers the study keeps ("wav2vec2-large-robust-12").
+DEFAULT_KEEP_LAYERS = 12
+
+
+def large_robust_config(num_hidden_layers: int = 24) -> Wav2Vec2Config:
+    """Architecture of ``facebook/wav2vec2-large-robust`` built in code (no download).
+
+    Values as in the published ``config.json`` of the large-robust checkpoints: hidden size
+    1024, 24 layers, 16 heads, feed-forward 4096, pre-LN transformer (``do_stable_layer_norm``),
+    layer-normalised conv feature encoder with biases, the standard 7-layer conv stack
+    (512 channels, kernels 10,3,3,3,3,2,2, strides 5,2,2,2,2,2,2), a 128-tap positional
+    convolution in 16 groups, layerdrop 0.1 and SpecAugment time masking p=0.05.
+    """
+    return Wav2Vec2Config(
+        hidden_size=1024,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=16,
+        intermediate_size=4096,
+        hidden_act="gelu",
+        do_stable_layer_norm=True,
+        feat_extract_norm="layer",
+        feat_extract_activation="gelu",
+        conv_bias=True,
+        conv_dim=(512, 512, 512, 512, 512, 512, 512),
+        conv_kernel=(10, 3, 3, 3, 3, 2, 2),
+        conv_stride=(5, 2, 2, 2, 2, 2, 2),
+        num_conv_pos_embeddings=128,
+        num_conv_pos_embedding_groups=16,
+        layerdrop=0.1,
+        mask_time_prob=0.05,
+        mask_time_length=10,
+        mask_feature_prob=0.0,
+    )
+
+
+def prune_encoder_layers(backbone: Wav2Vec2Model, keep_layers: int) -> Wav2Vec2Model:
+    """Keep the first ``keep_layers`` transformer layers (in place) and update the config.
+
+    The encoder's final layer norm (pre-LN models) stays and is applied after the last kept layer.
+    """
+    n_layers = len(backbone.encoder.layers)
+    if not 1 <= keep_layers <= n_layers:
+        raise ValueError(
+            f"model.keep_layers must be between 1 and the backbone's {n_layers} layers, "
+            f"got {keep_layers}"
+        )
+    backbone.encoder.layers = nn.ModuleList(list(backbone.encoder.layers)[:keep_layers])
+    backbone.config.num_hidden_layers = keep_layers
+    return backbone
+
+
+def load_pretrained_backbone(
+    pretrained: str,
+    keep_layers: int = DEFAULT_KEEP_LAYERS,
+    freeze_feature_encoder: bool = True,
+) -> Wav2Vec2Model:
+    """``Wav2Vec2Model.from_pretrained(pretrained)`` (a local folder or a hub id), pruned to the
+    first ``keep_layers`` layers, with the CNN feature encoder frozen if asked."""
+    try:
+        backbone = Wav2Vec2Model.from_pretrained(pretrained, dtype=torch.float32)
+    except (OSError, ValueError) as err:
+        raise OSError(
+            f"cannot load wav2vec2 weights from model.pretrained={pretrained!r}: {err}. "
+            "Point model.pretrained at a local folder holding config.json + model weights "
+            "(e.g. a saved copy of facebook/wav2vec2-large-robust) when the hub is unreachable."
+        ) from err
+    return configure_backbone(backbone, keep_layers, freeze_feature_encoder)
+
+
+def configure_backbone(
+    backbone: Wav2Vec2Model, keep_layers: int, freeze_feature_encoder: bool
+) -> Wav2Vec2Model:
+    """Prune to ``keep_layers`` and optionally freeze the conv feature encoder."""
+    prune_encoder_layers(backbone, keep_layers)
+    if freeze_feature_encoder:
+        backbone.freeze_feature_encoder()
+    return backbone
+
+
+def masked_mean_pool(hidden: Tensor, frame_mask: Tensor | None) -> Tensor:
+    """Mean over time of ``hidden`` (batch, frames, H), counting only frames where ``frame_mask``
+    (batch, frames) is true. Computed in float32."""
+    hidden = hidden.float()
+    if frame_mask is None:
+        return hidden.mean(dim=1)
+    mask = frame_mask.to(hidden.dtype).unsqueeze(-1)
+    counts = mask.sum(dim=1).clamp(min=1.0)
+    return (hidden * mask).sum(dim=1) / counts
+
+
+class Wav2Vec2Classifier(nn.Module):
+    """Pruned wav2vec2 backbone -> mean pooling over valid frames -> classification head."""
+
+    input_kind = "audio"
+
+    def __init__(
+        self,
+        backbone: Wav2Vec2Model,
+        n_classes: int,
+        head_hidden: int = 1024,
+        dropout: float = 0.5,
+    ):
+        super().__init__()
+        self.backbone = backbone
+        self.head = ClassificationHead(
+            backbone.config.hidden_size, n_classes, hidden=head_hidden, dropout=dropout
+        )
+
+    def frame_mask(self, n_frames: int, attention_mask: Tensor | None) -> Tensor | None:
+        """Sample-level attention mask (batch, samples) -> frame-level mask (batch, frames)."""
+        if attention_mask is None:
+            return None
+        return self.backbone._get_feature_vector_attention_mask(n_frames, attention_mask)
+
+    def forward(self, inputs: Tensor, attention_mask: Tensor | None = None) -> Tensor:
+        """``inputs``: (batch, samples) waveforms, zero-padded; ``attention_mask``: 1 on real
+        samples. Returns logits (batch, C) in float32."""
+        hidden = self.backbone(inputs, attention_mask=attention_mask).last_hidden_state
+        pooled = masked_mean_pool(hidden, self.frame_mask(hidden.shape[1], attention_mask))
+        return self.head(pooled).float()
+
+
+def parameter_counts(
+    n_classes: int,
+    keep_layers: int = DEFAULT_KEEP_LAYERS,
+    head_hidden: int = 1024,
+    config: Wav2Vec2Config | None = None,
+) -> dict[str, int]:
+    """Parameter counts of the full and the pruned backbone (+ head), built on the meta device
+    from ``config`` (default: :func:`large_robust_config`), so no weights are allocated."""
+    config = config or large_robust_config()
+    with torch.device("meta"):
+        backbone = Wav2Vec2Model(config)
+    full = sum(p.numel() for p in backbone.parameters())
+    prune_encoder_layers(backbone, keep_layers)
+    pruned = sum(p.numel() for p in backbone.parameters())
+    frozen = sum(p.numel() for p in backbone.feature_extractor.parameters())
+    head = head_parameter_count(config.hidden_size, n_classes, head_hidden)
+    return {
+        "backbone_full": full,
+        "backbone_pruned": pruned,
+        "feature_encoder_frozen": frozen,
+        "head": head,
+        "full_plus_head": full + head,
+        "pruned_plus_head": pruned + head,
+        "pruned_trainable": pruned - frozen + head,
+    }

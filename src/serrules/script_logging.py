@@ -1,0 +1,27 @@
+"""Logging set-up shared by the workflow's scripts: everything a job prints goes to its log file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+
+def log_to_file(log_path: str | Path, level: int = logging.INFO) -> None:
+    """Send the ``logging`` records, warnings, stdout and stderr of this process to ``log_path``.
+
+    Snakemake keeps the log of a failed job, so an exception's traceback (written to stderr)
+    ends up next to the messages that led to it.
+    """
+    path = Path(log_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stream = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+    sys.stdout = stream
+    sys.stderr = stream
+    logging.basicConfig(
+        level=level,
+        stream=stream,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    logging.captureWarnings(True)

@@ -1,0 +1,123 @@
+"""The vectorised bootstrap reproduces the confidence-intervals toolkit exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from confidence_intervals import evaluate_with_conf_int, get_bootstrap_indices
+from sklearn.metrics import f1_score
+
+from serrules.evaluation.bootstrap import (
+    bootstrap_metrics,
+    paired_p_value,
+    percentile_interval,
+    resample_counts,
+)
+from serrules.evaluation.metrics import SystemScores, vote_distribution
+
+N_BOOTSTRAP = 1000
+
+
+def _sklearn_macro_f1(labels: np.ndarray, samples: np.ndarray) -> float:
+    return f1_score(labels, samples, average="macro", zero_division=0)
+
+
+def _mean(samples: np.ndarray) -> float:
+    return float(np.mean(samples))
+
+
+@pytest.fixture(scope="module")
+def data() -> dict:
+    rng = np.random.default_rng(2024)
+    n, c = 300, 5
+    votes = rng.poisson(0.7, size=(n, c))
+    votes[votes.sum(axis=1) == 0, 2] = 1
+    target = vote_distribution(votes)
+    truth = target > 1 / c
+    systems = {}
+    for name, strength in (("AR", 2.5), ("MR", 1.0)):
+        logits = rng.normal(size=(n, c)) + strength * target
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        systems[name] = SystemScores.from_probabilities(probs, target)
+    # 13 speakers of uneven size, several of equal size (they share the toolkit's draws)
+    speakers = rng.choice(13, size=n, p=np.r_[np.full(6, 0.04), np.full(7, 0.76 / 7)])
+    return {"truth": truth, "systems": systems, "speakers": speakers}
+
+
+@pytest.mark.parametrize("unit", ["utterance", "speaker"])
+def test_intervals_equal_the_toolkit(data: dict, unit: str) -> None:
+    conditions = data["speakers"] if unit == "speaker" else None
+    values = bootstrap_metrics(
+        data["truth"], data["systems"], n_bootstrap=N_BOOTSTRAP, conditions=conditions
+    )
+    for name, scores in data["systems"].items():
+        _, expected = evaluate_with_conf_int(
+            scores.predicted.astype(int),
+            _sklearn_macro_f1,
+            data["truth"].astype(int),
+            conditions=conditions,
+            num_bootstraps=N_BOOTSTRAP,
+            alpha=5,
+        )
+        assert percentile_interval(values[name]["macro_f1"], 5.0) == expected  # bit-exact
+        for metric in ("kld", "jsd"):
+            _, expected = evaluate_with_conf_int(
+                getattr(scores, metric), _mean, conditions=conditions, num_bootstraps=N_BOOTSTRAP
+            )
+            np.testing.assert_allclose(
+                percentile_interval(values[name][metric], 5.0), expected, rtol=0, atol=1e-12
+            )
+
+
+@pytest.mark.parametrize("with_conditions", [False, True])
+def test_count_vectors_equal_toolkit_indices(data: dict, with_conditions: bool) -> None:
+    n = data["truth"].shape[0]
+    conditions = data["speakers"] if with_conditions else None
+    counts = resample_counts(n, range(40), conditions)
+    for seed in range(40):
+        indices = get_bootstrap_indices(n, conditions, random_state=seed)
+        np.testing.assert_array_equal(counts[seed], np.bincount(indices, minlength=n))
+
+
+def test_string_conditions_are_ordered_like_their_sorted_codes(data: dict) -> None:
+    codes = data["speakers"]
+    names = np.array([f"spk{c:02d}" for c in codes])
+    n = codes.size
+    np.testing.assert_array_equal(
+        resample_counts(n, range(10), names), resample_counts(n, range(10), codes)
+    )
+
+
+def test_chunking_does_not_change_values(data: dict) -> None:
+    kwargs = {"n_bootstrap": 57, "conditions": data["speakers"]}
+    whole = bootstrap_metrics(data["truth"], data["systems"], **kwargs)
+    chunked = bootstrap_metrics(data["truth"], data["systems"], chunk_bytes=1, **kwargs)
+    for name in whole:
+        np.testing.assert_array_equal(whole[name]["macro_f1"], chunked[name]["macro_f1"])
+        np.testing.assert_allclose(whole[name]["kld"], chunked[name]["kld"], rtol=1e-14)
+
+
+def test_paired_p_value_hand_cases() -> None:
+    reference = np.zeros(10)
+    assert paired_p_value(np.arange(1, 11), reference) == 0.0  # every d > 0
+    d = np.array([-1, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    assert paired_p_value(d, reference) == pytest.approx(0.2)  # 2 * 1/10
+    d = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])  # a tie counts on both sides
+    assert paired_p_value(d, reference) == pytest.approx(0.2)
+    assert paired_p_value(np.array([-1, 1, -1, 1]), np.zeros(4)) == 1.0
+    with pytest.raises(ValueError):
+        paired_p_value(np.array([]), np.array([]))
+
+
+def test_paired_p_value_detects_a_real_difference(data: dict) -> None:
+    values = bootstrap_metrics(data["truth"], data["systems"], n_bootstrap=200)
+    # AR-like system (strong signal) is clearly better than the weak one on KLD
+    assert paired_p_value(values["MR"]["kld"], values["AR"]["kld"]) < 0.05
+    assert paired_p_value(values["AR"]["kld"], values["AR"]["kld"]) == 1.0
+
+
+def test_percentile_interval_is_linear_and_validates_alpha() -> None:
+    values = np.arange(101.0)
+    assert percentile_interval(values, 5.0) == (2.5, 97.5)
+    with pytest.raises(ValueError):
+        percentile_interval(values, 0.0)

@@ -1,0 +1,89 @@
+"""Configuration validation: the shipped config is valid, every bad key or value is named."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from serrules.config import ConfigError, enabled_corpora, load_config, validate_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def raw_config() -> dict:
+    with open(REPO / "config.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def test_shipped_config_is_valid_and_runs_the_four_demo_corpora():
+    config = load_config(REPO / "config.yaml")
+    assert enabled_corpora(config) == ["iemocap", "msp-improv", "msp-podcast", "biic-podcast"]
+    assert all(config["corpora"][c]["source"] == "demo" for c in enabled_corpora(config))
+    # the study's protocol is the default
+    assert config["training"]["epochs"] == 50
+    assert config["training"]["batch_size"] == 32
+    assert config["training"]["lr"] == pytest.approx(1e-4)
+    assert config["training"]["beta"] == pytest.approx(0.99)
+    assert config["evaluation"]["n_bootstrap"] == 1000
+
+
+def test_defaults_are_filled_in(raw_config):
+    del raw_config["training"]["epochs"]
+    del raw_config["evaluation"]["unit"]
+    config = validate_config(raw_config)
+    assert config["training"]["epochs"] == 50
+    assert config["evaluation"]["unit"] == "utterance"
+    assert config["corpora"]["iemocap"]["enabled"] is True
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "needle"),
+    [
+        (("training", "epochz"), 3, "training: Additional properties are not allowed ('epochz'"),
+        (("model", "name"), "resnet", "model.name: 'resnet' is not one of"),
+        (("training", "lr"), -1, "training.lr: -1 is less than or equal to"),
+        (("evaluation", "unit"), "dialog", "evaluation.unit: 'dialog' is not one of"),
+        (("corpora", "iemocap", "format"), "iemocap2", "corpora.iemocap.format"),
+        (("audio", "sample_rate"), 8000, "audio.sample_rate"),
+    ],
+)
+def test_bad_values_name_their_key(raw_config, path, value, needle):
+    config = copy.deepcopy(raw_config)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    assert needle in str(err.value)
+
+
+def test_release_corpus_needs_an_existing_root(raw_config, tmp_path):
+    config = copy.deepcopy(raw_config)
+    config["corpora"]["msp-podcast"] = {"format": "msp-podcast", "source": "release"}
+    with pytest.raises(ConfigError, match="corpora.msp-podcast: 'root' is a required property"):
+        validate_config(config)
+    config["corpora"]["msp-podcast"]["root"] = str(tmp_path / "nowhere")
+    with pytest.raises(ConfigError, match=r"corpora\.msp-podcast\.root: .*nowhere is not a folder"):
+        validate_config(config)
+    config["corpora"]["msp-podcast"]["root"] = str(tmp_path)
+    assert validate_config(config)["corpora"]["msp-podcast"]["root"] == str(tmp_path)
+
+
+def test_self_evaluations_only_for_iemocap(raw_config):
+    config = copy.deepcopy(raw_config)
+    config["corpora"]["msp-improv"]["include_self_evaluations"] = True
+    with pytest.raises(ConfigError, match="corpora.msp-improv.include_self_evaluations"):
+        validate_config(config)
+
+
+def test_no_enabled_corpus_is_an_error(raw_config):
+    config = copy.deepcopy(raw_config)
+    for corpus in config["corpora"].values():
+        corpus["enabled"] = False
+    with pytest.raises(ConfigError, match="no corpus is enabled"):
+        validate_config(config)

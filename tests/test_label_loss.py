@@ -1,0 +1,139 @@
+"""Data / rating loss hand-computed on a small example; Table 3 and Fig. 1 files."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+
+from serrules.classes import CORPUS_CLASSES, prefixed
+from serrules.label_loss import fig1_figure, label_loss, plot_fig1, write_table3
+
+CLASSES = CORPUS_CLASSES["msp-improv"]  # anger, happiness, sadness, neutral
+
+
+def utterances(rows: dict[str, tuple[list[int], int]]) -> pd.DataFrame:
+    """utterance -> (votes per class, n_other)."""
+    votes = np.array([v for v, _ in rows.values()], dtype=np.int32)
+    df = pd.DataFrame(votes, columns=prefixed("votes_", CLASSES))
+    df.insert(0, "utterance_id", list(rows))
+    df["n_other"] = np.array([o for _, o in rows.values()], dtype=np.int32)
+    return df
+
+
+EXAMPLE = {
+    "u1": ([3, 0, 2, 0], 0),  # MR, PR keep anger (3 votes used); AR all 5
+    "u2": ([2, 0, 2, 1], 1),  # tie: MR, PR drop; AR uses 5 of 6 (other lost)
+    "u3": ([1, 1, 1, 2], 0),  # PR keeps neutral (2 used); MR drops
+    "u4": ([0, 2, 0, 0], 0),  # all keep, 2 used
+    "u5": ([0, 0, 0, 0], 2),  # only other: no rule keeps; in the denominators
+    "u6": ([0, 0, 1, 0], 0),  # single vote
+    "u7": ([0, 0, 0, 1], 0),
+    "u8": ([0, 0, 0, 0], 0),  # no vote at all: outside the denominators
+}
+
+
+def test_label_loss_hand_computed():
+    loss = label_loss(utterances(EXAMPLE), CLASSES, "toy")
+    assert list(loss.columns) == [
+        "corpus",
+        "rule",
+        "n_utterances",
+        "n_kept",
+        "data_loss",
+        "n_ratings",
+        "n_ratings_used",
+        "rating_loss",
+    ]
+    got = loss.set_index("rule")
+    # 7 rated utterances (u8 has no vote), 22 valid-or-other votes
+    assert got["n_utterances"].tolist() == [7, 7, 7]
+    assert got["n_ratings"].tolist() == [22, 22, 22]
+    expected = {  # rule: (kept, used)
+        "MR": (4, 3 + 2 + 1 + 1),
+        "PR": (5, 3 + 2 + 2 + 1 + 1),
+        "AR": (6, 5 + 5 + 5 + 2 + 1 + 1),
+    }
+    for rule, (kept, used) in expected.items():
+        assert got.loc[rule, "n_kept"] == kept
+        assert got.loc[rule, "n_ratings_used"] == used
+        assert got.loc[rule, "data_loss"] == pytest.approx(float(1 - Fraction(kept, 7)), abs=1e-15)
+        assert got.loc[rule, "rating_loss"] == pytest.approx(
+            float(1 - Fraction(used, 22)), abs=1e-15
+        )
+    assert (loss["corpus"] == "toy").all()
+
+
+def test_label_loss_no_loss_when_unanimous():
+    loss = label_loss(utterances({"a": ([2, 0, 0, 0], 0), "b": ([0, 0, 3, 0], 0)}), CLASSES, "c")
+    assert loss["data_loss"].tolist() == [0.0, 0.0, 0.0]
+    assert loss["rating_loss"].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_label_loss_errors():
+    with pytest.raises(ValueError, match="no utterance has a valid or other vote"):
+        label_loss(utterances({"a": ([0, 0, 0, 0], 0)}), CLASSES, "empty")
+    with pytest.raises(ValueError, match=r"lacks columns \['n_other'\]"):
+        label_loss(utterances(EXAMPLE).drop(columns="n_other"), CLASSES, "x")
+
+
+@pytest.fixture()
+def loss_files(tmp_path: Path) -> list[Path]:
+    second = {"a": ([4, 0, 0, 0], 0), "b": ([1, 1, 0, 0], 1), "c": ([0, 1, 2, 0], 0)}
+    paths = []
+    for name, rows in (("toy", EXAMPLE), ("second", second)):
+        path = tmp_path / name / "label_loss.parquet"
+        path.parent.mkdir()
+        label_loss(utterances(rows), CLASSES, name).to_parquet(path)
+        paths.append(path)
+    return paths
+
+
+def test_write_table3(loss_files, tmp_path):
+    stem = tmp_path / "tables" / "table3_label_loss"
+    write_table3(loss_files, stem)
+    csv = pd.read_csv(stem.with_suffix(".csv"))
+    assert csv["corpus"].tolist() == ["toy", "second"]
+    assert csv.loc[0, "n_utterances"] == 7 and csv.loc[0, "n_ratings"] == 22
+    assert csv.loc[0, "MR_data_loss"] == pytest.approx(3 / 7, abs=1e-12)  # raw fraction
+    assert csv.loc[0, "AR_rating_loss"] == pytest.approx(3 / 22, abs=1e-12)
+    # second corpus: a kept by all; b tie (PR/MR drop); c: sadness 2/3 majority
+    assert csv.loc[1, ["MR_n_kept", "PR_n_kept", "AR_n_kept"]].tolist() == [2, 2, 3]
+    assert csv.loc[1, "MR_rating_loss"] == pytest.approx(1 - 6 / 10, abs=1e-12)
+    md = stem.with_suffix(".md").read_text()
+    assert "| MR data loss (%) | MR rating loss (%) |" in md
+    assert "| toy | 7 | 22 | 42.86 | 68.18 | 28.57 | 59.09 | 14.29 | 13.64 |" in md
+    tex = stem.with_suffix(".tex").read_text()
+    assert r"\label{tab:label_loss}" in tex and r"MR data loss (\%)" in tex
+    assert "42.86" in tex
+
+
+def test_write_table3_rejects_duplicate_corpus(loss_files, tmp_path):
+    with pytest.raises(ValueError, match="more than one label_loss file: \\['toy'\\]"):
+        write_table3([loss_files[0], loss_files[0]], tmp_path / "t3")
+
+
+def test_fig1_bars_and_files(loss_files, tmp_path):
+    loss = pd.concat([pd.read_parquet(p) for p in loss_files], ignore_index=True)
+    fig = fig1_figure(loss)
+    data_ax, rating_ax = fig.axes[:2]
+    heights: dict[str, list[float]] = {}
+    for ax in (data_ax, rating_ax):
+        for p in ax.patches:
+            heights.setdefault(p.get_gid(), []).append(p.get_height())
+    # bar order within a rule = corpus order (toy, second)
+    np.testing.assert_allclose(heights["data_loss:MR"], [100 * 4 / 7, 100 * 2 / 3])
+    np.testing.assert_allclose(heights["rating_loss:AR"], [100 * 19 / 22, 100 * 9 / 10])
+    labels = [t.get_text() for t in data_ax.texts]
+    assert "57.1%" in labels and "85.7%" in labels
+    assert [t.get_text() for t in rating_ax.get_xticklabels()] == ["toy", "second"]
+
+    png, pdf = tmp_path / "fig" / "fig1.png", tmp_path / "fig" / "fig1.pdf"
+    plot_fig1(loss_files, png, pdf)
+    image = matplotlib.image.imread(png)
+    assert image.ndim == 3 and image.shape[0] > 500 and image.shape[1] > 500
+    assert pdf.read_bytes()[:5] == b"%PDF-"

@@ -1,0 +1,262 @@
+"""Pooling checks, test-set construction and the evaluate_corpus entry point."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import entropy
+from sklearn.metrics import f1_score
+
+from serrules.classes import RULES, classes_for, prefixed
+from serrules.evaluation import PredictionError, evaluate_corpus
+from serrules.evaluation.metrics import EPSILON, clip_renormalise
+from serrules.evaluation.result_tables import METRICS_COLUMNS, read_metrics
+
+FMT = "msp-improv"
+CLASSES = classes_for(FMT)
+C = len(CLASSES)
+N = 60
+N_FOLDS = 3
+
+
+def _write_corpus(root: Path, seed: int = 0) -> dict:
+    """A tiny corpus: 60 utterances, 3 folds (utterance i tests in fold i % 3 + 1), u059's audio
+    missing, 6 speakers; MR/PR/AR label tables and per-fold predictions of three train rules."""
+    rng = np.random.default_rng(seed)
+    ids = [f"u{i:03d}" for i in range(N)]
+    votes = rng.poisson(0.9, size=(N, C))
+    votes[votes.sum(axis=1) == 0, 0] = 1
+    utterances = pd.DataFrame({"utterance_id": ids, "speaker": [f"s{i % 6}" for i in range(N)]})
+    for j, col in enumerate(prefixed("votes_", CLASSES)):
+        utterances[col] = votes[:, j].astype("int32")
+    share = votes / votes.sum(axis=1, keepdims=True)
+    top = share.max(axis=1)
+    keep = {
+        "MR": top > 0.5,
+        "PR": (share == top[:, None]).sum(axis=1) == 1,
+        "AR": np.ones(N, dtype=bool),
+    }
+    paths: dict = {"labels": {}}
+    root.mkdir(parents=True, exist_ok=True)
+    paths["utterances"] = root / "utterances.parquet"
+    utterances.to_parquet(paths["utterances"])
+    for rule, mask in keep.items():
+        t = (share > 1 / C) if rule == "AR" else (share == top[:, None])
+        table = pd.DataFrame({"utterance_id": np.array(ids)[mask]})
+        for j, col in enumerate(prefixed("t_", CLASSES)):
+            table[col] = t[mask, j].astype("int8")
+        paths["labels"][rule] = root / f"labels_{rule}.parquet"
+        table.to_parquet(paths["labels"][rule])
+    fold_of = np.arange(N) % N_FOLDS + 1
+    rows = []
+    for fold in range(1, N_FOLDS + 1):
+        for i, uid in enumerate(ids):
+            part = "test" if fold_of[i] == fold else ("dev" if i % 5 == 0 else "train")
+            rows.append((fold, uid, part))
+    paths["folds"] = root / "folds.parquet"
+    pd.DataFrame(rows, columns=["fold", "utterance_id", "part"]).to_parquet(paths["folds"])
+    status = np.where(np.arange(N) == N - 1, "missing_file", "ok")
+    paths["audio"] = root / "audio_index.parquet"
+    pd.DataFrame({"utterance_id": ids, "status": status}).to_parquet(paths["audio"])
+    paths["predictions"] = {}
+    probs_by_rule = {}
+    for r, rule in enumerate(RULES):
+        logits = rng.normal(size=(N, C)) + (1.0 + r) * share
+        probs = (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)).astype("float32")
+        probs_by_rule[rule] = probs
+        files = []
+        for fold in range(1, N_FOLDS + 1):
+            rows_mask = (fold_of == fold) & (status == "ok")
+            frame = pd.DataFrame({"utterance_id": np.array(ids)[rows_mask], "fold": fold})
+            for j, col in enumerate(prefixed("p_", CLASSES)):
+                frame[col] = probs[rows_mask, j]
+            path = root / "models" / rule / f"fold{fold}" / "predictions.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_parquet(path)
+            files.append(path)
+        paths["predictions"][rule] = files
+    paths.update(ids=np.array(ids), share=share, probs=probs_by_rule, keep=keep, ok=status == "ok")
+    return paths
+
+
+def _evaluate(paths: dict, tmp_path: Path, **kwargs) -> pd.DataFrame:
+    return evaluate_corpus(
+        corpus="toy",
+        fmt=FMT,
+        utterances_path=paths["utterances"],
+        labels_paths=paths["labels"],
+        folds_path=paths["folds"],
+        audio_index_path=paths["audio"],
+        predictions=paths["predictions"],
+        out_path=tmp_path / "metrics.parquet",
+        **{"n_bootstrap": 200, **kwargs},
+    )
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> dict:
+    return _write_corpus(tmp_path / "toy")
+
+
+def test_evaluate_corpus_values_and_file(corpus: dict, tmp_path: Path) -> None:
+    frame = _evaluate(corpus, tmp_path)
+    assert list(frame.columns) == list(METRICS_COLUMNS)
+    assert len(frame) == 27
+    assert list(frame["train_rule"].iloc[::9]) == list(RULES)
+    assert list(frame["test_rule"].iloc[:9:3]) == list(RULES)
+    assert list(frame["metric"].iloc[:3]) == ["macro_f1", "kld", "jsd"]
+    written, settings = read_metrics(tmp_path / "metrics.parquet")
+    pd.testing.assert_frame_equal(written, frame)
+    assert settings == {"n_bootstrap": 200, "alpha": 5.0, "unit": "utterance", "epsilon": EPSILON}
+    assert frame.loc[frame["train_rule"] == "AR", "p_value_vs_AR"].isna().all()
+    others = frame.loc[frame["train_rule"] != "AR", "p_value_vs_AR"]
+    assert others.between(0, 1).all() and others.notna().all()
+    ok = corpus["ok"]
+    for test_rule in RULES:
+        mask = corpus["keep"][test_rule] & ok
+        sub = frame[frame["test_rule"] == test_rule]
+        assert (sub["n_utterances"] == mask.sum()).all()
+        truth = corpus["share"][mask] > 1 / C if test_rule == "AR" else None
+        if truth is None:
+            share = corpus["share"][mask]
+            truth = share == share.max(axis=1, keepdims=True)
+        for train_rule in RULES:
+            probs = corpus["probs"][train_rule][mask].astype(np.float64)
+            row = sub[sub["train_rule"] == train_rule].set_index("metric")
+            expected_f1 = f1_score(
+                truth.astype(int), (probs > 1 / C).astype(int), average="macro", zero_division=0
+            )
+            assert row.loc["macro_f1", "value"] == pytest.approx(expected_f1, abs=1e-15)
+            t = clip_renormalise(corpus["share"][mask])
+            p = clip_renormalise(probs)
+            kld = np.mean([entropy(t[i], p[i]) for i in range(len(t))])
+            assert row.loc["kld", "value"] == pytest.approx(kld, rel=1e-10)
+            assert (row["low"] <= row["high"]).all()
+
+
+def test_speaker_unit_changes_intervals_not_values(corpus: dict, tmp_path: Path) -> None:
+    by_utt = _evaluate(corpus, tmp_path)
+    by_spk = _evaluate(corpus, tmp_path, unit="speaker")
+    np.testing.assert_array_equal(by_utt["value"], by_spk["value"])
+    assert not np.array_equal(by_utt["low"], by_spk["low"])
+    with pytest.raises(ValueError, match="unit"):
+        _evaluate(corpus, tmp_path, unit="dialog")
+
+
+def _rewrite(path: Path, change) -> None:
+    frame = pd.read_parquet(path)
+    change(frame).to_parquet(path)
+
+
+def _expect_error(corpus: dict, tmp_path: Path, path: Path, *patterns: str) -> None:
+    with pytest.raises(PredictionError) as info:
+        _evaluate(corpus, tmp_path)
+    message = str(info.value)
+    assert str(path) in message
+    for pattern in patterns:
+        assert re.search(pattern, message), message
+
+
+def test_missing_utterance_names_file_and_id(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["predictions"]["PR"][1]
+    first = pd.read_parquet(path)["utterance_id"].iloc[0]
+    _rewrite(path, lambda f: f.iloc[1:])
+    _expect_error(corpus, tmp_path, path, "1 expected test utterances have no prediction", first)
+
+
+def test_missing_fold_file_is_named(corpus: dict, tmp_path: Path) -> None:
+    corpus["predictions"]["MR"] = corpus["predictions"]["MR"][:2]
+    with pytest.raises(PredictionError, match="no prediction file for fold 3"):
+        _evaluate(corpus, tmp_path)
+
+
+def test_duplicated_utterance_names_file(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["predictions"]["MR"][0]
+    _rewrite(path, lambda f: pd.concat([f, f.iloc[[3]]]))
+    dup = pd.read_parquet(path)["utterance_id"].iloc[3]
+    _expect_error(corpus, tmp_path, path, "appear twice", dup)
+
+
+def test_row_sums_must_be_one(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["predictions"]["AR"][2]
+
+    def scale(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[frame.index[4], "p_anger"] += 0.01  # row sum now 1.01
+        return frame
+
+    _rewrite(path, scale)
+    bad = pd.read_parquet(path)["utterance_id"].iloc[4]
+    _expect_error(corpus, tmp_path, path, r"1 rows do not sum to 1", bad)
+
+
+def test_small_float32_rounding_is_accepted(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["predictions"]["AR"][2]
+
+    def nudge(frame: pd.DataFrame) -> pd.DataFrame:
+        frame["p_anger"] = (frame["p_anger"] + 5e-5).astype("float32")
+        return frame
+
+    _rewrite(path, nudge)
+    assert len(_evaluate(corpus, tmp_path, n_bootstrap=10)) == 27
+
+
+def test_out_of_range_and_non_finite(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["predictions"]["AR"][0]
+
+    def nan(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[frame.index[0], "p_sadness"] = np.nan
+        return frame
+
+    _rewrite(path, nan)
+    _expect_error(corpus, tmp_path, path, "non-finite")
+
+
+def test_fold_column_must_match_folder(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["predictions"]["MR"][0]  # .../fold1/predictions.parquet
+    _rewrite(path, lambda f: f.assign(fold=2))
+    _expect_error(corpus, tmp_path, path, "fold column says 2", "fold1")
+
+
+def test_utterance_of_another_fold_names_file(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["predictions"]["MR"][0]
+    other = pd.read_parquet(corpus["predictions"]["MR"][1]).iloc[[0]].assign(fold=1)
+    _rewrite(path, lambda f: pd.concat([f, other]))
+    _expect_error(
+        corpus, tmp_path, path, "not in the test part of fold 1", other["utterance_id"].iloc[0]
+    )
+
+
+def test_two_files_for_one_fold(corpus: dict, tmp_path: Path) -> None:
+    files = corpus["predictions"]["PR"]
+    corpus["predictions"]["PR"] = [*files, files[0]]
+    _expect_error(corpus, tmp_path, files[0], "already covered")
+
+
+def test_prediction_for_audio_failure_is_rejected(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["predictions"]["AR"][2]  # u059 (fold 3) has no audio
+    extra = pd.read_parquet(path).iloc[[0]].assign(utterance_id="u059")
+    _rewrite(path, lambda f: pd.concat([f, extra]))
+    _expect_error(corpus, tmp_path, path, "not audio-ok", "u059")
+
+
+def test_missing_probability_column(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["predictions"]["AR"][1]
+    _rewrite(path, lambda f: f.drop(columns="p_happiness"))
+    _expect_error(corpus, tmp_path, path, "missing column.*p_happiness")
+
+
+def test_ar_labels_must_cover_every_pooled_utterance(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["labels"]["AR"]
+    _rewrite(path, lambda f: f[f["utterance_id"] != "u010"])
+    with pytest.raises(PredictionError, match=r"no AR label row: u010"):
+        _evaluate(corpus, tmp_path)
+
+
+def test_repeated_utterance_rows_are_rejected(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["utterances"]
+    _rewrite(path, lambda f: pd.concat([f, f.iloc[[7]]]))
+    _expect_error(corpus, tmp_path, path, "repeated utterance ids: u007")

@@ -1,0 +1,351 @@
+"""Training stage on a tiny corpus: outputs, determinism, resume, bad inputs, batching."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+from serrules.audio import AudioError
+from serrules.batching import (
+    AudioDataset,
+    BatchSampler,
+    pad_collate,
+    sequential_batches,
+)
+from serrules.classes import classes_for, prefixed
+from serrules.features import FeatureStandardizer
+from serrules.loss import ClassBalancedSoftCrossEntropy
+from serrules.training import (
+    CHECKPOINT_NAME,
+    LOG_COLUMNS,
+    load_trained_model,
+    standardizer_state_from_file,
+    train_fold,
+)
+
+FMT = "msp-improv"
+CLASSES = classes_for(FMT)  # 4 classes
+SR = 16000
+TRAIN = [f"u{i:02d}" for i in range(10)]  # u08: unreadable audio in the index
+DEV = [f"u{i:02d}" for i in range(10, 14)]
+TEST = [f"u{i:02d}" for i in range(14, 20)]  # u19: missing file in the index
+BAD_STATUS = {"u08": "unreadable", "u19": "missing_file"}
+
+
+def tiny_config() -> Wav2Vec2Config:
+    return Wav2Vec2Config(
+        hidden_size=16,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        intermediate_size=32,
+        conv_dim=(8,) * 7,
+        conv_stride=(5, 2, 2, 2, 2, 2, 2),
+        conv_kernel=(10, 3, 3, 3, 3, 2, 2),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        do_stable_layer_norm=True,
+        feat_extract_norm="layer",
+        conv_bias=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> dict[str, Path]:
+    """Audio, audio index, labels (AR, MR), folds and eGeMAPS-like features of 20 utterances."""
+    root = tmp_path_factory.mktemp("corpus")
+    rng = np.random.default_rng(0)
+    ids = TRAIN + DEV + TEST
+    rows = []
+    for uid in ids:
+        path = root / "wav" / f"{uid}.wav"
+        n = int(rng.integers(SR // 2, SR + 1))
+        if uid not in BAD_STATUS:
+            path.parent.mkdir(exist_ok=True)
+            sf.write(path, rng.uniform(-0.5, 0.5, n).astype(np.float32), SR)
+        status = BAD_STATUS.get(uid, "ok")
+        rows.append((uid, str(path), SR, n, n / SR, status, "" if status == "ok" else status))
+    cols = ["utterance_id", "audio_path", "sample_rate", "n_samples", "duration_s", "status"]
+    pd.DataFrame(rows, columns=[*cols, "message"]).to_parquet(root / "audio_index.parquet")
+
+    votes = rng.integers(0, 3, size=(len(ids), len(CLASSES))).astype(float)
+    votes[np.arange(len(ids)), np.arange(len(ids)) % len(CLASSES)] += 2  # every class present
+    ar = pd.DataFrame({"utterance_id": ids, "label": None})
+    ar[prefixed("y_", CLASSES)] = (votes / votes.sum(axis=1, keepdims=True)).astype(np.float32)
+    ar.to_parquet(root / "labels_AR.parquet")
+    mr = ar.iloc[[i for i in range(len(ids)) if i % 5 != 4]].copy()  # the rule drops some
+    winner = votes[mr.index].argmax(axis=1)
+    mr[prefixed("y_", CLASSES)] = np.eye(len(CLASSES), dtype=np.float32)[winner]
+    mr.to_parquet(root / "labels_MR.parquet")
+
+    folds = pd.DataFrame(
+        {
+            "fold": 1,
+            "utterance_id": ids,
+            "part": ["train"] * len(TRAIN) + ["dev"] * len(DEV) + ["test"] * len(TEST),
+        }
+    )
+    folds.to_parquet(root / "folds.parquet")
+    feats = pd.DataFrame(
+        rng.normal(5, 3, size=(len(ids), 88)), columns=[f"f{j}" for j in range(88)]
+    )
+    feats.insert(0, "utterance_id", ids)
+    feats.drop(index=[ids.index(u) for u in BAD_STATUS]).to_parquet(root / "egemaps.parquet")
+
+    torch.manual_seed(0)
+    Wav2Vec2Model(tiny_config()).save_pretrained(root / "tiny_w2v")
+    return {"root": root}
+
+
+def model_cfg(corpus, name="wav2vec2-large-robust-12"):
+    return {
+        "name": name,
+        "pretrained": str(corpus["root"] / "tiny_w2v"),
+        "keep_layers": 2,
+        "head_hidden": 32,
+        "dropout": 0.5,
+        "freeze_feature_encoder": True,
+    }
+
+
+TRAIN_CFG = {
+    "epochs": 3,
+    "batch_size": 4,
+    "lr": 1e-3,
+    "weight_decay": 0.01,
+    "beta": 0.99,
+    "max_seconds": 0.8,
+    "num_workers": 2,
+    "bf16": True,
+    "seed": 0,
+    "device": "cpu",
+    "bucket_size": 8,
+}
+
+
+def run(corpus, out: Path, rule="AR", name="wav2vec2-large-robust-12", **overrides) -> dict:
+    root = corpus["root"]
+    callback = overrides.pop("on_epoch_end", None)
+    paths = {
+        "out_model": out / "best.safetensors",
+        "out_log": out / "train_log.csv",
+        "out_predictions": out / "predictions.parquet",
+        "checkpoint_dir": out / "ckpt",
+    }
+    train_fold(
+        fmt=FMT,
+        fold=1,
+        train_rule=rule,
+        labels_path=overrides.pop("labels_path", root / f"labels_{rule}.parquet"),
+        folds_path=root / "folds.parquet",
+        audio_index_path=overrides.pop("audio_index_path", root / "audio_index.parquet"),
+        features_path=root / "egemaps.parquet",
+        model_cfg=model_cfg(corpus, name),
+        train_cfg={**TRAIN_CFG, **overrides},
+        on_epoch_end=callback,
+        **paths,
+    )
+    return paths
+
+
+@pytest.fixture(scope="module")
+def reference(corpus, tmp_path_factory):
+    """One uninterrupted wav2vec2 run (AR rule, seed 0)."""
+    return run(corpus, tmp_path_factory.mktemp("reference"))
+
+
+def test_wav2vec2_outputs(corpus, reference):
+    pred = pd.read_parquet(reference["out_predictions"])
+    # every audio-ok test utterance, whatever the rule; u19 (missing audio) skipped
+    assert pred["utterance_id"].tolist() == [u for u in TEST if u != "u19"]
+    assert (pred["fold"] == 1).all()
+    p_cols = prefixed("p_", CLASSES)
+    assert list(pred.columns) == ["utterance_id", "fold", *p_cols]
+    assert all(pred[c].dtype == np.float32 for c in p_cols)
+    np.testing.assert_allclose(pred[p_cols].sum(axis=1), 1.0, atol=1e-5)
+
+    logdf = pd.read_csv(reference["out_log"])
+    assert tuple(logdf.columns) == LOG_COLUMNS and logdf["epoch"].tolist() == [1, 2, 3]
+    best_epoch = int(logdf["epoch"][logdf["dev_loss"].idxmin()])  # first minimum
+    assert logdf["best"].tolist() == [e == best_epoch for e in (1, 2, 3)]
+    assert (logdf["peak_memory_mb"] > 0).all() and (logdf["seconds"] > 0).all()
+
+    with safe_open(str(reference["out_model"]), framework="pt") as f:
+        meta = f.metadata()
+    assert json.loads(meta["classes"]) == list(CLASSES)
+    assert (
+        meta["model_name"] == "wav2vec2-large-robust-12" and int(meta["best_epoch"]) == best_epoch
+    )
+    assert not reference["checkpoint_dir"].exists()  # removed after a successful finish
+
+    # the stored model reproduces the predictions and the logged dev loss of the best epoch
+    model, _ = load_trained_model(reference["out_model"])
+    assert len(model.backbone.encoder.layers) == 2
+    index = pd.read_parquet(corpus["root"] / "audio_index.parquet").set_index("utterance_id")
+    labels = pd.read_parquet(corpus["root"] / "labels_AR.parquet").set_index("utterance_id")
+
+    def logits(uids):
+        ds = AudioDataset(index.loc[uids, "audio_path"].tolist(), np.zeros((len(uids), 4)), 0.8)
+        batch = pad_collate([ds[i] for i in range(len(ds))])
+        with torch.no_grad():
+            return model(batch["inputs"], batch["attention_mask"])
+
+    probs = torch.softmax(logits(pred["utterance_id"].tolist()), -1).numpy()
+    np.testing.assert_allclose(probs, pred[p_cols].to_numpy(), atol=1e-5)
+    y_cols = prefixed("y_", CLASSES)
+    train_ok = [u for u in TRAIN if u != "u08"]
+    crit = ClassBalancedSoftCrossEntropy.from_targets(
+        labels.loc[train_ok, y_cols].to_numpy(), CLASSES
+    )
+    dev_loss = crit(logits(DEV), torch.tensor(labels.loc[DEV, y_cols].to_numpy()))
+    assert float(dev_loss) == pytest.approx(logdf["dev_loss"][best_epoch - 1], abs=1e-5)
+
+
+def test_same_seed_same_predictions(corpus, reference, tmp_path):
+    again = pd.read_parquet(run(corpus, tmp_path / "again")["out_predictions"])
+    pd.testing.assert_frame_equal(again, pd.read_parquet(reference["out_predictions"]))
+    other = pd.read_parquet(run(corpus, tmp_path / "seed1", seed=1)["out_predictions"])
+    assert not np.allclose(other[prefixed("p_", CLASSES)], again[prefixed("p_", CLASSES)])
+
+
+def test_resume_after_kill_matches_uninterrupted_run(corpus, reference, tmp_path):
+    class Killed(RuntimeError):
+        pass
+
+    def kill_after_2(epoch):
+        if epoch == 2:
+            raise Killed
+
+    out = tmp_path / "resumed"
+    with pytest.raises(Killed):
+        run(corpus, out, on_epoch_end=kill_after_2)
+    assert (out / "ckpt" / CHECKPOINT_NAME).is_file()
+    assert not (out / "predictions.parquet").exists()
+    seen = []
+    paths = run(corpus, out, on_epoch_end=seen.append)
+    assert seen == [3]  # resumed: only the last epoch ran again
+
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(paths["out_predictions"]), pd.read_parquet(reference["out_predictions"])
+    )
+    got, want = load_file(str(paths["out_model"])), load_file(str(reference["out_model"]))
+    assert got.keys() == want.keys()
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=0, atol=0)
+    cols = ["epoch", "train_loss", "dev_loss", "best"]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(paths["out_log"])[cols], pd.read_csv(reference["out_log"])[cols]
+    )
+
+
+def test_egemaps_fold(corpus, tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="serrules.training"):
+        paths = run(corpus, tmp_path, rule="MR", name="egemaps-mlp", epochs=2, batch_size=3)
+    assert "test part: skipped 1 utterance(s) without usable audio (missing_file: 1)" in caplog.text
+    assert "train part: skipped 1 utterance(s) without usable audio (unreadable: 1)" in caplog.text
+    pred = pd.read_parquet(paths["out_predictions"])
+    assert pred["utterance_id"].tolist() == [u for u in TEST if u != "u19"]
+    # standardizer fitted on the MR-kept, audio-ok train utterances, stored with the model
+    feats = pd.read_parquet(corpus["root"] / "egemaps.parquet").set_index("utterance_id")
+    kept = pd.read_parquet(corpus["root"] / "labels_MR.parquet")["utterance_id"]
+    train_ids = [u for u in TRAIN if u in set(kept) and u != "u08"]
+    expected = FeatureStandardizer().fit(feats.loc[train_ids].reset_index()).state_dict()
+    stored = standardizer_state_from_file(paths["out_model"])
+    assert stored["columns"] == expected["columns"]
+    np.testing.assert_allclose(stored["mean"], expected["mean"])
+    np.testing.assert_allclose(stored["std"], expected["std"])
+    model, meta = load_trained_model(paths["out_model"])
+    assert meta["model_name"] == "egemaps-mlp" and model.n_features == 88
+
+
+def test_empty_dev_part_is_named(corpus, tmp_path):
+    labels = pd.read_parquet(corpus["root"] / "labels_MR.parquet")
+    path = tmp_path / "labels_MR.parquet"
+    labels[~labels["utterance_id"].isin(DEV)].to_parquet(path)
+    with pytest.raises(
+        ValueError, match=r"labels_MR\.parquet: fold 1, rule MR: the dev part is empty"
+    ):
+        run(corpus, tmp_path / "o", rule="MR", labels_path=path)
+
+
+def test_missing_target_column_is_named(corpus, tmp_path):
+    path = tmp_path / "labels_AR.parquet"
+    pd.read_parquet(corpus["root"] / "labels_AR.parquet").drop(columns="y_anger").to_parquet(path)
+    with pytest.raises(KeyError, match=r"labels_AR\.parquet.*y_anger"):
+        run(corpus, tmp_path / "o", labels_path=path)
+
+
+def test_class_without_training_utterance_is_named(corpus, tmp_path):
+    labels = pd.read_parquet(corpus["root"] / "labels_MR.parquet")
+    no_sad = labels[~(labels["y_sadness"] > 0) | ~labels["utterance_id"].isin(TRAIN)]
+    path = tmp_path / "labels_MR.parquet"
+    no_sad.to_parquet(path)
+    with pytest.raises(ValueError, match="sadness"):
+        run(corpus, tmp_path / "o", rule="MR", labels_path=path)
+
+
+def test_unreadable_audio_marked_ok_names_the_file(corpus, tmp_path):
+    index = pd.read_parquet(corpus["root"] / "audio_index.parquet")
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not a wav file")
+    index.loc[index["utterance_id"] == "u00", "audio_path"] = str(broken)
+    path = tmp_path / "audio_index.parquet"
+    index.to_parquet(path)
+    with pytest.raises(AudioError, match="broken.wav"):
+        run(corpus, tmp_path / "o", audio_index_path=path, epochs=1)
+
+
+def test_batch_sampler_bucketing_and_state():
+    lengths = np.random.default_rng(1).uniform(0.5, 8.0, size=50)
+    gen = torch.Generator().manual_seed(3)
+    sampler = BatchSampler(50, 4, gen, lengths=lengths, bucket_size=12)
+    state = gen.get_state()
+    epoch1 = sampler.batches()
+    assert len(epoch1) == len(sampler) == 4 * 3 + 1  # 4 buckets of 12 -> 3 batches each, + 2 left
+    assert sorted(i for b in epoch1 for i in b) == list(range(50))  # each item once, none dropped
+    for batch in epoch1:  # a batch is a run of one sorted bucket
+        assert list(lengths[batch]) == sorted(lengths[batch])
+    gen.set_state(state)
+    assert sampler.batches() == epoch1  # the generator state fully determines an epoch
+    assert sampler.batches() != epoch1
+    random_batches = BatchSampler(10, 3, torch.Generator().manual_seed(0)).batches()
+    assert [len(b) for b in random_batches] == [3, 3, 3, 1]
+    assert sequential_batches(5, 2, lengths=[3.0, 1.0, 2.0, 5.0, 4.0]) == [[1, 2], [0, 4], [3]]
+
+
+def test_pad_collate_mask(tmp_path):
+    for i, n in enumerate((800, 1600)):
+        sf.write(tmp_path / f"{i}.wav", np.random.default_rng(i).uniform(-1, 1, n), SR)
+    ds = AudioDataset([str(tmp_path / "0.wav"), str(tmp_path / "1.wav")], np.eye(2, 4), None)
+    batch = pad_collate([ds[0], ds[1]])
+    assert batch["inputs"].shape == (2, 1600)
+    assert batch["attention_mask"].sum(dim=1).tolist() == [800, 1600]
+    assert float(batch["inputs"][0, 800:].abs().sum()) == 0.0
+    # zero mean, unit variance over the real samples
+    assert float(batch["inputs"][0, :800].mean()) == pytest.approx(0.0, abs=1e-5)
+    assert float(batch["inputs"][0, :800].std(unbiased=False)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_checkpoint_of_other_settings_is_ignored(corpus, reference, tmp_path, caplog):
+    def kill(epoch):
+        raise RuntimeError("killed")
+
+    out = tmp_path / "stale"
+    with pytest.raises(RuntimeError, match="killed"):
+        run(corpus, out, seed=1, on_epoch_end=kill)  # leaves a seed-1 checkpoint after epoch 1
+    seen = []
+    with caplog.at_level(logging.WARNING, logger="serrules.training"):
+        paths = run(corpus, out, on_epoch_end=seen.append)  # seed 0: must start from scratch
+    assert seen == [1, 2, 3] and "training from scratch" in caplog.text
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(paths["out_predictions"]), pd.read_parquet(reference["out_predictions"])
+    )

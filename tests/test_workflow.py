@@ -1,0 +1,193 @@
+"""End-to-end Snakemake runs (subprocess) on a tiny demo configuration, plus the SLURM profile."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from serrules.classes import RULES
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+
+pytestmark = pytest.mark.e2e
+
+TINY_CORPORA = {
+    "iemocap": {"format": "iemocap", "source": "demo", "demo_utterances": 90},
+    "msp-podcast": {"format": "msp-podcast", "source": "demo", "demo_utterances": 80},
+}
+
+
+def tiny_config() -> dict:
+    with open(REPO / "config.yaml") as fh:
+        config = yaml.safe_load(fh)
+    config["corpora"] = TINY_CORPORA
+    config["training"].update(epochs=4, batch_size=16, num_workers=0)
+    config["resources"]["train_threads"] = 1
+    config["evaluation"]["n_bootstrap"] = 50
+    return config
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("demo")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config(), sort_keys=False))
+    snakemake(workdir, "--cores", "2", "all")
+    return workdir
+
+
+def _cell(text: str) -> tuple[float, float, float]:
+    value, interval = text.split(" (", 1)
+    low, high = interval.split(")")[0].split(", ")
+    return float(value), float(low), float(high)
+
+
+def test_all_writes_every_table_and_figure(demo_run):
+    tables = demo_run / "results" / "tables"
+    for n in (3, 4, 5, 6):
+        for ext in ("csv", "md", "tex"):
+            path = tables / f"table{n}.{ext}"
+            assert path.stat().st_size > 0, path
+    for ext in ("png", "pdf"):
+        assert (demo_run / "results" / "figures" / f"fig1.{ext}").stat().st_size > 1000
+
+
+def test_metrics_have_nine_cells_per_corpus_in_range(demo_run):
+    for corpus in TINY_CORPORA:
+        metrics = pd.read_parquet(demo_run / "results" / corpus / "metrics.parquet")
+        assert set(metrics["metric"]) == {"macro_f1", "kld", "jsd"}
+        for metric, frame in metrics.groupby("metric"):
+            cells = set(zip(frame["train_rule"], frame["test_rule"], strict=True))
+            assert cells == {(tr, te) for tr in RULES for te in RULES}, (corpus, metric)
+        f1 = metrics[metrics["metric"] == "macro_f1"]
+        assert f1["value"].between(0, 1).all()
+        div = metrics[metrics["metric"] != "macro_f1"]
+        assert (div["value"] >= 0).all()
+        jsd = metrics[metrics["metric"] == "jsd"]
+        assert (jsd["value"] <= 0.6932).all()  # JSD (natural log) is bounded by ln 2
+        assert (metrics["low"] <= metrics["value"] + 1e-12).all()
+        assert (metrics["value"] <= metrics["high"] + 1e-12).all()
+        # MR keeps fewer test utterances than PR, PR fewer than AR
+        n = f1.set_index(["train_rule", "test_rule"])["n_utterances"]
+        assert n[("AR", "MR")] < n[("AR", "PR")] < n[("AR", "AR")]
+
+
+def test_table4_lays_out_corpus_by_train_rule(demo_run):
+    table = pd.read_csv(demo_run / "results" / "tables" / "table4.csv")
+    assert set(table["corpus"]) == set(TINY_CORPORA)
+    md = (demo_run / "results" / "tables" / "table4.md").read_text()
+    header = md.splitlines()[0]
+    for column in ("Average", "MR_test", "PR_test", "AR_test"):
+        assert column in header
+    body = [line for line in md.splitlines()[2:] if line.startswith("|")]
+    assert len(body) == 3 * len(TINY_CORPORA)
+    assert "**" in md  # the best value per corpus is bold
+
+
+def test_table3_matches_the_label_tables(demo_run):
+    for corpus in TINY_CORPORA:
+        utterances = pd.read_parquet(demo_run / "results" / corpus / "utterances.parquet")
+        loss = pd.read_parquet(demo_run / "results" / corpus / "label_loss.parquet")
+        loss = loss.set_index("rule")
+        for rule in RULES:
+            kept = len(pd.read_parquet(demo_run / "results" / corpus / f"labels_{rule}.parquet"))
+            assert loss.loc[rule, "n_kept"] == kept
+        assert loss.loc["AR", "n_kept"] == int((utterances["n_valid"] > 0).sum())
+        assert loss.loc["MR", "data_loss"] > loss.loc["PR", "data_loss"] > 0
+
+
+def test_predictions_cover_each_test_utterance_once(demo_run):
+    for corpus in TINY_CORPORA:
+        folds = pd.read_parquet(demo_run / "results" / corpus / "folds.parquet")
+        test_ids = folds.loc[folds["part"] == "test", "utterance_id"]
+        for rule in RULES:
+            preds = pd.concat(
+                pd.read_parquet(p)
+                for p in sorted(
+                    (demo_run / "results" / corpus / "models" / rule).glob("*/predictions.parquet")
+                )
+            )
+            assert sorted(preds["utterance_id"]) == sorted(test_ids)
+
+
+def test_second_run_has_nothing_to_do(demo_run):
+    proc = snakemake(demo_run, "--cores", "2", "--dry-run", "all")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_html_report_holds_tables_and_figure(demo_run):
+    snakemake(demo_run, "--report", "report.html")
+    html = (demo_run / "report.html").read_text(errors="replace")
+    assert "table3.csv" in html
+    assert "fig1.png" in html
+    assert "table4.csv" in html
+
+
+def test_fixed_seed_gives_identical_predictions(demo_run, tmp_path):
+    """Re-running one training job from scratch reproduces its predictions bit for bit."""
+    target = "results/msp-podcast/models/AR/fold1/predictions.parquet"
+    before = pd.read_parquet(demo_run / target)
+    snakemake(
+        demo_run,
+        "--cores",
+        "1",
+        "--forcerun",
+        "train_fold",
+        "--allowed-rules",
+        "train_fold",
+        target,
+    )
+    after = pd.read_parquet(demo_run / target)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_bad_config_fails_before_any_job(tmp_path):
+    config = tiny_config()
+    config["training"]["batchsize"] = 8
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = snakemake(tmp_path, "--cores", "1", "--dry-run", "all", check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "batchsize" in out
+    assert not (tmp_path / "results").exists()
+
+
+def test_slurm_profile_dry_run_asks_a_gpu_per_training_job(tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(tiny_config(), sort_keys=False))
+    proc = snakemake(
+        tmp_path,
+        "--workflow-profile",
+        str(REPO / "profiles" / "slurm"),
+        "--dry-run",
+        "--software-deployment-method",
+        "env-modules",  # conda is not installed on the test machine; the profile's default is conda
+        "all",
+    )
+    out = proc.stdout
+    blocks = [b for b in out.split("\n\n") if "rule train_fold:" in b or "rule train_fold" in b]
+    train_resources = [line for line in out.splitlines() if "gpu=1" in line]
+    assert len(train_resources) == 3 * (5 + 1)  # 3 train rules x (IEMOCAP 5 + podcast 1) folds
+    assert all(
+        "slurm_partition=gpu" in line and "cpus_per_task=8" in line for line in train_resources
+    )
+    assert blocks

@@ -1,0 +1,122 @@
+import os
+import re
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+# The package lives in src/; jobs (and their conda envs) import it from there.
+PKG_SRC = str(Path(workflow.basedir) / "src")
+if PKG_SRC not in sys.path:
+    sys.path.insert(0, PKG_SRC)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        p for p in (PKG_SRC, os.environ.get("PYTHONPATH", "")) if p
+    )
+)
+
+from serrules.classes import RULES
+from serrules.config import enabled_corpora, validate_config
+from serrules.corpora import annotation_files
+from serrules.folds import n_folds
+
+validate(config, schema="../schemas/config.schema.yaml")
+config.update(validate_config(config))
+
+CORPORA = enabled_corpora(config)
+RESULTS = "results"
+
+
+wildcard_constraints:
+    corpus="|".join(re.escape(c) for c in CORPORA),
+    train_rule="|".join(RULES),
+    fold=r"\d+",
+
+
+def corpus_cfg(corpus):
+    return config["corpora"][corpus]
+
+
+def corpus_format(corpus):
+    return corpus_cfg(corpus)["format"]
+
+
+def corpus_root(corpus):
+    """Where the native release files of a corpus are: the generated demo or the user's copy."""
+    if corpus_cfg(corpus)["source"] == "demo":
+        return f"{RESULTS}/demo/{corpus}/native"
+    return corpus_cfg(corpus)["root"]
+
+
+def folds_of(corpus):
+    return list(range(1, n_folds(corpus_format(corpus)) + 1))
+
+
+def annotation_input(wildcards):
+    """Demo corpora depend on the generating rule; releases on their native annotation files."""
+    if corpus_cfg(wildcards.corpus)["source"] == "demo":
+        return f"{RESULTS}/demo/{wildcards.corpus}/summary.json"
+    cfg = corpus_cfg(wildcards.corpus)
+    files = annotation_files(cfg["format"], cfg["root"])
+    if not files:
+        raise ValueError(
+            f"corpora.{wildcards.corpus}.root: no {cfg['format']} annotation files under {cfg['root']}"
+        )
+    return [str(f) for f in files]
+
+
+def demo_utterances(wildcards):
+    cfg = corpus_cfg(wildcards.corpus)
+    return cfg.get("demo_utterances", config["demo"]["n_utterances"])
+
+
+def label_root(wildcards):
+    return corpus_root(wildcards.corpus)
+
+
+def format_of(wildcards):
+    return corpus_format(wildcards.corpus)
+
+
+def self_evaluations(wildcards):
+    return corpus_cfg(wildcards.corpus).get("include_self_evaluations", False)
+
+
+def features_input(wildcards):
+    """Only the eGeMAPS baseline trains on cached features; wav2vec2 reads the audio."""
+    if config["model"]["name"] == "egemaps-mlp":
+        return f"{RESULTS}/{wildcards.corpus}/features/egemaps.parquet"
+    return []
+
+
+def fold_predictions(wildcards):
+    return {
+        train_rule: [
+            f"{RESULTS}/{wildcards.corpus}/models/{train_rule}/fold{k}/predictions.parquet"
+            for k in folds_of(wildcards.corpus)
+        ]
+        for train_rule in RULES
+    }
+
+
+def all_fold_predictions(wildcards):
+    return [p for paths in fold_predictions(wildcards).values() for p in paths]
+
+
+def label_loss_tables(wildcards):
+    return [f"{RESULTS}/{c}/label_loss.parquet" for c in CORPORA]
+
+
+def metrics_tables(wildcards):
+    return [f"{RESULTS}/{c}/metrics.parquet" for c in CORPORA]
+
+
+def all_outputs():
+    tables = expand(
+        f"{RESULTS}/tables/table{{n}}.{{ext}}", n=(3, 4, 5, 6), ext=("csv", "md", "tex")
+    )
+    figures = expand(f"{RESULTS}/figures/fig1.{{ext}}", ext=("png", "pdf"))
+    metrics = [f"{RESULTS}/{c}/metrics.parquet" for c in CORPORA]
+    return tables + figures + metrics

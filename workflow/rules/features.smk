@@ -1,0 +1,34 @@
+rule audio_index:
+    """Check every utterance's audio file once (header + edges) and record its length."""
+    input:
+        utterances=f"{RESULTS}/{{corpus}}/utterances.parquet",
+    output:
+        f"{RESULTS}/{{corpus}}/audio_index.parquet",
+    log:
+        f"{RESULTS}/logs/audio_index/{{corpus}}.log",
+    conda:
+        "../../envs/training.yaml"
+    params:
+        on_error=config["audio"]["on_error"],
+        sample_rate=config["audio"]["sample_rate"],
+    script:
+        "../scripts/audio_index.py"
+
+
+rule egemaps_features:
+    """eGeMAPSv02 functionals per utterance, computed once per corpus (the CPU baseline's input)."""
+    input:
+        f"{RESULTS}/{{corpus}}/audio_index.parquet",
+    output:
+        f"{RESULTS}/{{corpus}}/features/egemaps.parquet",
+    log:
+        f"{RESULTS}/logs/egemaps_features/{{corpus}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/egemaps_features/{{corpus}}.tsv"
+    conda:
+        "../../envs/training.yaml"
+    params:
+        max_seconds=config["training"]["max_seconds"],
+        sample_rate=config["audio"]["sample_rate"],
+    script:
+        "../scripts/egemaps_features.py"

@@ -1,0 +1,63 @@
+rule label_tables:
+    """Parse the native per-rater annotations and build the MR/PR/AR label tables and folds."""
+    input:
+        annotation_input,
+    output:
+        ratings=f"{RESULTS}/{{corpus}}/ratings.parquet",
+        utterances=f"{RESULTS}/{{corpus}}/utterances.parquet",
+        labels=expand(f"{RESULTS}/{{{{corpus}}}}/labels_{{rule}}.parquet", rule=RULES),
+        folds=f"{RESULTS}/{{corpus}}/folds.parquet",
+        exclusions=f"{RESULTS}/{{corpus}}/exclusions.parquet",
+        label_loss=f"{RESULTS}/{{corpus}}/label_loss.parquet",
+    log:
+        f"{RESULTS}/logs/label_tables/{{corpus}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/label_tables/{{corpus}}.tsv"
+    conda:
+        "../../envs/labels.yaml"
+    params:
+        fmt=format_of,
+        root=label_root,
+        include_self_evaluations=self_evaluations,
+        unknown_labels=config["labels"]["unknown_labels"],
+    script:
+        "../scripts/label_tables.py"
+
+
+rule table3:
+    """Table 3: data and rating loss of each rule, per corpus."""
+    input:
+        label_loss_tables,
+    output:
+        csv=report(
+            f"{RESULTS}/tables/table3.csv",
+            caption="../report/table3.rst",
+            category="Label aggregation",
+        ),
+        md=f"{RESULTS}/tables/table3.md",
+        tex=f"{RESULTS}/tables/table3.tex",
+    log:
+        f"{RESULTS}/logs/table3.log",
+    conda:
+        "../../envs/labels.yaml"
+    script:
+        "../scripts/table3.py"
+
+
+rule fig1:
+    """Fig. 1: share of the data and of the ratings each rule keeps."""
+    input:
+        label_loss_tables,
+    output:
+        png=report(
+            f"{RESULTS}/figures/fig1.png",
+            caption="../report/fig1.rst",
+            category="Label aggregation",
+        ),
+        pdf=f"{RESULTS}/figures/fig1.pdf",
+    log:
+        f"{RESULTS}/logs/fig1.log",
+    conda:
+        "../../envs/labels.yaml"
+    script:
+        "../scripts/fig1.py"

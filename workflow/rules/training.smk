@@ -1,0 +1,31 @@
+rule train_fold:
+    """Train one model per (corpus, train rule, fold); keep the epoch with the lowest dev loss and
+    score every utterance of the fold's test part. Resumes from its last epoch checkpoint.
+    """
+    input:
+        labels=f"{RESULTS}/{{corpus}}/labels_{{train_rule}}.parquet",
+        folds=f"{RESULTS}/{{corpus}}/folds.parquet",
+        audio_index=f"{RESULTS}/{{corpus}}/audio_index.parquet",
+        features=features_input,
+    output:
+        model=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/best.safetensors",
+        log=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/train_log.csv",
+        predictions=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/predictions.parquet",
+    log:
+        f"{RESULTS}/logs/train_fold/{{corpus}}/{{train_rule}}_fold{{fold}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_fold/{{corpus}}/{{train_rule}}_fold{{fold}}.tsv"
+    conda:
+        "../../envs/training.yaml"
+    threads: config["resources"]["train_threads"]
+    resources:
+        gpu=1,
+        mem_mb=config["resources"]["train_mem_mb"],
+        runtime=config["resources"]["train_runtime"],
+    params:
+        fmt=format_of,
+        model=config["model"],
+        training=config["training"],
+        checkpoint_dir=f"{RESULTS}/{{corpus}}/checkpoints/{{train_rule}}/fold{{fold}}",
+    script:
+        "../scripts/train_fold.py"

@@ -1,0 +1,10 @@
+from serrules.audio import write_audio_index
+from serrules.script_logging import log_to_file
+
+log_to_file(snakemake.log[0])
+write_audio_index(
+    snakemake.input.utterances,
+    snakemake.output[0],
+    on_error=snakemake.params.on_error,
+    sample_rate=int(snakemake.params.sample_rate),
+)

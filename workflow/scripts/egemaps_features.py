@@ -1,0 +1,10 @@
+from serrules.features import write_egemaps
+from serrules.script_logging import log_to_file
+
+log_to_file(snakemake.log[0])
+write_egemaps(
+    snakemake.input[0],
+    snakemake.output[0],
+    max_seconds=float(snakemake.params.max_seconds),
+    sample_rate=int(snakemake.params.sample_rate),
+)

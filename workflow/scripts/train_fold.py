@@ -1,0 +1,22 @@
+import torch
+
+from serrules.script_logging import log_to_file
+from serrules.training import train_fold
+
+log_to_file(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+train_fold(
+    fmt=snakemake.params.fmt,
+    fold=int(snakemake.wildcards.fold),
+    train_rule=snakemake.wildcards.train_rule,
+    labels_path=snakemake.input.labels,
+    folds_path=snakemake.input.folds,
+    audio_index_path=snakemake.input.audio_index,
+    features_path=snakemake.input.features or None,
+    model_cfg=dict(snakemake.params.model),
+    train_cfg=dict(snakemake.params.training),
+    out_model=snakemake.output.model,
+    out_log=snakemake.output.log,
+    out_predictions=snakemake.output.predictions,
+    checkpoint_dir=snakemake.params.checkpoint_dir,
+)

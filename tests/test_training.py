@@ -284,13 +284,16 @@ def test_missing_target_column_is_named(corpus, tmp_path):
         run(corpus, tmp_path / "o", labels_path=path)
 
 
-def test_class_without_training_utterance_is_named(corpus, tmp_path):
+def test_class_without_training_utterance_is_named_and_still_trained(corpus, tmp_path, caplog):
     labels = pd.read_parquet(corpus["root"] / "labels_MR.parquet")
     no_sad = labels[~(labels["y_sadness"] > 0) | ~labels["utterance_id"].isin(TRAIN)]
     path = tmp_path / "labels_MR.parquet"
     no_sad.to_parquet(path)
-    with pytest.raises(ValueError, match="sadness"):
-        run(corpus, tmp_path / "o", rule="MR", labels_path=path)
+    with caplog.at_level("WARNING", logger="serrules.loss"):
+        out = run(corpus, tmp_path / "o", rule="MR", labels_path=path)
+    assert "class(es) sadness" in caplog.text
+    predictions = pd.read_parquet(out["out_predictions"])
+    assert "p_sadness" in predictions.columns
 
 
 def test_unreadable_audio_marked_ok_names_the_file(corpus, tmp_path):

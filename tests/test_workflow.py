@@ -179,15 +179,16 @@ def test_slurm_profile_dry_run_asks_a_gpu_per_training_job(tmp_path):
         "--workflow-profile",
         str(REPO / "profiles" / "slurm"),
         "--dry-run",
-        "--software-deployment-method",
-        "env-modules",  # conda is not installed on the test machine; the profile's default is conda
         "all",
+        "--software-deployment-method",  # the profile's conda is not on the test machine
+        "env-modules",
     )
     out = proc.stdout
-    blocks = [b for b in out.split("\n\n") if "rule train_fold:" in b or "rule train_fold" in b]
     train_resources = [line for line in out.splitlines() if "gpu=1" in line]
     assert len(train_resources) == 3 * (5 + 1)  # 3 train rules x (IEMOCAP 5 + podcast 1) folds
     assert all(
         "slurm_partition=gpu" in line and "cpus_per_task=8" in line for line in train_resources
     )
-    assert blocks
+    for line in train_resources:
+        assert "gpu_model=a100" in line and "mem_mb=64000" in line and "runtime=720" in line, line
+    assert out.count("rule train_fold:") == len(train_resources)

@@ -21,6 +21,7 @@ No session, no official split.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
@@ -55,6 +56,8 @@ DEMOGRAPHICS_FILE = "VideoDemographics.csv"
 #: The official tabulation drops responses whose first click took more than 10 s.
 OFFICIAL_MAX_RESPONSE_MS = 10000.0
 VOICE_ONLY = 1
+
+log = logging.getLogger(__name__)
 VOTE_LETTERS = ("A", "D", "F", "H", "N", "S")
 
 _CLIP = r"^\d{4}_[A-Z]{3}_[A-Z]{3}_[A-Z]{2}$"
@@ -118,7 +121,15 @@ def _from_responses(
     df = read_csv_table(path, need, index_col_blank=True)
     df = df.loc[~blank_rows(df)]
     qt = _numbers(df, ["queryType"], path)["queryType"]
-    df = df.loc[qt == VOICE_ONLY]
+    voice = qt == VOICE_ONLY
+    log.info(
+        "%s: %d voice-only responses (queryType 1) kept; %d face-only or audio-visual responses "
+        "are outside this speech study and not read",
+        rel,
+        int(voice.sum()),
+        int((~voice).sum()),
+    )
+    df = df.loc[voice]
     clips = df["clipName"].str.strip()
     _check_clips(clips, df["_line"], path, "clipName")
     rater = df["localid"].str.strip()
@@ -172,7 +183,14 @@ def _from_tabulated(root: Path, path: Path) -> tuple[pd.DataFrame, pd.Series]:
     )
     df = df.loc[~blank_rows(df)]
     key = _numbers(df, ["_rowname"], path)["_rowname"]
-    df = df.loc[(key // 100000) == VOICE_ONLY]
+    voice = (key // 100000) == VOICE_ONLY
+    log.info(
+        "%s: %d voice-only clips (1xxxxx) kept; %d face-only or audio-visual rows not read",
+        rel,
+        int(voice.sum()),
+        int((~voice).sum()),
+    )
+    df = df.loc[voice]
     clips = df["fileName"].str.strip()
     _check_clips(clips, df["_line"], path, "fileName")
     num = _numbers(df, [*VOTE_LETTERS, "numResponses"], path)

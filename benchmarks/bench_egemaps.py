@@ -1,0 +1,60 @@
+"""Audio index and eGeMAPS extraction speed on synthetic 3 s utterances.
+
+Usage: ``taskset -c 0 python benchmarks/bench_egemaps.py --n 300 --rate 16000`` (one core).
+Prints files/s of the audio index, utterances/s of eGeMAPS extraction (reading and resampling
+included) and the time of a cached rerun.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from serrules.audio import write_audio_index
+from serrules.features import write_egemaps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=300, help="utterances")
+    parser.add_argument("--rate", type=int, default=16000, help="sample rate of the files")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each utterance")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        rng = np.random.default_rng(0)
+        t = np.arange(int(args.seconds * args.rate)) / args.rate
+        for i in range(args.n):
+            f0 = 100 + 150 * rng.random()
+            x = 0.2 * (1 + np.sin(2 * np.pi * 4 * t)) * np.sin(2 * np.pi * f0 * t)
+            x += 0.01 * rng.standard_normal(len(t))
+            sf.write(d / f"u{i}.wav", x.astype(np.float32), args.rate)
+        pd.DataFrame(
+            {
+                "utterance_id": [f"u{i}" for i in range(args.n)],
+                "audio_path": [str(d / f"u{i}.wav") for i in range(args.n)],
+            }
+        ).to_parquet(d / "utt.parquet")
+        t0 = time.perf_counter()
+        write_audio_index(d / "utt.parquet", d / "idx.parquet")
+        t1 = time.perf_counter()
+        write_egemaps(d / "idx.parquet", d / "eg.parquet")
+        t2 = time.perf_counter()
+        write_egemaps(d / "idx.parquet", d / "eg.parquet")
+        t3 = time.perf_counter()
+    print(
+        f"{args.n} utterances of {args.seconds:g} s at {args.rate} Hz: "
+        f"audio index {args.n / (t1 - t0):.0f} files/s, "
+        f"eGeMAPS {args.n / (t2 - t1):.1f} utt/s, cached rerun {t3 - t2:.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

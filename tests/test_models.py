@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_wav2vec2 import tiny_config
 from torch import nn
-from transformers import Wav2Vec2Config, Wav2Vec2Model
+from transformers import Wav2Vec2Model
 
 from serrules.models import EgemapsMLP, Wav2Vec2Classifier, build_model
 from serrules.models.head import ClassificationHead, head_parameter_count
 from serrules.models.wav2vec2 import large_robust_config, masked_mean_pool, parameter_counts
-
-
-def tiny_config() -> Wav2Vec2Config:
-    """Real conv strides/kernels, tiny widths, 4 pre-LN transformer layers."""
-    return Wav2Vec2Config(
-        hidden_size=16,
-        num_hidden_layers=4,
-        num_attention_heads=2,
-        intermediate_size=32,
-        conv_dim=(8,) * 7,
-        conv_stride=(5, 2, 2, 2, 2, 2, 2),
-        conv_kernel=(10, 3, 3, 3, 3, 2, 2),
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        do_stable_layer_norm=True,
-        feat_extract_norm="layer",
-        conv_bias=True,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ import soundfile as sf
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
-from transformers import Wav2Vec2Config, Wav2Vec2Model
+from tiny_wav2vec2 import tiny_config
+from transformers import Wav2Vec2Model
 
 from serrules.audio import AudioError
 from serrules.batching import (
@@ -40,23 +41,6 @@ TRAIN = [f"u{i:02d}" for i in range(10)]  # u08: unreadable audio in the index
 DEV = [f"u{i:02d}" for i in range(10, 14)]
 TEST = [f"u{i:02d}" for i in range(14, 20)]  # u19: missing file in the index
 BAD_STATUS = {"u08": "unreadable", "u19": "missing_file"}
-
-
-def tiny_config() -> Wav2Vec2Config:
-    return Wav2Vec2Config(
-        hidden_size=16,
-        num_hidden_layers=4,
-        num_attention_heads=2,
-        intermediate_size=32,
-        conv_dim=(8,) * 7,
-        conv_stride=(5, 2, 2, 2, 2, 2, 2),
-        conv_kernel=(10, 3, 3, 3, 3, 2, 2),
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        do_stable_layer_norm=True,
-        feat_extract_norm="layer",
-        conv_bias=True,
-    )
 
 
 @pytest.fixture(scope="module")

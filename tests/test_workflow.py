@@ -147,16 +147,9 @@ def test_fixed_seed_gives_identical_predictions(demo_run, tmp_path):
     """Re-running one training job from scratch reproduces its predictions bit for bit."""
     target = "results/msp-podcast/models/AR/fold1/predictions.parquet"
     before = pd.read_parquet(demo_run / target)
-    snakemake(
-        demo_run,
-        "--cores",
-        "1",
-        "--forcerun",
-        "train_fold",
-        "--allowed-rules",
-        "train_fold",
-        target,
-    )
+    stamp = (demo_run / target).stat().st_mtime_ns
+    snakemake(demo_run, target, "--force", "--cores", "1")  # --force: this job only
+    assert (demo_run / target).stat().st_mtime_ns != stamp  # it really ran again
     after = pd.read_parquet(demo_run / target)
     pd.testing.assert_frame_equal(before, after)
 
@@ -192,3 +185,79 @@ def test_slurm_profile_dry_run_asks_a_gpu_per_training_job(tmp_path):
     for line in train_resources:
         assert "gpu_model=a100" in line and "mem_mb=64000" in line and "runtime=720" in line, line
     assert out.count("rule train_fold:") == len(train_resources)
+
+
+def _w2v_workdir(demo_run: Path, workdir: Path, pretrained: Path) -> None:
+    """A workdir holding the demo's label stage for msp-podcast and a config that trains the
+    (tiny) wav2vec2 model from ``pretrained``."""
+    import shutil
+
+    src = demo_run / "results" / "msp-podcast"
+    dst = workdir / "results" / "msp-podcast"
+    dst.mkdir(parents=True)
+    for name in ("labels_AR.parquet", "folds.parquet", "audio_index.parquet"):
+        shutil.copy2(src / name, dst / name)
+    config = tiny_config()
+    config["corpora"] = {"msp-podcast": TINY_CORPORA["msp-podcast"]}
+    config["model"].update(
+        name="wav2vec2-large-robust-12", pretrained=str(pretrained), keep_layers=2
+    )
+    config["training"].update(epochs=12, batch_size=8, max_seconds=2, bucket_size=None)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def test_killed_training_job_resumes_to_the_same_model(demo_run, tmp_path):
+    """SIGKILL a running Snakemake training job after a few epochs, restart it with Snakemake:
+    it resumes from its checkpoint and ends with the model and predictions of an uninterrupted
+    run."""
+    import signal
+    import time
+
+    import torch
+    from safetensors.torch import load_file
+    from tiny_wav2vec2 import tiny_config as tiny_w2v_config
+    from transformers import Wav2Vec2Model
+
+    torch.manual_seed(0)
+    pretrained = tmp_path / "tiny_w2v"
+    Wav2Vec2Model(tiny_w2v_config()).save_pretrained(pretrained)
+    target = "results/msp-podcast/models/AR/fold1/predictions.parquet"
+    # the target first: --allowed-rules and --rerun-triggers take several values
+    common = ["--allowed-rules", "train_fold", "--rerun-triggers", "mtime", "--cores", "1"]
+
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    for workdir in (full, killed):
+        _w2v_workdir(demo_run, workdir, pretrained)
+    snakemake(full, target, *common)
+
+    checkpoint = killed / "results/msp-podcast/checkpoints/AR/fold1/last.pt"
+    proc = subprocess.Popen(
+        [*SNAKEMAKE, "--directory", str(killed), target, *common],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        log = killed / "results/logs/train_fold/msp-podcast/AR_fold1.log"
+        if checkpoint.is_file() and log.is_file() and "epoch 3:" in log.read_text():
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the training job ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert checkpoint.is_file()
+    assert not (killed / target).exists()
+
+    snakemake(killed, "--unlock")
+    snakemake(killed, target, "--rerun-incomplete", *common)
+    log = (killed / "results/logs/train_fold/msp-podcast/AR_fold1.log").read_text()
+    assert "resum" in log.lower()
+
+    pd.testing.assert_frame_equal(pd.read_parquet(killed / target), pd.read_parquet(full / target))
+    model = "results/msp-podcast/models/AR/fold1/best.safetensors"
+    got, want = load_file(str(killed / model)), load_file(str(full / model))
+    assert got.keys() == want.keys()
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=0, atol=0)
+    assert not checkpoint.exists()  # removed after the successful finish

@@ -5,6 +5,18 @@ Every other module asks this one; nothing else spells a class list out.
 
 from __future__ import annotations
 
+#: MSP-PODCAST and BIIC-PODCAST share the primary-emotion classes of the MSP-PODCAST protocol.
+_PODCAST_CLASSES: tuple[str, ...] = (
+    "anger",
+    "sadness",
+    "happiness",
+    "surprise",
+    "fear",
+    "disgust",
+    "contempt",
+    "neutral",
+)
+
 #: Native corpus formats the pipeline can read, and the emotion classes each one is scored on
 #: (order = column order of every vote, target and probability matrix of that corpus).
 CORPUS_CLASSES: dict[str, tuple[str, ...]] = {
@@ -20,26 +32,8 @@ CORPUS_CLASSES: dict[str, tuple[str, ...]] = {
         "excitement",
     ),
     "msp-improv": ("anger", "happiness", "sadness", "neutral"),
-    "msp-podcast": (
-        "anger",
-        "sadness",
-        "happiness",
-        "surprise",
-        "fear",
-        "disgust",
-        "contempt",
-        "neutral",
-    ),
-    "biic-podcast": (
-        "anger",
-        "sadness",
-        "happiness",
-        "surprise",
-        "fear",
-        "disgust",
-        "contempt",
-        "neutral",
-    ),
+    "msp-podcast": _PODCAST_CLASSES,
+    "biic-podcast": _PODCAST_CLASSES,
     "crema-d": ("anger", "disgust", "fear", "happiness", "neutral", "sadness"),
 }
 

@@ -1,0 +1,24 @@
+"""A tiny wav2vec2 built from a config in code (real conv strides/kernels, tiny widths), shared by
+the model and training tests: no hub download, the real loading/pruning code runs on it."""
+
+from __future__ import annotations
+
+from transformers import Wav2Vec2Config
+
+
+def tiny_config() -> Wav2Vec2Config:
+    """Real conv strides/kernels, tiny widths, 4 pre-LN transformer layers."""
+    return Wav2Vec2Config(
+        hidden_size=16,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        intermediate_size=32,
+        conv_dim=(8,) * 7,
+        conv_stride=(5, 2, 2, 2, 2, 2, 2),
+        conv_kernel=(10, 3, 3, 3, 3, 2, 2),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        do_stable_layer_norm=True,
+        feat_extract_norm="layer",
+        conv_bias=True,
+    )

@@ -13,8 +13,8 @@ from sklearn.metrics import f1_score
 
 from serrules.classes import RULES, classes_for, prefixed
 from serrules.evaluation import PredictionError, evaluate_corpus
+from serrules.evaluation.corpus_metrics import METRICS_COLUMNS, read_metrics
 from serrules.evaluation.metrics import EPSILON, clip_renormalise
-from serrules.evaluation.result_tables import METRICS_COLUMNS, read_metrics
 
 FMT = "msp-improv"
 CLASSES = classes_for(FMT)

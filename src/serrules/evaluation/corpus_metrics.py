@@ -1,0 +1,209 @@
+"""One corpus's evaluation: pooled predictions of every train rule scored under every test rule,
+with bootstrap intervals and paired p-values, written to ``metrics.parquet``
+(:func:`evaluate_corpus`, :func:`write_metrics`, :func:`read_metrics`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from serrules.classes import RULES, classes_for
+from serrules.evaluation.bootstrap import (
+    DEFAULT_CHUNK_BYTES,
+    bootstrap_metrics,
+    paired_p_value,
+    percentile_interval,
+)
+from serrules.evaluation.metrics import EPSILON, METRICS, SystemScores
+from serrules.evaluation.pooling import (
+    PredictionError,
+    build_test_sets,
+    expected_test_utterances,
+    pool_predictions,
+)
+
+#: Bootstrap units: resample utterances, or speakers then utterances within each speaker.
+UNITS: tuple[str, ...] = ("utterance", "speaker")
+
+#: Key of the run settings stored in the Parquet schema metadata of ``metrics.parquet``.
+METADATA_KEY = b"serrules.evaluation"
+
+METRICS_COLUMNS: tuple[str, ...] = (
+    "corpus",
+    "train_rule",
+    "test_rule",
+    "metric",
+    "value",
+    "low",
+    "high",
+    "n_utterances",
+    "p_value_vs_AR",
+)
+
+REFERENCE_RULE = "AR"
+
+log = logging.getLogger(__name__)
+
+
+def _rules(names: Sequence[str], what: str) -> list[str]:
+    unknown = sorted(set(names) - set(RULES))
+    if unknown:
+        raise ValueError(f"unknown {what} rule(s) {unknown}; known: {', '.join(RULES)}")
+    return [rule for rule in RULES if rule in names]
+
+
+def evaluate_corpus(
+    *,
+    corpus: str,
+    fmt: str,
+    utterances_path: Path,
+    labels_paths: Mapping[str, Path],
+    folds_path: Path,
+    audio_index_path: Path,
+    predictions: Mapping[str, Sequence[Path]],
+    n_bootstrap: int = 1000,
+    alpha: float = 5.0,
+    unit: str = "utterance",
+    epsilon: float = EPSILON,
+    out_path: Path,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> pd.DataFrame:
+    """Pool every train rule's per-fold predictions, score them on every test rule with
+    macro-F1 / KLD / JSD, bootstrap confidence intervals and paired p-values against AR_train,
+    and write ``metrics.parquet`` (columns :data:`METRICS_COLUMNS`; the run settings go to the
+    Parquet schema metadata under :data:`METADATA_KEY`). Returns the metrics frame.
+
+    ``labels_paths``: test rule -> ``labels_<rule>.parquet``; ``predictions``: train rule -> its
+    per-fold ``predictions.parquet`` files (fold number read from each file and checked).
+    ``unit="speaker"`` resamples speakers, then utterances within each chosen speaker.
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    classes = classes_for(fmt)
+    train_rules = _rules(list(predictions), "train")
+    test_rules = _rules(list(labels_paths), "test")
+    if not train_rules or not test_rules:
+        raise ValueError("need at least one train rule (predictions) and one test rule (labels)")
+
+    folds = pd.read_parquet(folds_path)
+    expected = expected_test_utterances(
+        folds,
+        pd.read_parquet(audio_index_path),
+        folds_source=str(folds_path),
+        audio_source=str(audio_index_path),
+    )
+    pooled = {
+        rule: pool_predictions(
+            predictions[rule], classes, expected, folds, label=f"{corpus} {rule}_train"
+        ).to_numpy()
+        for rule in train_rules
+    }
+    log.info(
+        "%s: pooled %d test utterances (%d folds) for train rules %s",
+        corpus,
+        len(expected),
+        expected.nunique(),
+        ", ".join(train_rules),
+    )
+    test_sets = build_test_sets(
+        expected.index,
+        {rule: pd.read_parquet(labels_paths[rule]) for rule in test_rules},
+        pd.read_parquet(utterances_path),
+        classes,
+        label_sources={rule: str(labels_paths[rule]) for rule in test_rules},
+        utterances_source=str(utterances_path),
+    )
+
+    rows = []
+    for test_rule in test_rules:
+        test = test_sets[test_rule]
+        if test.size == 0:
+            raise PredictionError(
+                f"{labels_paths[test_rule]}: no pooled utterance is kept by {test_rule}"
+            )
+        conditions = None
+        if unit == "speaker":
+            missing = pd.isna(test.speakers)
+            if missing.any():
+                raise PredictionError(
+                    f"{utterances_path}: {missing.sum()} test utterances have no speaker, "
+                    f"needed for unit='speaker' (first: {test.utterance_ids[missing][:5]})"
+                )
+            conditions = test.speakers.astype(str)
+        systems = {
+            rule: SystemScores.from_probabilities(
+                pooled[rule][test.positions], test.target, epsilon
+            )
+            for rule in train_rules
+        }
+        log.info(
+            "%s %s_test: %d utterances, %d resamples over %ss",
+            corpus,
+            test_rule,
+            test.size,
+            n_bootstrap,
+            unit,
+        )
+        resampled = bootstrap_metrics(
+            test.truth,
+            systems,
+            n_bootstrap=n_bootstrap,
+            conditions=conditions,
+            chunk_bytes=chunk_bytes,
+        )
+        for train_rule in train_rules:
+            point = systems[train_rule].point_metrics(test.truth)
+            for metric in METRICS:
+                low, high = percentile_interval(resampled[train_rule][metric], alpha)
+                p_value = math.nan
+                if train_rule != REFERENCE_RULE and REFERENCE_RULE in resampled:
+                    p_value = paired_p_value(
+                        resampled[train_rule][metric], resampled[REFERENCE_RULE][metric]
+                    )
+                rows.append(
+                    (corpus, train_rule, test_rule, metric, point[metric], low, high,
+                     test.size, p_value)
+                )  # fmt: skip
+    frame = pd.DataFrame(rows, columns=list(METRICS_COLUMNS))
+    rank = {name: i for i, name in enumerate((*RULES, *METRICS))}
+    frame = frame.sort_values(
+        ["train_rule", "test_rule", "metric"], key=lambda col: col.map(rank), kind="stable"
+    ).reset_index(drop=True)
+    frame["n_utterances"] = frame["n_utterances"].astype("int64")
+    settings = {
+        "n_bootstrap": int(n_bootstrap),
+        "alpha": float(alpha),
+        "unit": unit,
+        "epsilon": float(epsilon),
+    }
+    write_metrics(frame, Path(out_path), settings)
+    log.info("%s: wrote %d metric rows to %s", corpus, len(frame), out_path)
+    return frame
+
+
+def write_metrics(frame: pd.DataFrame, path: Path, settings: dict) -> None:
+    """Write a metrics frame to Parquet with the run ``settings`` as JSON schema metadata."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    metadata[METADATA_KEY] = json.dumps(settings).encode()
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+
+
+def read_metrics(path: Path) -> tuple[pd.DataFrame, dict]:
+    """A ``metrics.parquet`` and its run settings (``n_bootstrap``, ``alpha``, ``unit``,
+    ``epsilon``; empty when the file carries none)."""
+    path = Path(path)
+    frame = pd.read_parquet(path)
+    missing = [c for c in METRICS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+    raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)
+    return frame, (json.loads(raw) if raw else {})

@@ -135,6 +135,12 @@ def test_second_run_has_nothing_to_do(demo_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+def test_workstation_gpu_command_parses(demo_run):
+    """The README's multi-GPU command (target first: --resources takes several values)."""
+    proc = snakemake(demo_run, "all", "--cores", "8", "--resources", "gpu=2", "--dry-run")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
 def test_html_report_holds_tables_and_figure(demo_run):
     snakemake(demo_run, "--report", "report.html")
     html = (demo_run / "report.html").read_text(errors="replace")

@@ -267,3 +267,27 @@ def test_killed_training_job_resumes_to_the_same_model(demo_run, tmp_path):
     for key in want:
         torch.testing.assert_close(got[key], want[key], rtol=0, atol=0)
     assert not checkpoint.exists()  # removed after the successful finish
+
+
+def test_release_corpus_is_read_from_its_root(tmp_path):
+    """`source: release` reads a native release folder: its annotation files are the label
+    stage's inputs, and the label tables come out as for the demo."""
+    from serrules.demo import generate_demo_corpus
+
+    release = tmp_path / "MSP-PODCAST-1.11"
+    summary = generate_demo_corpus("msp-podcast", release, n_utterances=60, seed=3)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    config = tiny_config()
+    config["corpora"] = {
+        "podcast": {"format": "msp-podcast", "source": "release", "root": str(release)}
+    }
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    proc = snakemake(workdir, "results/podcast/labels_AR.parquet", "--cores", "1")
+    out = proc.stdout + proc.stderr
+    assert "demo_corpus" not in out
+    assert f"{release}/Labels/labels_detailed.csv" in out  # declared as an input
+    labels = {r: pd.read_parquet(workdir / f"results/podcast/labels_{r}.parquet") for r in RULES}
+    assert len(labels["MR"]) == summary["n_mr_kept"]
+    assert len(labels["PR"]) == summary["n_pr_kept"]
+    assert len(labels["AR"]) == summary["n_ar_kept"]

@@ -7,13 +7,14 @@ import pytest
 from confidence_intervals import evaluate_with_conf_int, get_bootstrap_indices
 from sklearn.metrics import f1_score
 
+from serrules.aggregation import vote_distribution
 from serrules.evaluation.bootstrap import (
     bootstrap_metrics,
     paired_p_value,
     percentile_interval,
     resample_counts,
 )
-from serrules.evaluation.metrics import SystemScores, vote_distribution
+from serrules.evaluation.metrics import SystemScores
 
 N_BOOTSTRAP = 1000
 

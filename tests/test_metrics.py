@@ -17,7 +17,6 @@ from serrules.evaluation.metrics import (
     macro_f1,
     macro_f1_from_counts,
     predicted_presence,
-    vote_distribution,
 )
 
 
@@ -111,12 +110,7 @@ def test_divergences_of_one_hot_target_use_epsilon() -> None:
     assert jsd_per_utterance(target, prediction)[0] == pytest.approx(np.log(2), rel=1e-6)
 
 
-def test_vote_distribution_and_errors() -> None:
-    np.testing.assert_array_equal(
-        vote_distribution(np.array([[2, 1, 1], [0, 3, 0]])), [[0.5, 0.25, 0.25], [0, 1, 0]]
-    )
-    with pytest.raises(ValueError, match="no valid vote"):
-        vote_distribution(np.array([[1, 0], [0, 0]]))
+def test_clip_renormalise_needs_a_positive_epsilon() -> None:
     with pytest.raises(ValueError, match="positive"):
         clip_renormalise(np.ones((1, 2)) / 2, epsilon=0.0)
 

@@ -260,3 +260,15 @@ def test_repeated_utterance_rows_are_rejected(corpus: dict, tmp_path: Path) -> N
     path = corpus["utterances"]
     _rewrite(path, lambda f: pd.concat([f, f.iloc[[7]]]))
     _expect_error(corpus, tmp_path, path, "repeated utterance ids: u007")
+
+
+def test_pooled_utterance_without_valid_vote_is_rejected(corpus: dict, tmp_path: Path) -> None:
+    path = corpus["utterances"]
+    votes = [c for c in pd.read_parquet(path).columns if c.startswith("votes_")]
+
+    def no_votes(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[frame["utterance_id"] == "u012", votes] = 0
+        return frame
+
+    _rewrite(path, no_votes)
+    _expect_error(corpus, tmp_path, path, "1 pooled utterances have no valid vote: u012")

@@ -46,18 +46,6 @@ def predicted_presence(probabilities: np.ndarray) -> np.ndarray:
     return probs > presence_threshold(probs.shape[1])
 
 
-def vote_distribution(votes: np.ndarray) -> np.ndarray:
-    """Row-normalised vote counts (each row sums to 1); an error for a row without votes."""
-    counts = _as_matrix("votes", votes, np.float64)
-    if (counts < 0).any():
-        raise ValueError("vote counts must be non-negative")
-    totals = counts.sum(axis=1, keepdims=True)
-    empty = np.flatnonzero(totals[:, 0] <= 0)
-    if empty.size:
-        raise ValueError(f"{empty.size} rows have no valid vote (first rows: {empty[:5].tolist()})")
-    return counts / totals
-
-
 def clip_renormalise(distribution: np.ndarray, epsilon: float = EPSILON) -> np.ndarray:
     """Raise every entry to at least ``epsilon``, then rescale each row to sum 1."""
     if not epsilon > 0:

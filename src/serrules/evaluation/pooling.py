@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from serrules.aggregation import vote_distribution
 from serrules.classes import prefixed
-from serrules.evaluation.metrics import vote_distribution
 
 #: Largest accepted deviation of a probability row's sum from 1 (predictions are float32).
 ROW_SUM_TOLERANCE = 1e-4
@@ -243,14 +243,14 @@ def build_test_sets(
             f"{utterances_source}: {len(absent)} pooled utterances have no row: {_preview(absent)}"
         )
     meta = meta.loc[pooled_ids]
-    try:
-        target_all = vote_distribution(meta[votes_cols].to_numpy())
-    except ValueError:
-        empty = meta.index[meta[votes_cols].sum(axis=1).to_numpy() <= 0]
+    target_all = vote_distribution(meta[votes_cols].to_numpy())
+    no_vote = np.isnan(target_all).any(axis=1)
+    if no_vote.any():
+        empty = meta.index[no_vote]
         raise PredictionError(
             f"{utterances_source}: {len(empty)} pooled utterances have no valid vote: "
             f"{_preview(empty)}"
-        ) from None
+        )
     speakers_all = meta["speaker"].to_numpy(dtype=object)
 
     sets: dict[str, TestSet] = {}

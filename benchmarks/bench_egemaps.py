@@ -1,8 +1,10 @@
 """Audio index and eGeMAPS extraction speed on synthetic 3 s utterances.
 
-Usage: ``taskset -c 0 python benchmarks/bench_egemaps.py --n 300 --rate 16000`` (one core).
+Usage: ``taskset -c 0 python benchmarks/bench_egemaps.py --n 300 --rate 16000`` (one core);
+``python benchmarks/bench_egemaps.py --n 300 --workers 1 2`` (speed-up per core: one extraction
+process per core, as the ``egemaps_features`` job runs with its threads).
 Prints files/s of the audio index, utterances/s of eGeMAPS extraction (reading and resampling
-included) and the time of a cached rerun.
+included) per worker count and the time of a cached rerun.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300, help="utterances")
     parser.add_argument("--rate", type=int, default=16000, help="sample rate of the files")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each utterance")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], help="process counts")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,15 +48,24 @@ def main() -> None:
         t0 = time.perf_counter()
         write_audio_index(d / "utt.parquet", d / "idx.parquet")
         t1 = time.perf_counter()
-        write_egemaps(d / "idx.parquet", d / "eg.parquet")
-        t2 = time.perf_counter()
-        write_egemaps(d / "idx.parquet", d / "eg.parquet")
-        t3 = time.perf_counter()
-    print(
-        f"{args.n} utterances of {args.seconds:g} s at {args.rate} Hz: "
-        f"audio index {args.n / (t1 - t0):.0f} files/s, "
-        f"eGeMAPS {args.n / (t2 - t1):.1f} utt/s, cached rerun {t3 - t2:.2f} s"
-    )
+        print(
+            f"{args.n} utterances of {args.seconds:g} s at {args.rate} Hz: "
+            f"audio index {args.n / (t1 - t0):.0f} files/s"
+        )
+        base = None
+        for workers in args.workers:
+            out = d / f"eg{workers}.parquet"
+            t2 = time.perf_counter()
+            write_egemaps(d / "idx.parquet", out, workers=workers)
+            t3 = time.perf_counter()
+            write_egemaps(d / "idx.parquet", out, workers=workers)
+            t4 = time.perf_counter()
+            rate = args.n / (t3 - t2)
+            base = base or rate
+            print(
+                f"eGeMAPS, {workers} worker(s): {rate:.1f} utt/s "
+                f"(x{rate / base:.2f} of {args.workers[0]} worker(s)), cached rerun {t4 - t3:.2f} s"
+            )
 
 
 if __name__ == "__main__":

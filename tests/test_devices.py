@@ -9,20 +9,28 @@ import time
 import pytest
 import torch
 
-from serrules.devices import acquire_gpu, select_device, visible_gpu_ids
+from serrules.devices import (
+    GPU_ENV_VARS,
+    DeviceError,
+    acquire_gpu,
+    device_report,
+    gpus_from_environment,
+    select_device,
+    visible_gpu_ids,
+)
 
 
 @pytest.fixture(autouse=True)
 def plain_env(monkeypatch):
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    for name in (*GPU_ENV_VARS, "SLURM_JOB_ID"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def test_select_device(monkeypatch):
     assert select_device("cpu") == torch.device("cpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert select_device() == torch.device("cpu")
-    with pytest.raises(RuntimeError, match="'cuda' requested"):
+    with pytest.raises(DeviceError, match="training.device is 'cuda'.*CPU-only build.*Fix:"):
         select_device("cuda")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert select_device("auto") == torch.device("cuda")
@@ -103,3 +111,84 @@ def test_slurm_single_gpu_needs_no_lock(tmp_path, monkeypatch):
 def test_no_gpu(tmp_path):
     with pytest.raises(RuntimeError, match="no visible CUDA device"):
         acquire_gpu(tmp_path, n_devices=0)
+
+
+@pytest.mark.parametrize(
+    ("env", "given"),
+    [
+        ({"CUDA_VISIBLE_DEVICES": "0"}, True),
+        ({"CUDA_VISIBLE_DEVICES": "GPU-8a1b"}, True),
+        ({"CUDA_VISIBLE_DEVICES": ""}, False),
+        ({"CUDA_VISIBLE_DEVICES": "-1"}, False),
+        ({"CUDA_VISIBLE_DEVICES": "NoDevFiles"}, False),
+        ({"SLURM_GPUS": "1"}, True),
+        ({"SLURM_GPUS": "0"}, False),
+        ({"SLURM_GPUS_PER_NODE": "a100:2"}, True),
+        ({"SLURM_GPUS_PER_NODE": "a100:0"}, False),
+        ({"SLURM_JOB_GPUS": "0"}, True),  # an index list: GPU 0
+        ({"SLURM_JOB_ID": "12"}, False),
+    ],
+)
+def test_gpus_from_environment(env, given):
+    assert bool(gpus_from_environment(env)) is given
+
+
+def test_a_job_given_a_gpu_never_falls_back_to_the_cpu(monkeypatch):
+    """auto + a GPU from the scheduler or from Snakemake + no usable CUDA: fail, naming both."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.version, "cuda", None)
+    monkeypatch.setenv("SLURM_GPUS", "1")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    with pytest.raises(DeviceError) as err:
+        select_device("auto")
+    message = str(err.value)
+    assert "SLURM_GPUS=1" in message and "CUDA_VISIBLE_DEVICES=0" in message
+    assert "CPU-only build" in message and "Fix:" in message and "CONDA_OVERRIDE_CUDA" in message
+    assert select_device("cpu") == torch.device("cpu")  # CPU on purpose stays possible
+
+    monkeypatch.delenv("SLURM_GPUS")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    with pytest.raises(DeviceError, match="Snakemake resource gpu=1"):
+        select_device("auto", requested_gpus=1)
+    assert select_device("auto") == torch.device("cpu")  # nothing given: the CPU is the choice
+
+
+def test_cuda_build_without_a_device_names_that_cause(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.version, "cuda", "12.6")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    with pytest.raises(DeviceError, match="built for CUDA 12.6 but sees no usable device"):
+        select_device("auto")
+
+
+def test_device_report_names_device_build_and_gpu(monkeypatch):
+    report = device_report(torch.device("cpu"))
+    assert report == {
+        "device": "cpu",
+        "torch": torch.__version__,
+        "torch_build": "CPU" if torch.version.cuda is None else f"CUDA {torch.version.cuda}",
+        "gpu_name": "",
+    }
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: f"Fake GPU {index}")
+    monkeypatch.setattr(torch.version, "cuda", "12.6")
+    report = device_report(torch.device("cuda", 1))
+    assert report["device"] == "cuda:1" and report["gpu_name"] == "Fake GPU 1"
+    assert report["torch_build"] == "CUDA 12.6"
+
+
+def test_training_job_fails_fast_when_given_a_gpu_it_cannot_use(tmp_path):
+    """A real training-script process with SLURM's GPU variables and this CPU-only torch."""
+    code = (
+        "from serrules.devices import select_device\n"
+        "select_device('auto')\n"
+        "print('trained on the CPU in silence')\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "SLURM_GPUS_ON_NODE": "1", "CUDA_VISIBLE_DEVICES": "0"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    if torch.cuda.is_available():
+        pytest.skip("this machine can use CUDA")
+    assert proc.returncode != 0
+    assert "DeviceError" in proc.stderr and "SLURM_GPUS_ON_NODE=1" in proc.stderr
+    assert "trained on the CPU in silence" not in proc.stdout

@@ -159,3 +159,12 @@ def test_standardizer_names_bad_utterances_and_columns():
         FeatureStandardizer().transform(frame)
     with pytest.raises(ValueError, match="std > 0"):
         FeatureStandardizer().load_state_dict({"columns": ["x"], "mean": [0.0], "std": [0.0]})
+
+
+def test_extraction_in_worker_processes_gives_the_same_table(corpus, monkeypatch):
+    """workers = the job's cores: same rows, order and values as one process."""
+    monkeypatch.setattr(features_mod, "_CHUNK", 1)  # three chunks for two workers
+    index = pd.read_parquet(corpus / "audio_index.parquet")
+    one = compute_egemaps(index, max_seconds=0.8)
+    two = compute_egemaps(index, max_seconds=0.8, workers=2)
+    pd.testing.assert_frame_equal(one, two)

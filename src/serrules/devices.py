@@ -28,21 +28,123 @@ DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 LOCK_PREFIX = "serrules-gpu"
 
 
-def select_device(prefer: str = "auto") -> torch.device:
-    """``"auto"``: CUDA if available, else CPU; ``"cpu"``; ``"cuda"`` (error if unavailable)."""
+#: Environment variables through which a scheduler hands a job its GPUs.
+GPU_ENV_VARS: tuple[str, ...] = (
+    "CUDA_VISIBLE_DEVICES",
+    "SLURM_GPUS",
+    "SLURM_GPUS_ON_NODE",
+    "SLURM_JOB_GPUS",
+    "SLURM_STEP_GPUS",
+    "SLURM_GPUS_PER_NODE",
+    "SLURM_GPUS_PER_TASK",
+)
+#: Values that mean "no GPU" (SLURM writes NoDevFiles for GPU-less steps).
+_NO_GPU_VALUES = frozenset({"", "-1", "none", "nodevfiles", "(null)"})
+#: Of those variables, the ones that hold a count (0 = none); the others hold device indices.
+_GPU_COUNT_VARS = frozenset(
+    {"SLURM_GPUS", "SLURM_GPUS_ON_NODE", "SLURM_GPUS_PER_NODE", "SLURM_GPUS_PER_TASK"}
+)
+
+
+class DeviceError(RuntimeError):
+    """Training cannot run on the device this job was given; the message names cause and fix."""
+
+
+def torch_build() -> str:
+    """``"CUDA <version>"``, ``"ROCm <version>"`` or ``"CPU"``: what this torch was built for."""
+    if torch.version.cuda:
+        return f"CUDA {torch.version.cuda}"
+    hip = getattr(torch.version, "hip", None)
+    return f"ROCm {hip}" if hip else "CPU"
+
+
+def gpus_from_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The scheduler's GPU assignment found in the environment (variable -> value), if any.
+
+    ``CUDA_VISIBLE_DEVICES`` counts only when it names a device (not empty, ``-1`` or
+    ``NoDevFiles``); a GPU count of 0 (``SLURM_GPUS=0``, ``SLURM_GPUS_PER_NODE=a100:0``) counts
+    as none.
+    """
+    env = os.environ if environ is None else environ
+    given = {}
+    for name in GPU_ENV_VARS:
+        value = env.get(name)
+        if value is None or value.strip().lower() in _NO_GPU_VALUES:
+            continue
+        if name in _GPU_COUNT_VARS and value.strip().rsplit(":", 1)[-1] == "0":
+            continue
+        given[name] = value
+    return given
+
+
+def _no_cuda_cause() -> str:
+    if not torch.version.cuda:
+        return (
+            f"torch {torch.__version__} is a CPU-only build (no CUDA support compiled in); "
+            "a conda solve on a GPU-less login node, or pip without the CUDA wheel index, "
+            "installs such a build"
+        )
+    return (
+        f"torch {torch.__version__} is built for CUDA {torch.version.cuda} but sees no usable "
+        f"device (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')!r}): "
+        "no driver on this node, a driver older than the build needs, or the devices are hidden"
+    )
+
+
+_FIX = (
+    "Fix: run training in an environment with a CUDA build of PyTorch (conda: envs/"
+    "training-cuda.yaml, created on a GPU-less login node with CONDA_OVERRIDE_CUDA set, see "
+    "README 'On a SLURM cluster'; pip: install torch from the CUDA wheel index) on a node whose "
+    "driver `nvidia-smi` shows; or, to train on the CPU on purpose, set training.device: cpu "
+    "(then no GPU is requested)."
+)
+
+
+def require_usable_cuda(reason: str) -> None:
+    """Raise :class:`DeviceError` (cause and fix) unless torch can use CUDA; ``reason`` says why
+    this job needs it (e.g. "this job was given a GPU (SLURM_GPUS=1)")."""
+    if torch.cuda.is_available():
+        return
+    raise DeviceError(f"{reason}, but torch cannot use CUDA: {_no_cuda_cause()}. {_FIX}")
+
+
+def select_device(prefer: str = "auto", requested_gpus: int = 0) -> torch.device:
+    """The training device; never a silent CPU fallback.
+
+    ``"cpu"``: the CPU. ``"cuda"``: CUDA, else :class:`DeviceError`. ``"auto"``: CUDA if torch
+    can use it; otherwise the CPU only when the job was given no GPU, neither by the workflow
+    (``requested_gpus``, Snakemake's ``gpu`` resource) nor by the scheduler (see
+    :func:`gpus_from_environment`); a job that was given one fails with cause and fix.
+    """
     if prefer not in DEVICE_CHOICES:
         raise ValueError(f"device: unknown value {prefer!r}; expected one of {DEVICE_CHOICES}")
     if prefer == "cpu":
         return torch.device("cpu")
-    if torch.cuda.is_available():
-        return torch.device("cuda")
     if prefer == "cuda":
-        raise RuntimeError(
-            "device: 'cuda' requested but torch sees no CUDA device "
-            f"(torch {torch.__version__}, CUDA_VISIBLE_DEVICES="
-            f"{os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')!r})"
-        )
-    return torch.device("cpu")
+        require_usable_cuda("training.device is 'cuda'")
+    given = gpus_from_environment()
+    if requested_gpus > 0:
+        given = {"Snakemake resource gpu": str(requested_gpus), **given}
+    if given:
+        names = ", ".join(f"{k}={v}" for k, v in given.items())
+        require_usable_cuda(f"this job was given a GPU ({names})")
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def device_report(device: torch.device) -> dict[str, str]:
+    """What a job trains on, for its log and ``train_log.csv``: ``device`` (e.g. ``cuda:0``),
+    ``torch`` (version), ``torch_build`` (:func:`torch_build`) and ``gpu_name`` (empty on CPU)."""
+    name = ""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        name = torch.cuda.get_device_name(index)
+        device = torch.device("cuda", index)
+    return {
+        "device": str(device),
+        "torch": torch.__version__,
+        "torch_build": torch_build(),
+        "gpu_name": name,
+    }
 
 
 def visible_gpu_ids(n_devices: int) -> list[str]:

@@ -62,33 +62,70 @@ def _ok_rows(audio_index: pd.DataFrame) -> pd.DataFrame:
     return audio_index[audio_index["status"] == OK]
 
 
+def _egemaps_rows(paths: list[str], sample_rate: int, max_seconds: float | None) -> np.ndarray:
+    """Functionals of ``paths`` in order (runs in a worker process or in the caller)."""
+    smile = egemaps_extractor()
+    values = np.empty((len(paths), N_EGEMAPS), dtype=np.float32)
+    for i, path in enumerate(paths):
+        signal = load_audio(path, sample_rate=sample_rate, max_seconds=max_seconds)
+        row = smile.process_signal(signal, sample_rate)
+        values[i] = row.to_numpy(dtype=np.float32).reshape(-1)
+    return values
+
+
+#: Utterances per task handed to a worker process (small enough to balance long and short files,
+#: large enough that process start-up and pickling stay negligible).
+_CHUNK = 64
+
+
 def compute_egemaps(
-    audio_index: pd.DataFrame, *, sample_rate: int = 16000, max_seconds: float | None = None
+    audio_index: pd.DataFrame,
+    *,
+    sample_rate: int = 16000,
+    max_seconds: float | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """eGeMAPSv02 functionals of every ``status == "ok"`` utterance of an audio index.
 
     Returns ``utterance_id`` + the 88 functionals (float32, openSMILE's column order), one row per
     ok utterance in index order. Audio is read with :func:`serrules.audio.load_audio` (same
-    resampling and crop as training). A file that fails to load raises
+    resampling and crop as training). ``workers`` > 1 extracts in that many processes (the cores
+    the job was given; results are the same as with one). A file that fails to load raises
     :class:`serrules.audio.AudioError` naming it; non-finite functionals are kept and logged
     (:class:`FeatureStandardizer` refuses them, naming the utterances).
     """
     ok = _ok_rows(audio_index)
-    smile = egemaps_extractor()
-    names = list(smile.feature_names)
+    names = list(egemaps_extractor().feature_names)
     if len(names) != N_EGEMAPS:
         raise RuntimeError(f"openSMILE eGeMAPSv02 returned {len(names)} functionals, expected 88")
     if ok.empty:
         return _empty_features(names)
-    values = np.empty((len(ok), len(names)), dtype=np.float32)
-    paths = ok["audio_path"].tolist()
+    paths = ok["audio_path"].astype(str).tolist()
     ids = ok["utterance_id"].astype(str).tolist()
-    for i, path in enumerate(
-        tqdm(paths, desc="eGeMAPS", unit="utt", mininterval=10.0, disable=None, leave=False)
-    ):
-        signal = load_audio(path, sample_rate=sample_rate, max_seconds=max_seconds)
-        row = smile.process_signal(signal, sample_rate)
-        values[i] = row.to_numpy(dtype=np.float32).reshape(-1)
+    chunks = [paths[i : i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
+    workers = max(1, min(int(workers), len(chunks)))
+    bar = tqdm(total=len(paths), desc="eGeMAPS", unit="utt", mininterval=10.0, disable=None)
+    parts: list[np.ndarray] = []
+    if workers == 1:
+        for chunk in chunks:
+            parts.append(_egemaps_rows(chunk, sample_rate, max_seconds))
+            bar.update(len(chunk))
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # fork: spawn/forkserver re-import the __main__ module, which under Snakemake's
+        # script: directive is the rule's script itself (it would run again in each worker)
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = [
+                pool.submit(_egemaps_rows, chunk, sample_rate, max_seconds) for chunk in chunks
+            ]
+            for chunk, future in zip(chunks, futures, strict=True):
+                parts.append(future.result())
+                bar.update(len(chunk))
+    bar.close()
+    values = np.concatenate(parts)
     features = pd.DataFrame(values, columns=names)
     features.insert(0, "utterance_id", pd.array(ids, dtype="string"))
     bad = ~np.isfinite(values).all(axis=1)
@@ -170,8 +207,10 @@ def write_egemaps(
     max_seconds: float | None = None,
     cache_path: str | os.PathLike[str] | None = None,
     sample_rate: int = 16000,
+    workers: int = 1,
 ) -> pd.DataFrame:
-    """Compute (or reuse) the eGeMAPS functionals of a corpus and write ``egemaps.parquet``.
+    """Compute (or reuse) the eGeMAPS functionals of a corpus and write ``egemaps.parquet``
+    (``workers``: processes, see :func:`compute_egemaps`).
 
     Cache: the Parquet at ``cache_path`` (default: ``out_path`` itself, if it exists) stores in its
     metadata the settings (feature set, openSMILE version, ``sample_rate``, ``max_seconds``) and,
@@ -212,7 +251,9 @@ def write_egemaps(
         )
     todo = ok[~ok["utterance_id"].astype(str).isin(set(reused["utterance_id"]))]
     log.info("eGeMAPS: computing %d of %d utterances", len(todo), len(ok))
-    fresh = compute_egemaps(todo, sample_rate=sample_rate, max_seconds=max_seconds)
+    fresh = compute_egemaps(
+        todo, sample_rate=sample_rate, max_seconds=max_seconds, workers=workers
+    )
     parts = [p for p in (reused, fresh) if len(p)]
     if parts:
         features = pd.concat(parts, ignore_index=True)

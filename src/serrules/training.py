@@ -52,7 +52,7 @@ from serrules.batching import (
     stack_collate,
 )
 from serrules.classes import classes_for, prefixed
-from serrules.devices import acquire_gpu, select_device
+from serrules.devices import acquire_gpu, device_report, select_device
 from serrules.loss import ClassBalancedSoftCrossEntropy
 from serrules.models import EGEMAPS_NAME, MODEL_NAMES, WAV2VEC2_NAME, build_model
 
@@ -79,7 +79,17 @@ _FINGERPRINT_EXEMPT = ("num_workers", "keep_checkpoint", "gpu_lock_dir")
 CHECKPOINT_NAME = "last.pt"
 _BEST_PATTERN = "best_epoch{epoch:04d}.safetensors"
 STANDARDIZER_PREFIX = "standardizer."
-LOG_COLUMNS = ("epoch", "train_loss", "dev_loss", "seconds", "peak_memory_mb", "best")
+LOG_COLUMNS = (
+    "epoch",
+    "train_loss",
+    "dev_loss",
+    "seconds",
+    "peak_memory_mb",
+    "best",
+    "device",  # what the epoch ran on (serrules.devices.device_report)
+    "torch_build",
+    "gpu_name",
+)
 PARTS = ("train", "dev", "test")
 
 
@@ -667,6 +677,8 @@ def _run(job: _FoldJob, device: torch.device) -> None:
     progress = _load_checkpoint(ckpt_dir, fingerprint, model, optimizer, generator)
     progress = progress or _Progress()
     out_log = job.out_log
+    on_device = device_report(device)
+    log.info("fold %d: training on %s", fold, ", ".join(f"{k} {v}" for k, v in on_device.items()))
 
     for epoch in range(progress.epoch + 1, cfg["epochs"] + 1):
         start = time.perf_counter()
@@ -701,6 +713,7 @@ def _run(job: _FoldJob, device: torch.device) -> None:
                 "seconds": time.perf_counter() - start,
                 "peak_memory_mb": _peak_memory_mb(device),
                 "best": improved,
+                **{k: on_device[k] for k in ("device", "torch_build", "gpu_name")},
             }
         )
         log.info(

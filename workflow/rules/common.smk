@@ -21,12 +21,23 @@ from serrules.classes import RULES
 from serrules.config import enabled_corpora, validate_config
 from serrules.corpora import annotation_files
 from serrules.folds import n_folds
+from serrules.job_resources import (
+    EGEMAPS_MEM_MB,
+    EGEMAPS_THREADS,
+    egemaps_runtime_min,
+    parquet_rows,
+    train_request,
+)
 
 validate(config, schema="../schemas/config.schema.yaml")
 config.update(validate_config(config))
 
 CORPORA = enabled_corpora(config)
 RESULTS = "results"
+# What one training job needs (GPU only for wav2vec2), from serrules.job_resources.
+TRAIN_REQUEST = train_request(config)
+# A CUDA build of PyTorch for GPU training, the CPU build otherwise (paths relative to rules/).
+TRAIN_ENV = "../../envs/training-%s.yaml" % ("cuda" if TRAIN_REQUEST.gpus else "cpu")
 
 
 wildcard_constraints:
@@ -89,6 +100,11 @@ def features_input(wildcards):
     if config["model"]["name"] == "egemaps-mlp":
         return f"{RESULTS}/{wildcards.corpus}/features/egemaps.parquet"
     return []
+
+
+def egemaps_runtime(wildcards, input, threads):
+    """Minutes for the eGeMAPS job: scales with the corpus's utterances and the job's cores."""
+    return egemaps_runtime_min(parquet_rows(input[0]), threads)
 
 
 def fold_predictions(wildcards):

@@ -7,7 +7,7 @@ rule audio_index:
     log:
         f"{RESULTS}/logs/audio_index/{{corpus}}.log",
     conda:
-        "../../envs/training.yaml"
+        "../../envs/features.yaml"
     params:
         on_error=config["audio"]["on_error"],
         sample_rate=config["audio"]["sample_rate"],
@@ -26,7 +26,11 @@ rule egemaps_features:
     benchmark:
         f"{RESULTS}/benchmarks/egemaps_features/{{corpus}}.tsv"
     conda:
-        "../../envs/training.yaml"
+        "../../envs/features.yaml"
+    threads: EGEMAPS_THREADS
+    resources:
+        mem_mb=EGEMAPS_MEM_MB,
+        runtime=egemaps_runtime,
     params:
         max_seconds=config["training"]["max_seconds"],
         sample_rate=config["audio"]["sample_rate"],

@@ -16,16 +16,17 @@ rule train_fold:
     benchmark:
         f"{RESULTS}/benchmarks/train_fold/{{corpus}}/{{train_rule}}_fold{{fold}}.tsv"
     conda:
-        "../../envs/training.yaml"
-    threads: config["resources"]["train_threads"]
+        TRAIN_ENV
+    threads: TRAIN_REQUEST.threads
     resources:
-        gpu=1,
-        mem_mb=config["resources"]["train_mem_mb"],
-        runtime=config["resources"]["train_runtime"],
+        gpu=TRAIN_REQUEST.gpus,
+        mem_mb=TRAIN_REQUEST.mem_mb,
+        runtime=TRAIN_REQUEST.runtime_min,
     params:
         fmt=format_of,
         model=config["model"],
         training=config["training"],
         checkpoint_dir=f"{RESULTS}/{{corpus}}/checkpoints/{{train_rule}}/fold{{fold}}",
+        gpus=TRAIN_REQUEST.gpus,
     script:
         "../scripts/train_fold.py"

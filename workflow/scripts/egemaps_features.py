@@ -7,4 +7,5 @@ write_egemaps(
     snakemake.output[0],
     max_seconds=float(snakemake.params.max_seconds),
     sample_rate=int(snakemake.params.sample_rate),
+    workers=snakemake.threads,  # one extraction process per core the job was given
 )

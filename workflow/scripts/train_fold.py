@@ -1,9 +1,17 @@
-import torch
+from serrules.pretrained import set_offline_mode
 
-from serrules.script_logging import log_to_file
-from serrules.training import train_fold
+set_offline_mode()  # before torch/transformers are imported: training jobs never download
+
+import torch  # noqa: E402
+
+from serrules.devices import select_device  # noqa: E402
+from serrules.script_logging import log_to_file  # noqa: E402
+from serrules.training import train_fold  # noqa: E402
 
 log_to_file(snakemake.log[0])
+# A job given a GPU (Snakemake gpu resource, CUDA_VISIBLE_DEVICES, SLURM_GPUS*) that cannot use
+# it fails here with cause and fix, before any data is read.
+select_device(snakemake.params.training.get("device", "auto"), int(snakemake.params.gpus))
 torch.set_num_threads(snakemake.threads)
 train_fold(
     fmt=snakemake.params.fmt,

@@ -12,6 +12,7 @@ from typing import Any
 
 from torch import nn
 
+from serrules.model_names import EGEMAPS_NAME, MODEL_NAMES, WAV2VEC2_NAME
 from serrules.models.egemaps_mlp import N_EGEMAPS_FEATURES, EgemapsMLP
 from serrules.models.head import ClassificationHead
 from serrules.models.wav2vec2 import (
@@ -21,10 +22,6 @@ from serrules.models.wav2vec2 import (
     load_pretrained_backbone,
 )
 
-#: Model names accepted in ``model.name``.
-WAV2VEC2_NAME = "wav2vec2-large-robust-12"
-EGEMAPS_NAME = "egemaps-mlp"
-MODEL_NAMES: tuple[str, ...] = (WAV2VEC2_NAME, EGEMAPS_NAME)
 
 __all__ = [
     "EGEMAPS_NAME",
@@ -43,7 +40,8 @@ def build_model(
     """Build the model named by ``model_cfg["name"]``.
 
     ``model_cfg`` keys: ``name`` (``"wav2vec2-large-robust-12"`` | ``"egemaps-mlp"``),
-    ``pretrained`` (folder or hub id, default ``facebook/wav2vec2-large-robust``),
+    ``pretrained`` (folder, or hub id fetched once with ``python -m serrules.pretrained fetch``;
+    default ``facebook/wav2vec2-large-robust``),
     ``keep_layers`` (12), ``head_hidden`` (1024), ``dropout`` (0.5),
     ``freeze_feature_encoder`` (true). ``n_features`` is the eGeMAPS input width (default 88).
     The wav2vec2 weights are loaded from ``pretrained``; the head is randomly initialised from the
@@ -53,8 +51,10 @@ def build_model(
     head_hidden = int(model_cfg.get("head_hidden", 1024))
     dropout = float(model_cfg.get("dropout", 0.5))
     if name == WAV2VEC2_NAME:
+        from serrules.pretrained import resolve_pretrained
+
         backbone = load_pretrained_backbone(
-            str(model_cfg.get("pretrained") or LARGE_ROBUST_ID),
+            str(resolve_pretrained(str(model_cfg.get("pretrained") or LARGE_ROBUST_ID))),
             keep_layers=int(model_cfg.get("keep_layers", DEFAULT_KEEP_LAYERS)),
             freeze_feature_encoder=bool(model_cfg.get("freeze_feature_encoder", True)),
         )

@@ -1,0 +1,98 @@
+"""What each heavy job needs from a scheduler: GPUs, CPU threads, memory and time.
+
+The one home of these figures. The workflow's rules read them (``workflow/rules/*.smk``), so a
+SLURM profile only says *how* a site wants them asked for (account, partitions, GPU type), never
+*how much*: a GPU is requested only for the wav2vec2 model, and the eGeMAPS extraction's time
+follows the number of utterances and the cores it is given.
+
+``config.yaml``'s ``resources:`` section can override the training figures (``null`` = the
+model's figure below).
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from serrules.model_names import EGEMAPS_NAME, WAV2VEC2_NAME
+
+
+@dataclass(frozen=True)
+class TrainNeeds:
+    """Scheduler request of one training job (one corpus x train rule x fold)."""
+
+    gpus: int
+    threads: int
+    mem_mb: int
+    runtime_min: int
+
+
+#: Per model. wav2vec2-large-robust-12: one GPU, 8 CPUs for the audio-decoding DataLoader
+#: workers, 16 GB host memory (the 166M-parameter model, its AdamW state and the best-epoch copy
+#: are ~3 GB in float32; 8 workers with batches of 32 x 12 s audio a few GB more), 12 h (a longer
+#: job is retried and resumes from its last epoch checkpoint). egemaps-mlp: a
+#: 88-input MLP trains at ~5,000 utterances/s on one core (benchmarks/bench_training.py), so one
+#: thread (which also keeps its results independent of the thread count), no GPU.
+TRAIN_NEEDS: dict[str, TrainNeeds] = {
+    WAV2VEC2_NAME: TrainNeeds(gpus=1, threads=8, mem_mb=16000, runtime_min=720),
+    EGEMAPS_NAME: TrainNeeds(gpus=0, threads=1, mem_mb=4000, runtime_min=60),
+}
+
+#: eGeMAPS extraction speed assumed per core when sizing the job's time: the low end of the
+#: measured 18-25 utterances/s (3 s utterances, benchmarks/bench_egemaps.py) with a margin for
+#: longer utterances (the crop is ``training.max_seconds``) and slower cluster cores.
+EGEMAPS_UTTERANCES_PER_CORE_S = 8.0
+#: Threads of the eGeMAPS job (one worker process per thread; see serrules.features).
+EGEMAPS_THREADS = 4
+#: Fixed part of the eGeMAPS job's time (start-up, conda activation, writing the table), minutes.
+EGEMAPS_BASE_RUNTIME_MIN = 10
+EGEMAPS_MEM_MB = 4000
+
+
+def train_needs(model_cfg: Mapping[str, Any], train_cfg: Mapping[str, Any]) -> TrainNeeds:
+    """The request of a training job for this model; no GPU when ``training.device`` is cpu."""
+    name = model_cfg.get("name")
+    if name not in TRAIN_NEEDS:
+        raise ValueError(f"model.name: unknown model {name!r}; known: {', '.join(TRAIN_NEEDS)}")
+    needs = TRAIN_NEEDS[name]
+    if train_cfg.get("device") == "cpu" and needs.gpus:
+        needs = TrainNeeds(0, needs.threads, needs.mem_mb, needs.runtime_min)
+    return needs
+
+
+def train_request(config: Mapping[str, Any]) -> TrainNeeds:
+    """:func:`train_needs` with the ``resources:`` overrides of the configuration applied."""
+    needs = train_needs(config["model"], config.get("training", {}))
+    res = config.get("resources") or {}
+    return TrainNeeds(
+        gpus=needs.gpus,
+        threads=int(res.get("train_threads") or needs.threads),
+        mem_mb=int(res.get("train_mem_mb") or needs.mem_mb),
+        runtime_min=int(res.get("train_runtime") or needs.runtime_min),
+    )
+
+
+def parquet_rows(path: str | os.PathLike[str]) -> int:
+    """Row count of a Parquet file from its footer. A missing file raises ``FileNotFoundError``
+    naming it (Snakemake then re-evaluates the resource once the input exists)."""
+    import pyarrow.parquet as pq
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def egemaps_runtime_min(n_utterances: int, threads: int) -> int:
+    """Minutes for extracting ``n_utterances`` with ``threads`` worker processes.
+
+    Scales with the corpus: ~150k MSP-PODCAST clips on 4 cores ask for ~90 min, the 240-utterance
+    demo for 11 min.
+    """
+    if n_utterances < 0 or threads < 1:
+        raise ValueError(f"need n_utterances >= 0 and threads >= 1, got {n_utterances}, {threads}")
+    seconds = n_utterances / (EGEMAPS_UTTERANCES_PER_CORE_S * threads)
+    return EGEMAPS_BASE_RUNTIME_MIN + math.ceil(seconds / 60)

@@ -1,0 +1,354 @@
+"""The SLURM profile tested by real submissions to a single-node SLURM cluster on localhost.
+
+`.ci/run` starts the cluster (`.ci/slurm/start-local-slurm.sh`) and always stops it; run alone,
+these tests start it themselves when they may (root) and are skipped, with the reason, where
+SLURM cannot be started. The steps are the README's "On a SLURM cluster": copy the profile, edit
+its site settings, `snakemake --workflow-profile <copy> all`. Nothing else is overridden: every
+further override would be a defect of the profile.
+
+Checked: every job of the demo ran as a SLURM job (local rules excepted) on the partition that
+fits it; eGeMAPS training asks for no GPU and a wav2vec2 training job asks for one (and, given a
+GPU it cannot use, fails at once instead of training on the CPU); the outputs equal a local
+run's with the same thread counts; a second run submits nothing; a training job cancelled with
+scancel mid-run is retried and resumes from its checkpoint to the same model.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+START = REPO / ".ci" / "slurm" / "start-local-slurm.sh"
+STOP = REPO / ".ci" / "slurm" / "stop-local-slurm.sh"
+CORPUS = "msp-podcast"
+TARGET = f"results/{CORPUS}/models/AR/fold1"
+#: Upper bounds of every wait (a request SLURM cannot satisfy must fail the test, not hang it).
+RUN_TIMEOUT_S = 420
+CANCEL_TIMEOUT_S = 240
+
+pytestmark = [pytest.mark.slurm, pytest.mark.e2e]
+
+
+def _run(cmd: list[str], timeout: float = 60, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def _node_ready() -> str | None:
+    """None when a SLURM node answers as usable, else why not."""
+    if shutil.which("sinfo") is None:
+        return "sinfo not found"
+    try:
+        proc = _run(["sinfo", "-h", "-o", "%T"], timeout=15)
+    except subprocess.TimeoutExpired:
+        return "sinfo timed out"
+    states = proc.stdout.split()
+    if proc.returncode != 0 or not any(s.rstrip("*") in ("idle", "mixed") for s in states):
+        return f"no idle node (sinfo: {proc.stdout.strip() or proc.stderr.strip()})"
+    return None
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    """A running SLURM: the one .ci/run started, else one started (and stopped) here."""
+    if _node_ready() is None:
+        yield
+        return
+    if os.geteuid() != 0:
+        pytest.skip("SLURM is not running and cannot be started here: not root")
+    try:
+        proc = _run(["bash", str(START)], timeout=300)
+    except subprocess.TimeoutExpired:
+        pytest.skip("SLURM could not be started: start-local-slurm.sh took over 300 s")
+    if proc.returncode != 0 or _node_ready() is not None:
+        pytest.skip(f"SLURM could not be started: {proc.stderr.strip()[-500:]}")
+    try:
+        yield
+    finally:
+        _run(["bash", str(STOP)], timeout=120)
+
+
+def site_profile(dest: Path) -> Path:
+    """The README's step: copy profiles/slurm and edit its SITE SETTINGS for this cluster (no
+    conda here: jobs run in this Python environment; no accounts; the node's cores)."""
+    shutil.copytree(REPO / "profiles" / "slurm", dest)
+    config = yaml.safe_load((dest / "config.yaml").read_text())
+    site_keys = {"software-deployment-method", "slurm-partition-config", "max-threads"}
+    assert site_keys <= set(config), "the profile's site settings moved; update the README too"
+    del config["software-deployment-method"]
+    config["slurm-no-account"] = True
+    config["max-threads"] = os.cpu_count()
+    (dest / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    partitions = yaml.safe_load((dest / "partitions.yaml").read_text())["partitions"]
+    assert partitions["cpu"]["max_gpu"] == 0 and partitions["gpu"]["max_gpu"] >= 1
+    return dest
+
+
+def demo_config() -> dict:
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["corpora"] = {CORPUS: {"format": CORPUS, "source": "demo", "demo_utterances": 80}}
+    config["training"].update(epochs=4, batch_size=16, num_workers=0)
+    config["evaluation"]["n_bootstrap"] = 50
+    return config
+
+
+def start(workdir: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*SNAKEMAKE, "--directory", str(workdir), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        start_new_session=True,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float = RUN_TIMEOUT_S) -> tuple[int, str]:
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        raise AssertionError(f"snakemake ran over {timeout} s:\n{out[-5000:]}") from None
+    return proc.returncode, out
+
+
+def submissions(out: str) -> dict[str, list[tuple[str, str]]]:
+    """SLURM job ids by rule, from Snakemake's output: {rule: [(snakemake jobid, slurm id)]}."""
+    rule_of: dict[str, str] = {}
+    for block in re.finditer(r"^rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)", out, re.M):
+        rule_of[block.group(2)] = block.group(1)
+    found: dict[str, list[tuple[str, str]]] = {}
+    for job, slurm_id in re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", out):
+        found.setdefault(rule_of[job], []).append((job, slurm_id))
+    return found
+
+
+def slurm_job(slurm_id: str) -> dict[str, str]:
+    """`scontrol show job` fields (kept for MinJobAge = 600 s after the end)."""
+    proc = _run(["scontrol", "show", "job", "-o", slurm_id], timeout=15)
+    assert proc.returncode == 0, proc.stderr
+    return dict(f.split("=", 1) for f in proc.stdout.split() if "=" in f)
+
+
+def asks_gpu(job: dict[str, str]) -> bool:
+    return any("gpu" in job.get(k, "") for k in ("TresPerJob", "TresPerNode", "TresPerTask"))
+
+
+def remote_rules(out: str) -> list[str]:
+    return re.findall(r"^rule (\w+):$", out, re.M)
+
+
+@pytest.fixture(scope="module")
+def demo(slurm_cluster, tmp_path_factory):
+    """The demo submitted to SLURM and, at the same time, run locally with the same threads."""
+    root = tmp_path_factory.mktemp("slurm")
+    profile = site_profile(root / "profile")
+    cluster, local = root / "cluster", root / "local"
+    for workdir in (cluster, local):
+        workdir.mkdir()
+        (workdir / "config.yaml").write_text(yaml.safe_dump(demo_config(), sort_keys=False))
+    t0 = time.monotonic()
+    on_slurm = start(cluster, "--workflow-profile", str(profile), "all")
+    # locally every job gets min(its threads, --cores); on the cluster min(its threads,
+    # max-threads): both the node's cores
+    on_host = start(local, "--cores", str(os.cpu_count()), "all")
+    rc, out = finish(on_slurm)
+    assert rc == 0, out[-8000:]
+    rc_local, out_local = finish(on_host)
+    assert rc_local == 0, out_local[-8000:]
+    return {
+        "root": root,
+        "profile": profile,
+        "cluster": cluster,
+        "local": local,
+        "out": out,
+        "seconds": time.monotonic() - t0,
+    }
+
+
+def test_every_job_ran_as_a_slurm_job_on_the_fitting_partition(demo):
+    out = demo["out"]
+    rules = remote_rules(out)
+    jobs = submissions(out)
+    assert sorted(r for r, ids in jobs.items() for _ in ids) == sorted(rules)
+    assert {
+        "demo_corpus",
+        "label_tables",
+        "audio_index",
+        "egemaps_features",
+        "train_fold",
+        "evaluate_corpus",
+    } <= set(jobs)
+    assert len(jobs["train_fold"]) == 3  # MR, PR, AR x the podcast's one fold
+    for rule, ids in jobs.items():
+        for _, slurm_id in ids:
+            job = slurm_job(slurm_id)
+            assert job["JobState"] == "COMPLETED", (rule, job)
+            # eGeMAPS training (the demo's model) needs no GPU: no job asks for one
+            assert not asks_gpu(job) and job["Partition"] == "cpu", (rule, job)
+    egemaps = slurm_job(jobs["egemaps_features"][0][1])
+    assert int(egemaps["NumCPUs"]) == min(4, os.cpu_count())  # the extraction's cores
+    train = slurm_job(jobs["train_fold"][0][1])
+    assert int(train["NumCPUs"]) == 1 and train["TRES"].split("mem=")[1].startswith("4000M")
+    log = (demo["cluster"] / f"{TARGET}/train_log.csv").read_text().splitlines()
+    assert log[0].endswith("device,torch_build,gpu_name") and ",cpu,CPU," in log[1]
+
+
+def _table(workdir: Path, rel: Path) -> pd.DataFrame:
+    """A Parquet table with the working directory in its paths replaced by a placeholder."""
+    table = pd.read_parquet(workdir / rel)
+    for column in table.columns:
+        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
+            table[column] = table[column].str.replace(str(workdir), "<workdir>", regex=False)
+    return table
+
+
+def test_outputs_equal_a_local_run(demo):
+    from safetensors.torch import load_file
+
+    cluster, local = demo["cluster"], demo["local"]
+    tables = sorted(p.relative_to(cluster) for p in (cluster / "results/tables").iterdir())
+    assert len(tables) == 12
+    for rel in tables:
+        assert (cluster / rel).read_bytes() == (local / rel).read_bytes(), rel
+    for rel in sorted(p.relative_to(cluster) for p in cluster.glob("results/**/*.parquet")):
+        if "demo" in rel.parts:
+            continue
+        pd.testing.assert_frame_equal(_table(cluster, rel), _table(local, rel), obj=str(rel))
+    for path in sorted(cluster.glob("results/**/best.safetensors")):
+        got, want = load_file(str(path)), load_file(str(local / path.relative_to(cluster)))
+        assert got.keys() == want.keys()
+        assert all((got[k] == want[k]).all() for k in want), path
+
+
+def test_a_second_run_submits_nothing(demo):
+    proc = start(demo["cluster"], "--workflow-profile", str(demo["profile"]), "all")
+    rc, out = finish(proc, timeout=180)
+    assert rc == 0, out[-5000:]
+    assert "Nothing to be done" in out
+    assert "submitted with SLURM jobid" not in out
+
+
+def _w2v_workdir(demo: dict, name: str, pretrained: Path, **training) -> Path:
+    """The demo's results (all up to date) with the wav2vec2 model configured and the outputs
+    of one training job removed: that job is the only one to run."""
+    workdir = demo["root"] / name
+    shutil.copytree(demo["cluster"] / "results", workdir / "results")
+    for path in (workdir / TARGET).iterdir():
+        path.unlink()
+    (workdir / f"results/logs/train_fold/{CORPUS}/AR_fold1.log").unlink()
+    config = demo_config()
+    config["model"].update(
+        name="wav2vec2-large-robust-12", pretrained=str(pretrained), keep_layers=2
+    )
+    config["training"].update(epochs=12, batch_size=8, max_seconds=2, bucket_size=None, **training)
+    # the tiny model needs little: two such jobs share this 2-core node
+    config["resources"].update(train_threads=1, train_mem_mb=2000)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def tiny_w2v(demo):
+    import torch
+    from tiny_wav2vec2 import tiny_config
+    from transformers import Wav2Vec2Model
+
+    torch.manual_seed(0)
+    path = demo["root"] / "tiny_w2v"
+    Wav2Vec2Model(tiny_config()).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def gpu_run(demo, tiny_w2v):
+    """wav2vec2 with the default device (auto), submitted in the background: it asks for a GPU,
+    gets one, and must fail at once because this torch cannot use CUDA."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("torch can use CUDA here: the no-silent-CPU-fallback check needs a CPU build")
+    workdir = _w2v_workdir(demo, "gpu", tiny_w2v)
+    proc = start(
+        workdir, "--workflow-profile", str(demo["profile"]), f"{TARGET}/predictions.parquet"
+    )
+    state: dict = {"workdir": workdir, "proc": proc, "t0": time.monotonic()}
+    yield state
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=60)
+
+
+def test_a_cancelled_training_job_is_retried_and_resumes_to_the_same_model(demo, tiny_w2v, gpu_run):
+    import torch
+    from safetensors.torch import load_file
+
+    killed = _w2v_workdir(demo, "cancelled", tiny_w2v, device="cpu")
+    reference = _w2v_workdir(demo, "reference", tiny_w2v, device="cpu")
+    target = f"{TARGET}/predictions.parquet"
+    on_slurm = start(killed, "--workflow-profile", str(demo["profile"]), target)
+    on_host = start(reference, target, "--cores", "1")
+
+    checkpoint = killed / f"results/{CORPUS}/checkpoints/AR/fold1/last.pt"
+    job_log = killed / f"results/logs/train_fold/{CORPUS}/AR_fold1.log"
+    comment = f"rule_train_fold_wildcards_{CORPUS}_AR_1"
+    deadline = time.monotonic() + CANCEL_TIMEOUT_S
+    cancelled = None
+    while time.monotonic() < deadline and on_slurm.poll() is None:
+        if checkpoint.is_file() and job_log.is_file() and "epoch 3:" in job_log.read_text():
+            queue = _run(["squeue", "-h", "-o", "%i %k %T"], timeout=15).stdout.split("\n")
+            running = [line.split()[0] for line in queue if comment in line and "RUNNING" in line]
+            if running:
+                cancelled = running[0]
+                assert _run(["scancel", cancelled], timeout=15).returncode == 0
+                break
+        time.sleep(0.5)
+    assert cancelled is not None, "the training job was not seen running after epoch 3"
+
+    rc, out = finish(on_slurm)
+    assert rc == 0, out[-8000:]
+    rc_ref, out_ref = finish(on_host)
+    assert rc_ref == 0, out_ref[-5000:]
+    assert slurm_job(cancelled)["JobState"] == "CANCELLED"
+    attempts = submissions(out)["train_fold"]
+    assert len(attempts) == 2 and attempts[0][1] == cancelled  # retried once (retries: 1)
+    for _, slurm_id in attempts:
+        assert not asks_gpu(slurm_job(slurm_id))  # device: cpu -> no GPU requested
+    assert "resuming from" in job_log.read_text()
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(killed / target), pd.read_parquet(reference / target)
+    )
+    got = load_file(str(killed / TARGET / "best.safetensors"))
+    want = load_file(str(reference / TARGET / "best.safetensors"))
+    assert got.keys() == want.keys()
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=0, atol=0)
+    assert not checkpoint.exists()
+
+
+def test_a_wav2vec2_training_job_asks_for_a_gpu_and_fails_fast_without_cuda(demo, gpu_run):
+    rc, out = finish(gpu_run["proc"])
+    assert rc != 0
+    attempts = submissions(out)["train_fold"]
+    assert len(attempts) == 2  # the retry fails the same way
+    for _, slurm_id in attempts:
+        job = slurm_job(slurm_id)
+        assert asks_gpu(job) and job["Partition"] == "gpu", job
+        assert job["JobState"] == "FAILED", job
+    log = (gpu_run["workdir"] / f"results/logs/train_fold/{CORPUS}/AR_fold1.log").read_text()
+    assert "DeviceError: this job was given a GPU" in log
+    assert "CPU-only build" in log and "Fix:" in log
+    assert "epoch 1:" not in log and "part:" not in log  # failed before reading any data
+    assert not (gpu_run["workdir"] / TARGET / "train_log.csv").exists()

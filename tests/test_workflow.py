@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -171,8 +172,17 @@ def test_bad_config_fails_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_slurm_profile_dry_run_asks_a_gpu_per_training_job(tmp_path):
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(tiny_config(), sort_keys=False))
+@pytest.mark.parametrize(
+    ("model", "gpu", "mem_mb", "runtime"),
+    [("egemaps-mlp", 0, 4000, 60), ("wav2vec2-large-robust-12", 1, 16000, 720)],
+)
+def test_slurm_profile_requests_follow_the_model(tmp_path, model, gpu, mem_mb, runtime):
+    """Dry run with the SLURM profile (tests/test_slurm.py submits for real): a GPU only for
+    wav2vec2 training, never a GPU type by default."""
+    config = tiny_config()
+    config["model"]["name"] = model
+    config["resources"]["train_threads"] = None
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     proc = snakemake(
         tmp_path,
         "--workflow-profile",
@@ -182,15 +192,15 @@ def test_slurm_profile_dry_run_asks_a_gpu_per_training_job(tmp_path):
         "--software-deployment-method",  # the profile's conda is not on the test machine
         "env-modules",
     )
-    out = proc.stdout
-    train_resources = [line for line in out.splitlines() if "gpu=1" in line]
-    assert len(train_resources) == 3 * (5 + 1)  # 3 train rules x (IEMOCAP 5 + podcast 1) folds
-    assert all(
-        "slurm_partition=gpu" in line and "cpus_per_task=8" in line for line in train_resources
-    )
-    for line in train_resources:
-        assert "gpu_model=a100" in line and "mem_mb=64000" in line and "runtime=720" in line, line
-    assert out.count("rule train_fold:") == len(train_resources)
+    blocks = proc.stdout.split("\n\n")
+    train = [b for b in blocks if "rule train_fold:" in b]
+    assert len(train) == 3 * (5 + 1)  # 3 train rules x (IEMOCAP 5 + podcast 1) folds
+    for block in train:
+        assert f"mem_mb={mem_mb}," in block and f"runtime={runtime}" in block, block
+        assert ("gpu=1" in block) is bool(gpu), block
+        assert "gpu_model" not in block and "slurm_partition" not in block
+    others = [b for b in blocks if re.search(r"^rule (?!train_fold)", b, re.M)]
+    assert others and not any("gpu=1" in b for b in others)
 
 
 def _w2v_workdir(demo_run: Path, workdir: Path, pretrained: Path) -> None:

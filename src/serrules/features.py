@@ -251,9 +251,7 @@ def write_egemaps(
         )
     todo = ok[~ok["utterance_id"].astype(str).isin(set(reused["utterance_id"]))]
     log.info("eGeMAPS: computing %d of %d utterances", len(todo), len(ok))
-    fresh = compute_egemaps(
-        todo, sample_rate=sample_rate, max_seconds=max_seconds, workers=workers
-    )
+    fresh = compute_egemaps(todo, sample_rate=sample_rate, max_seconds=max_seconds, workers=workers)
     parts = [p for p in (reused, fresh) if len(p)]
     if parts:
         features = pd.concat(parts, ignore_index=True)

@@ -22,7 +22,6 @@ from serrules.models.wav2vec2 import (
     load_pretrained_backbone,
 )
 
-
 __all__ = [
     "EGEMAPS_NAME",
     "MODEL_NAMES",

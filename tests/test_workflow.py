@@ -218,7 +218,10 @@ def _w2v_workdir(demo_run: Path, workdir: Path, pretrained: Path) -> None:
     config["model"].update(
         name="wav2vec2-large-robust-12", pretrained=str(pretrained), keep_layers=2
     )
-    config["training"].update(epochs=12, batch_size=8, max_seconds=2, bucket_size=None)
+    # device cpu: the wav2vec2 model otherwise asks for a GPU, and a CPU-only torch refuses it
+    config["training"].update(
+        epochs=12, batch_size=8, max_seconds=2, bucket_size=None, device="cpu"
+    )
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stop the single-node SLURM cluster started by start-local-slurm.sh: cancel its jobs, stop
-# slurmd, slurmctld and the munged it started (each by the pid its own pid file records).
+# slurmd, slurmctld and munged (each by the pid its pid file records, checked against its name).
 # With --daemons-only the configuration and state folder stay (used by start-local-slurm.sh).
 set -uo pipefail
 

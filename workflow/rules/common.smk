@@ -18,8 +18,8 @@ os.environ.update(
 )
 
 from serrules.classes import RULES
-from serrules.config import enabled_corpora, validate_config
-from serrules.corpora import annotation_files
+from serrules.config import enabled_corpora, result_training_params, validate_config
+from serrules.corpora import annotation_files, audio_files
 from serrules.folds import n_folds
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -65,6 +65,15 @@ def annotation_input(wildcards):
             f"corpora.{wildcards.corpus}.root: no {cfg['format']} annotation files under {cfg['root']}"
         )
     return [str(f) for f in files]
+
+
+def audio_input(wildcards):
+    """A release's audio files (so that a repaired file re-runs the audio check and the stages
+    after it); demo audio comes with the demo corpus, upstream of utterances.parquet."""
+    cfg = corpus_cfg(wildcards.corpus)
+    if cfg["source"] == "demo":
+        return []
+    return [str(f) for f in audio_files(cfg["format"], cfg["root"])]
 
 
 def demo_utterances(wildcards):

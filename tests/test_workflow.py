@@ -150,11 +150,15 @@ def test_result_neutral_options_rerun_nothing_and_others_rerun(demo_run):
             }
         )
     )
-    proc = snakemake(demo_run, "all", "--configfile", "config.yaml", str(neutral), "--dry-run")
+    proc = snakemake(
+        demo_run, "all", "--configfile", str(demo_run / "config.yaml"), str(neutral), "--dry-run"
+    )
     assert "Nothing to be done" in proc.stdout + proc.stderr
     changed = demo_run / "changed.yaml"
     changed.write_text(yaml.safe_dump({"training": {"lr": 0.002}}))
-    proc = snakemake(demo_run, "all", "--configfile", "config.yaml", str(changed), "--dry-run")
+    proc = snakemake(
+        demo_run, "all", "--configfile", str(demo_run / "config.yaml"), str(changed), "--dry-run"
+    )
     assert "train_fold" in proc.stdout
     assert "Nothing to be done" not in proc.stdout + proc.stderr
 

@@ -1,6 +1,7 @@
 rule audio_index:
     """Check every utterance's audio file once (all later stages rely on it) and record its
-    length; a release's audio files are inputs, so repairing one re-runs this and what follows."""
+    length; a release's audio files are inputs, so repairing one re-runs this and what follows.
+    """
     input:
         utterances=f"{RESULTS}/{{corpus}}/utterances.parquet",
         audio=audio_input,

@@ -12,31 +12,36 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from serrules.audio import AudioError
 from serrules.cli import labels, predict, score, show
-from serrules.cli.errors import CliError
-from serrules.config import ConfigError
-from serrules.corpora.errors import AnnotationError
-from serrules.evaluation.pooling import PredictionError
-from serrules.inference import ModelInputError
 
 #: Exit status of a run stopped by bad input (argparse uses 2 for a bad command line).
 EXIT_BAD_INPUT = 1
 
-#: The package's error types for bad input, reported as one line (``--traceback`` shows more).
-#: ``ValueError``, ``KeyError`` and ``OSError`` are what the package raises for bad tables,
-#: unknown names and missing files (each message names the file or key).
-INPUT_ERRORS: tuple[type[BaseException], ...] = (
-    CliError,
-    AnnotationError,
-    PredictionError,
-    ModelInputError,
-    AudioError,
-    ConfigError,
-    ValueError,
-    KeyError,
-    OSError,
-)
+
+def input_errors() -> tuple[type[BaseException], ...]:
+    """The package's error types for bad input, reported as one line (``--traceback`` shows
+    more). ``ValueError``, ``KeyError`` and ``OSError`` are what the package raises for bad
+    tables, unknown names and missing files (each message names the file or key). Imported
+    here, not at module level, so that ``--help`` does not load torch or scipy."""
+    from serrules.audio import AudioError
+    from serrules.cli.errors import CliError
+    from serrules.config import ConfigError
+    from serrules.corpora.errors import AnnotationError
+    from serrules.evaluation.pooling import PredictionError
+    from serrules.inference import ModelInputError
+
+    return (
+        CliError,
+        AnnotationError,
+        PredictionError,
+        ModelInputError,
+        AudioError,
+        ConfigError,
+        ValueError,
+        KeyError,
+        OSError,
+    )
+
 
 COMMANDS = (labels, show, score, predict)
 
@@ -69,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except INPUT_ERRORS as exc:
+    except input_errors() as exc:
         if args.traceback:
             raise
         print(f"serrules {args.command}: error: {_reason(exc)}", file=sys.stderr)

@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from serrules.devices import DEVICE_CHOICES
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -30,7 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
     p.add_argument("--batch-size", type=int, default=8, help="recordings per batch (default 8)")
     p.add_argument(
-        "--device", choices=DEVICE_CHOICES, default="cpu", help="device to run on (default cpu)"
+        "--device",
+        default="cpu",
+        help="device to run on, as the training.device setting (default cpu)",
     )
     p.set_defaults(run=run)
 
@@ -42,11 +42,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise CliError(f"--batch-size must be >= 1, got {args.batch_size}")
+    try:
+        device = select_device(args.device)
+    except RuntimeError as exc:  # 'cuda' asked for but not available
+        raise CliError(str(exc)) from exc
     table = predict_files(
         args.model,
         args.wavs,
         batch_size=args.batch_size,
-        device=str(select_device(args.device)),
+        device=str(device),
         progress=True,
     )
     if args.out:

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serrules.batching import SAMPLE_RATE
 from serrules.classes import prefixed, presence_threshold
 
 #: Metadata key (in ``best.safetensors``) of the input settings.
@@ -49,6 +48,7 @@ def model_input_settings(
     ``max_seconds`` are null when that file carries no description (then prediction refuses to
     guess them).
     """
+    from serrules.batching import SAMPLE_RATE
     from serrules.models import WAV2VEC2_NAME
 
     if model_name == WAV2VEC2_NAME:

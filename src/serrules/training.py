@@ -55,6 +55,7 @@ from serrules.checkpoints import load_best_weights, load_resume_state
 from serrules.classes import classes_for, prefixed
 from serrules.config import RESULT_NEUTRAL_TRAINING_KEYS
 from serrules.devices import acquire_gpu, select_device
+from serrules.inference import INPUT_METADATA_KEY, model_input_settings
 from serrules.loss import ClassBalancedSoftCrossEntropy
 from serrules.models import EGEMAPS_NAME, MODEL_NAMES, WAV2VEC2_NAME, build_model
 
@@ -750,6 +751,9 @@ def _run(job: _FoldJob, device: torch.device) -> None:
         "model_cfg": json.dumps(dict(model_cfg), default=str),
         "n_features": "" if n_features is None else str(n_features),
         "standardizer_extras": json.dumps(standardizer_extras, default=str),
+        INPUT_METADATA_KEY: json.dumps(
+            model_input_settings(name, cfg["max_seconds"], features_path)
+        ),
     }
     if name == WAV2VEC2_NAME:
         metadata["backbone_config"] = model.backbone.config.to_json_string()

@@ -153,6 +153,7 @@ def read_csv_table(
     longer than ``csv.field_size_limit()``, and a file with a header but no data rows.
     ``index_col_blank`` names a leading unnamed column (R's row names) ``_rowname``.
     """
+    required = list(required)
     text = read_text(path)
     df = _read_csv_fast(text, required, index_col_blank)
     return _read_csv_strict(path, text, required, index_col_blank) if df is None else df

@@ -11,6 +11,7 @@ include: "workflow/rules/labels.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/evaluation_views.smk"
 
 
 report: "workflow/report/workflow.rst"

@@ -51,8 +51,11 @@ from serrules.batching import (
     sequential_batches,
     stack_collate,
 )
+from serrules.checkpoints import load_best_weights, load_resume_state
 from serrules.classes import classes_for, prefixed
+from serrules.config import RESULT_NEUTRAL_TRAINING_KEYS
 from serrules.devices import acquire_gpu, device_report, select_device
+from serrules.inference import INPUT_METADATA_KEY, model_input_settings
 from serrules.loss import ClassBalancedSoftCrossEntropy
 from serrules.models import EGEMAPS_NAME, MODEL_NAMES, WAV2VEC2_NAME, build_model
 
@@ -75,7 +78,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "gpu_lock_dir": None,
 }
 #: Keys that do not change the numbers a run produces (left out of the resume fingerprint).
-_FINGERPRINT_EXEMPT = ("num_workers", "keep_checkpoint", "gpu_lock_dir")
+_FINGERPRINT_EXEMPT = RESULT_NEUTRAL_TRAINING_KEYS
 CHECKPOINT_NAME = "last.pt"
 _BEST_PATTERN = "best_epoch{epoch:04d}.safetensors"
 STANDARDIZER_PREFIX = "standardizer."
@@ -455,7 +458,9 @@ def _load_checkpoint(
     path = checkpoint_dir / CHECKPOINT_NAME
     if not path.is_file():
         return None
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    ckpt = load_resume_state(path)  # a damaged file is moved aside (warning), fold restarts
+    if ckpt is None:
+        return None
     if ckpt.get("fingerprint") != fingerprint:
         log.warning(
             "%s was written for other data or settings; ignoring it and training from scratch",
@@ -466,7 +471,9 @@ def _load_checkpoint(
     if not best_file.is_file():
         log.warning("%s is missing; ignoring %s and training from scratch", best_file, path)
         return None
-    from safetensors.torch import load_file
+    best_state = load_best_weights(best_file)
+    if best_state is None:
+        return None
 
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
@@ -476,7 +483,7 @@ def _load_checkpoint(
         epoch=int(ckpt["epoch"]),
         best_epoch=int(ckpt["best_epoch"]),
         best_dev_loss=float(ckpt["best_dev_loss"]),
-        best_state=load_file(str(best_file)),
+        best_state=best_state,
         rows=list(ckpt["rows"]),
     )
 
@@ -757,6 +764,9 @@ def _run(job: _FoldJob, device: torch.device) -> None:
         "model_cfg": json.dumps(dict(model_cfg), default=str),
         "n_features": "" if n_features is None else str(n_features),
         "standardizer_extras": json.dumps(standardizer_extras, default=str),
+        INPUT_METADATA_KEY: json.dumps(
+            model_input_settings(name, cfg["max_seconds"], features_path)
+        ),
     }
     if name == WAV2VEC2_NAME:
         metadata["backbone_config"] = model.backbone.config.to_json_string()

@@ -18,8 +18,8 @@ os.environ.update(
 )
 
 from serrules.classes import RULES
-from serrules.config import enabled_corpora, validate_config
-from serrules.corpora import annotation_files
+from serrules.config import enabled_corpora, result_training_params, validate_config
+from serrules.corpora import annotation_files, audio_files
 from serrules.folds import n_folds
 from serrules.job_resources import (
     EGEMAPS_MEM_MB,
@@ -78,6 +78,15 @@ def annotation_input(wildcards):
     return [str(f) for f in files]
 
 
+def audio_input(wildcards):
+    """A release's audio files (so that a repaired file re-runs the audio check and the stages
+    after it); demo audio comes with the demo corpus, upstream of utterances.parquet."""
+    cfg = corpus_cfg(wildcards.corpus)
+    if cfg["source"] == "demo":
+        return []
+    return [str(f) for f in audio_files(cfg["format"], cfg["root"])]
+
+
 def demo_utterances(wildcards):
     cfg = corpus_cfg(wildcards.corpus)
     return cfg.get("demo_utterances", config["demo"]["n_utterances"])
@@ -117,6 +126,27 @@ def fold_predictions(wildcards):
     }
 
 
+def fold_train_logs(wildcards):
+    return {
+        train_rule: [
+            f"{RESULTS}/{wildcards.corpus}/models/{train_rule}/fold{k}/train_log.csv"
+            for k in folds_of(wildcards.corpus)
+        ]
+        for train_rule in RULES
+    }
+
+
+def evaluation_label_tables(wildcards):
+    """The label-stage tables the test sets are built from (named as evaluate_corpus's)."""
+    base = f"{RESULTS}/{wildcards.corpus}"
+    return {
+        "utterances": f"{base}/utterances.parquet",
+        **{f"labels_{rule}": f"{base}/labels_{rule}.parquet" for rule in RULES},
+        "folds": f"{base}/folds.parquet",
+        "audio_index": f"{base}/audio_index.parquet",
+    }
+
+
 def all_fold_predictions(wildcards):
     return [p for paths in fold_predictions(wildcards).values() for p in paths]
 
@@ -135,4 +165,13 @@ def all_outputs():
     )
     figures = expand(f"{RESULTS}/figures/fig1.{{ext}}", ext=("png", "pdf"))
     metrics = [f"{RESULTS}/{c}/metrics.parquet" for c in CORPORA]
-    return tables + figures + metrics
+    return tables + figures + metrics + evaluation_view_outputs()
+
+
+def evaluation_view_outputs():
+    """Per-class scores, confusion, calibration and training curves of every corpus."""
+    return expand(
+        f"{RESULTS}/{{corpus}}/figures/{{name}}.png",
+        corpus=CORPORA,
+        name=("per_class_f1", "confusion_AR", "reliability", "training_curves"),
+    )

@@ -25,7 +25,7 @@ rule train_fold:
     params:
         fmt=format_of,
         model=config["model"],
-        training=config["training"],
+        training=result_training_params(config),
         checkpoint_dir=f"{RESULTS}/{{corpus}}/checkpoints/{{train_rule}}/fold{{fold}}",
         gpus=TRAIN_REQUEST.gpus,
     script:

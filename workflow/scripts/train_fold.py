@@ -4,6 +4,7 @@ set_offline_mode()  # before torch/transformers are imported: training jobs neve
 
 import torch  # noqa: E402
 
+from serrules.config import RESULT_NEUTRAL_TRAINING_KEYS  # noqa: E402
 from serrules.devices import select_device  # noqa: E402
 from serrules.script_logging import log_to_file  # noqa: E402
 from serrules.training import train_fold  # noqa: E402
@@ -22,7 +23,15 @@ train_fold(
     audio_index_path=snakemake.input.audio_index,
     features_path=snakemake.input.features or None,
     model_cfg=dict(snakemake.params.model),
-    train_cfg=dict(snakemake.params.training),
+    # settings that do not change results come from the config, not from params (not compared)
+    train_cfg={
+        **dict(snakemake.params.training),
+        **{
+            k: snakemake.config["training"][k]
+            for k in RESULT_NEUTRAL_TRAINING_KEYS
+            if k in snakemake.config["training"]
+        },
+    },
     out_model=snakemake.output.model,
     out_log=snakemake.output.log,
     out_predictions=snakemake.output.predictions,

@@ -109,7 +109,7 @@ TRAIN_CFG = {
     "beta": 0.99,
     "max_seconds": 0.8,
     "num_workers": 2,
-    "bf16": True,
+    "precision": "bf16",
     "seed": 0,
     "device": "cpu",
     "bucket_size": 8,

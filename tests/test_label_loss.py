@@ -132,10 +132,11 @@ def test_fig1_bars_and_files(loss_files, tmp_path):
         for p in ax.patches:
             heights.setdefault(p.get_gid(), []).append(p.get_height())
     # bar order within a rule = corpus order (toy, second)
-    np.testing.assert_allclose(heights["data_loss:MR"], [100 * 4 / 7, 100 * 2 / 3])
-    np.testing.assert_allclose(heights["rating_loss:AR"], [100 * 19 / 22, 100 * 9 / 10])
+    np.testing.assert_allclose(heights["data_loss:MR"], [100 * 4 / 6, 100 * 2 / 3])
+    np.testing.assert_allclose(heights["rating_loss:AR"], [100 * 19 / 20, 100 * 9 / 10])
+    np.testing.assert_allclose(heights["data_loss:AR"], [100.0, 100.0])  # AR keeps its set
     labels = [t.get_text() for t in data_ax.texts]
-    assert "57.1%" in labels and "85.7%" in labels
+    assert "66.7%" in labels and "83.3%" in labels
     assert [t.get_text() for t in rating_ax.get_xticklabels()] == ["toy", "second"]
 
     png, pdf = tmp_path / "fig" / "fig1.png", tmp_path / "fig" / "fig1.pdf"

@@ -153,8 +153,8 @@ class BatchSampler(Sampler[list[int]]):
     Otherwise length-bucketed: permute, cut into buckets of ``bucket_size`` items, sort each bucket
     by length (stable), cut each bucket into batches, then shuffle all batches. Only the last
     batch of a bucket can be smaller; ``drop_last`` drops it (random batches: the one partial
-    batch of the epoch). All randomness comes from ``generator``, whose state is saved with
-    training checkpoints.
+    batch of the epoch), unless it is the only batch (fewer items than ``batch_size``). All
+    randomness comes from ``generator``, whose state is saved with training checkpoints.
     """
 
     def __init__(
@@ -168,11 +168,7 @@ class BatchSampler(Sampler[list[int]]):
     ):
         if n < 1:
             raise ValueError("BatchSampler needs at least one item")
-        if drop_last and n < batch_size:
-            raise ValueError(
-                f"training.drop_last with {n} training utterances and batch_size {batch_size} "
-                "would leave no batch"
-            )
+
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if lengths is not None and len(lengths) != n:
@@ -211,7 +207,9 @@ class BatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         def count(n: int) -> int:
-            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+            if self.drop_last and n >= self.batch_size:
+                return n // self.batch_size
+            return -(-n // self.batch_size)
 
         if not self.bucketed:
             return count(self.n)
@@ -220,7 +218,10 @@ class BatchSampler(Sampler[list[int]]):
 
 
 def _cut_batches(order: np.ndarray, batch_size: int, drop_last: bool) -> list[list[int]]:
-    stop = len(order) - len(order) % batch_size if drop_last else len(order)
+    """Consecutive batches of ``order``; ``drop_last`` drops a trailing partial batch, except
+    when it is the only batch (fewer items than ``batch_size``: a part is never emptied)."""
+    drop = drop_last and len(order) >= batch_size
+    stop = len(order) - len(order) % batch_size if drop else len(order)
     return [order[i : i + batch_size].tolist() for i in range(0, stop, batch_size)]
 
 
@@ -234,10 +235,4 @@ def sequential_batches(
     by length when ``lengths`` are given, so that padding stays small. ``drop_last`` (the
     authors' dev loader) drops the last partial batch; it is never used for predictions."""
     order = np.arange(n) if lengths is None else np.argsort(np.asarray(lengths), kind="stable")
-    batches = _cut_batches(order, batch_size, drop_last)
-    if not batches:
-        raise ValueError(
-            f"training.drop_last with {n} dev utterances and batch_size {batch_size} "
-            "leaves no batch"
-        )
-    return batches
+    return _cut_batches(order, batch_size, drop_last)

@@ -120,8 +120,9 @@ def read_label_loss(paths: Sequence[str | Path]) -> pd.DataFrame:
 def table3_frames(loss: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(display frame, raw frame) of Table 3: one row per corpus (input order).
 
-    Display: ``Corpus, Utterances, Ratings, No valid vote`` (utterances outside the AR set) and ``<rule> data loss (%)``, ``<rule> rating loss
-    (%)`` per rule, two decimals. Raw (the CSV): counts and fractions, unrounded.
+    Display: ``Corpus, Utterances, Ratings, No valid vote`` (utterances outside the AR set) and
+    ``<rule> data loss (%)``, ``<rule> rating loss (%)`` per rule, two decimals. Raw (the CSV):
+    counts and fractions, unrounded.
     """
     corpora = list(dict.fromkeys(loss["corpus"]))
     wide = loss.set_index(["corpus", "rule"])

@@ -126,9 +126,7 @@ def compare_corpus(
             points = {p: systems[p].point_metrics(test.truth) for p in PROTOCOLS}
             for metric in METRICS:
                 paper, authors = points["paper"][metric], points["authors"][metric]
-                p_value = paired_p_value(
-                    resampled["authors"][metric], resampled["paper"][metric]
-                )
+                p_value = paired_p_value(resampled["authors"][metric], resampled["paper"][metric])
                 rows.append(
                     (corpus, train_rule, test_rule, metric, paper, authors,
                      authors - paper, p_value, test.size)

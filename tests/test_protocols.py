@@ -450,3 +450,13 @@ def test_row_divergence_target(protocol):
             got["MR"].target, direct_smooth(truth.astype(float).tolist(), 0.05), atol=1e-7
         )
     np.testing.assert_array_equal(got["AR"].target, distribution)  # AR_test: always the votes
+
+
+def test_bucketed_drop_last_keeps_a_part_that_has_fewer_items_than_a_batch():
+    gen = torch.Generator().manual_seed(0)
+    sampler = BatchSampler(9, 4, gen, lengths=np.arange(9.0), bucket_size=8, drop_last=True)
+    assert sorted(len(b) for b in sampler.batches()) == [4, 4]  # the 1-item bucket is dropped
+    assert sampler.smallest_batch() == 4 and len(sampler) == 2
+    tiny = BatchSampler(3, 4, gen, lengths=np.arange(3.0), bucket_size=8, drop_last=True)
+    assert [len(b) for b in tiny.batches()] == [3]
+    assert BatchSampler(9, 4, gen).smallest_batch() == 1  # kept partial batch of 1

@@ -200,27 +200,37 @@ class BatchSampler(Sampler[list[int]]):
         return [out[i] for i in perm]
 
     def _cut(self, order: np.ndarray) -> list[list[int]]:
-        return _cut_batches(order, self.batch_size, self.drop_last)
+        # bucketed + drop_last: drop each bucket's partial batch unless that leaves no batch
+        drop = self.drop_last and (not self.bucketed or self.n >= self.batch_size)
+        return _cut_batches(order, self.batch_size, drop, keep_single=not self.bucketed)
+
+    def _sizes(self) -> list[int]:
+        """Batch sizes of one epoch (the same every epoch; only the order is random)."""
+        parts = [self.n]
+        if self.bucketed:
+            full, rest = divmod(self.n, self.bucket_size)
+            parts = [self.bucket_size] * full + ([rest] if rest else [])
+        idx = [np.arange(n) for n in parts]
+        return [len(b) for order in idx for b in self._cut(order)]
+
+    def smallest_batch(self) -> int:
+        """Size of the smallest batch an epoch can hold (a BatchNorm head needs more than 1)."""
+        return min(self._sizes())
 
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self.batches())
 
     def __len__(self) -> int:
-        def count(n: int) -> int:
-            if self.drop_last and n >= self.batch_size:
-                return n // self.batch_size
-            return -(-n // self.batch_size)
-
-        if not self.bucketed:
-            return count(self.n)
-        full, rest = divmod(self.n, self.bucket_size)
-        return full * count(self.bucket_size) + count(rest)
+        return len(self._sizes())
 
 
-def _cut_batches(order: np.ndarray, batch_size: int, drop_last: bool) -> list[list[int]]:
+def _cut_batches(
+    order: np.ndarray, batch_size: int, drop_last: bool, keep_single: bool = True
+) -> list[list[int]]:
     """Consecutive batches of ``order``; ``drop_last`` drops a trailing partial batch, except
-    when it is the only batch (fewer items than ``batch_size``: a part is never emptied)."""
-    drop = drop_last and len(order) >= batch_size
+    (``keep_single``) when it is the only batch (fewer items than ``batch_size``: a part is
+    never emptied)."""
+    drop = drop_last and (len(order) >= batch_size or not keep_single)
     stop = len(order) - len(order) % batch_size if drop else len(order)
     return [order[i : i + batch_size].tolist() for i in range(0, stop, batch_size)]
 

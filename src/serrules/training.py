@@ -662,6 +662,14 @@ def _run(job: _FoldJob, device: torch.device) -> None:
         cfg["bucket_size"],
         drop_last=cfg["drop_last"],
     )
+    if model_cfg.get("head_batchnorm") and sampler.smallest_batch() < 2:
+        raise ValueError(
+            f"fold {fold}, rule {train_rule}: model.head_batchnorm needs training batches of at "
+            f"least 2 utterances, but {len(train_ds)} training utterances with batch_size "
+            f"{cfg['batch_size']} (bucket_size {cfg['bucket_size']}, drop_last "
+            f"{cfg['drop_last']}) leave a batch of 1; set training.drop_last: true or change "
+            "training.batch_size"
+        )
     train_loader = _loader(train_ds, sampler, collate, workers, device)
     dev_loader = _loader(
         dev_ds,
@@ -803,7 +811,8 @@ def load_trained_model(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[st
     model_cfg = json.loads(meta["model_cfg"])
     head_hidden = int(model_cfg.get("head_hidden", 1024))
     dropout = float(model_cfg.get("dropout", 0.5))
-    head_batchnorm = bool(model_cfg.get("head_batchnorm", False))
+    model_cfg = {**section_defaults("model"), **model_cfg}  # older files: the paper preset
+    head_batchnorm = bool(model_cfg["head_batchnorm"])
     if meta["model_name"] == WAV2VEC2_NAME:
         from transformers import Wav2Vec2Config, Wav2Vec2Model
 
@@ -813,7 +822,7 @@ def load_trained_model(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[st
             len(classes),
             head_hidden=head_hidden,
             dropout=dropout,
-            pooling=str(model_cfg.get("pooling", "masked")),
+            pooling=str(model_cfg["pooling"]),
             head_batchnorm=head_batchnorm,
         )
     else:

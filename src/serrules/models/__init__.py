@@ -20,6 +20,7 @@ from serrules.models.wav2vec2 import (
     Wav2Vec2Classifier,
     load_pretrained_backbone,
 )
+from serrules.protocols import section_defaults
 
 #: Model names accepted in ``model.name``.
 WAV2VEC2_NAME = "wav2vec2-large-robust-12"
@@ -54,7 +55,8 @@ def build_model(
     name = model_cfg.get("name")
     head_hidden = int(model_cfg.get("head_hidden", 1024))
     dropout = float(model_cfg.get("dropout", 0.5))
-    head_batchnorm = bool(model_cfg.get("head_batchnorm", False))
+    model_cfg = {**section_defaults("model"), **model_cfg}  # protocol keys: paper preset
+    head_batchnorm = bool(model_cfg["head_batchnorm"])
     if name == WAV2VEC2_NAME:
         backbone = load_pretrained_backbone(
             str(model_cfg.get("pretrained") or LARGE_ROBUST_ID),
@@ -66,7 +68,7 @@ def build_model(
             n_classes,
             head_hidden=head_hidden,
             dropout=dropout,
-            pooling=str(model_cfg.get("pooling", "masked")),
+            pooling=str(model_cfg["pooling"]),
             head_batchnorm=head_batchnorm,
         )
     if name == EGEMAPS_NAME:

@@ -4,56 +4,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from demo_workflow import REPO, SNAKEMAKE, TINY_CORPORA, snakemake, tiny_config
 
 from serrules.classes import RULES
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
-
 pytestmark = pytest.mark.e2e
-
-TINY_CORPORA = {
-    "iemocap": {"format": "iemocap", "source": "demo", "demo_utterances": 90},
-    "msp-podcast": {"format": "msp-podcast", "source": "demo", "demo_utterances": 80},
-}
-
-
-def tiny_config() -> dict:
-    with open(REPO / "config.yaml") as fh:
-        config = yaml.safe_load(fh)
-    config["corpora"] = TINY_CORPORA
-    config["training"].update(epochs=4, batch_size=16, num_workers=0)
-    config["resources"]["train_threads"] = 1
-    config["evaluation"]["n_bootstrap"] = 50
-    return config
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.run(
-        [*SNAKEMAKE, "--directory", str(workdir), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("demo")
-    (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config(), sort_keys=False))
-    snakemake(workdir, "--cores", "2", "all")
-    return workdir
 
 
 def _cell(text: str) -> tuple[float, float, float]:
@@ -147,6 +107,42 @@ def test_html_report_holds_tables_and_figure(demo_run):
     assert "table3.csv" in html
     assert "fig1.png" in html
     assert "table4.csv" in html
+    for corpus in TINY_CORPORA:  # the evaluation views, one report category per corpus
+        assert corpus in html
+    for name in ("per_class_f1.png", "confusion_AR.png", "reliability.png", "training_curves.png"):
+        assert name in html
+    for caption in (
+        "Per-class F1",
+        "Multi-label confusion",
+        "Reliability diagrams",
+        "Training curves",
+    ):
+        assert caption in html
+
+
+def test_evaluation_views_agree_with_metrics(demo_run):
+    """Per-class F1 averages to the macro-F1 of metrics.parquet; the AR_test co-occurrence
+    diagonal is the per-class recall; ECE lies in [0, 1]; every view has its figure."""
+    for corpus in TINY_CORPORA:
+        base = demo_run / "results" / corpus
+        metrics = pd.read_parquet(base / "metrics.parquet")
+        f1 = metrics[metrics["metric"] == "macro_f1"].set_index(["train_rule", "test_rule"])
+        per_class = pd.read_parquet(base / "per_class.parquet")
+        mean_f1 = per_class.groupby(["train_rule", "test_rule"])["f1"].mean()
+        assert len(mean_f1) == 9
+        for key, value in mean_f1.items():
+            assert value == pytest.approx(f1.loc[key, "value"], abs=1e-12), (corpus, key)
+        confusion = pd.read_parquet(base / "confusion_AR.parquet")
+        diagonal = confusion[confusion["true_class"] == confusion["predicted_class"]]
+        recall = per_class[per_class["test_rule"] == "AR"].set_index(["train_rule", "class"])
+        for row in diagonal.itertuples():
+            expected = recall.loc[(row.train_rule, row.true_class), "recall"]
+            assert (row.share if row.n_true else 0.0) == pytest.approx(expected)
+        calibration = pd.read_parquet(base / "calibration.parquet")
+        assert len(calibration) == 9
+        assert calibration[["ece_classwise", "ece_pooled"]].stack().between(0, 1).all()
+        for name in ("per_class_f1", "confusion_AR", "reliability", "training_curves"):
+            assert (base / "figures" / f"{name}.png").stat().st_size > 10_000
 
 
 def test_fixed_seed_gives_identical_predictions(demo_run, tmp_path):

@@ -59,6 +59,7 @@ from serrules.batching import (
 )
 from serrules.classes import classes_for, prefixed
 from serrules.devices import acquire_gpu, select_device
+from serrules.inference import INPUT_METADATA_KEY, model_input_settings
 from serrules.loss import ClassBalancedSoftCrossEntropy
 from serrules.models import EGEMAPS_NAME, MODEL_NAMES, WAV2VEC2_NAME, build_model
 from serrules.protocols import section_defaults
@@ -778,6 +779,11 @@ def _run(job: _FoldJob, device: torch.device) -> None:
         "n_features": "" if n_features is None else str(n_features),
         "standardizer_extras": json.dumps(standardizer_extras, default=str),
         "protocol": json.dumps(job.protocol, default=str),
+        INPUT_METADATA_KEY: json.dumps(
+            model_input_settings(
+                name, cfg["max_seconds"], features_path, job.protocol.get("waveform_mean_std")
+            )
+        ),
     }
     if name == WAV2VEC2_NAME:
         metadata["backbone_config"] = model.backbone.config.to_json_string()

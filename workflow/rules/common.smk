@@ -208,6 +208,27 @@ def comparison_params(wildcards):
     }
 
 
+def fold_train_logs(wildcards):
+    return {
+        train_rule: [
+            f"{RESULTS}/{wildcards.corpus}/models/{train_rule}/fold{k}/train_log.csv"
+            for k in folds_of(wildcards.corpus)
+        ]
+        for train_rule in RULES
+    }
+
+
+def evaluation_label_tables(wildcards):
+    """The label-stage tables the test sets are built from (named as evaluate_corpus's)."""
+    base = f"{RESULTS}/{wildcards.corpus}"
+    return {
+        "utterances": f"{base}/utterances.parquet",
+        **{f"labels_{rule}": f"{base}/labels_{rule}.parquet" for rule in RULES},
+        "folds": folds_input(wildcards),
+        "audio_index": f"{base}/audio_index.parquet",
+    }
+
+
 def all_fold_predictions(wildcards):
     return [p for paths in fold_predictions(wildcards).values() for p in paths]
 
@@ -226,4 +247,13 @@ def all_outputs():
     )
     figures = expand(f"{RESULTS}/figures/fig1.{{ext}}", ext=("png", "pdf"))
     metrics = [f"{RESULTS}/{c}/metrics.parquet" for c in CORPORA]
-    return tables + figures + metrics
+    return tables + figures + metrics + evaluation_view_outputs()
+
+
+def evaluation_view_outputs():
+    """Per-class scores, confusion, calibration and training curves of every corpus."""
+    return expand(
+        f"{RESULTS}/{{corpus}}/figures/{{name}}.png",
+        corpus=CORPORA,
+        name=("per_class_f1", "confusion_AR", "reliability", "training_curves"),
+    )

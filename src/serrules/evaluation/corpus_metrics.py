@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,6 +25,7 @@ from serrules.evaluation.bootstrap import (
 from serrules.evaluation.metrics import EPSILON, METRICS, SystemScores
 from serrules.evaluation.pooling import (
     PredictionError,
+    TestSet,
     build_test_sets,
     expected_test_utterances,
     pool_predictions,
@@ -119,66 +121,24 @@ def evaluate_corpus(
         expected.nunique(),
         ", ".join(train_rules),
     )
-    test_sets = build_test_sets(
-        expected.index,
-        {rule: pd.read_parquet(labels_paths[rule]) for rule in test_rules},
-        pd.read_parquet(utterances_path),
-        classes,
-        label_sources={rule: str(labels_paths[rule]) for rule in test_rules},
-        utterances_source=str(utterances_path),
-    )
+    test_sets = read_test_sets(expected.index, labels_paths, utterances_path, classes)
     test_sets = with_divergence_target(test_sets, divergence_target, label_smoothing)
-
-    rows = []
-    for test_rule in test_rules:
-        test = test_sets[test_rule]
-        if test.size == 0:
-            raise PredictionError(
-                f"{labels_paths[test_rule]}: no pooled utterance is kept by {test_rule}"
-            )
-        conditions = None
-        if unit == "speaker":
-            missing = pd.isna(test.speakers)
-            if missing.any():
-                raise PredictionError(
-                    f"{utterances_path}: {missing.sum()} test utterances have no speaker, "
-                    f"needed for unit='speaker' (first: {test.utterance_ids[missing][:5]})"
-                )
-            conditions = test.speakers.astype(str)
-        systems = {
-            rule: SystemScores.from_probabilities(
-                pooled[rule][test.positions], test.target, epsilon
-            )
-            for rule in train_rules
-        }
-        log.info(
-            "%s %s_test: %d utterances, %d resamples over %ss",
-            corpus,
-            test_rule,
-            test.size,
-            n_bootstrap,
-            unit,
-        )
-        resampled = bootstrap_metrics(
-            test.truth,
-            systems,
+    rows = [
+        (corpus, *row)
+        for row in score_test_sets(
+            test_sets,
+            pooled,
+            reference=REFERENCE_RULE,
             n_bootstrap=n_bootstrap,
-            conditions=conditions,
+            alpha=alpha,
+            unit=unit,
+            epsilon=epsilon,
             chunk_bytes=chunk_bytes,
+            label=corpus,
+            labels_sources={rule: str(labels_paths[rule]) for rule in test_rules},
+            utterances_source=str(utterances_path),
         )
-        for train_rule in train_rules:
-            point = systems[train_rule].point_metrics(test.truth)
-            for metric in METRICS:
-                low, high = percentile_interval(resampled[train_rule][metric], alpha)
-                p_value = math.nan
-                if train_rule != REFERENCE_RULE and REFERENCE_RULE in resampled:
-                    p_value = paired_p_value(
-                        resampled[train_rule][metric], resampled[REFERENCE_RULE][metric]
-                    )
-                rows.append(
-                    (corpus, train_rule, test_rule, metric, point[metric], low, high,
-                     test.size, p_value)
-                )  # fmt: skip
+    ]
     frame = pd.DataFrame(rows, columns=list(METRICS_COLUMNS))
     rank = {name: i for i, name in enumerate((*RULES, *METRICS))}
     frame = frame.sort_values(
@@ -198,6 +158,95 @@ def evaluate_corpus(
     write_metrics(frame, Path(out_path), settings)
     log.info("%s: wrote %d metric rows to %s", corpus, len(frame), out_path)
     return frame
+
+
+def read_test_sets(
+    pooled_ids: pd.Index,
+    labels_paths: Mapping[str, Path],
+    utterances_path: Path,
+    classes: Sequence[str],
+) -> dict[str, TestSet]:
+    """:func:`~serrules.evaluation.pooling.build_test_sets` on the label-stage files (test rule
+    -> ``labels_<rule>.parquet``, ``utterances.parquet``), in :data:`RULES` order."""
+    test_rules = _rules(list(labels_paths), "test")
+    return build_test_sets(
+        pooled_ids,
+        {rule: pd.read_parquet(labels_paths[rule]) for rule in test_rules},
+        pd.read_parquet(utterances_path),
+        classes,
+        label_sources={rule: str(labels_paths[rule]) for rule in test_rules},
+        utterances_source=str(utterances_path),
+    )
+
+
+def score_test_sets(
+    test_sets: Mapping[str, TestSet],
+    pooled: Mapping[str, np.ndarray],
+    *,
+    reference: str | None,
+    n_bootstrap: int = 1000,
+    alpha: float = 5.0,
+    unit: str = "utterance",
+    epsilon: float = EPSILON,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    label: str = "",
+    labels_sources: Mapping[str, str] | None = None,
+    utterances_source: str = "utterances.parquet",
+) -> list[tuple]:
+    """Score every system (``pooled``: name -> probabilities, rows in pooled order) on every
+    test set: point value, bootstrap interval and, for every system but ``reference``, the
+    paired bootstrap p-value against ``reference`` (NaN when there is none). All systems share
+    the resamples of a test set. Returns rows ``(system, test_rule, metric, value, low, high,
+    n_utterances, p_value)`` in test-set, system, metric order.
+
+    This is the scoring of :func:`evaluate_corpus` (systems = train rules, reference =
+    AR_train) and of ``serrules score`` (systems = outside prediction files).
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    labels_sources = dict(labels_sources or {})
+    rows = []
+    for test_rule, test in test_sets.items():
+        if test.size == 0:
+            source = labels_sources.get(test_rule, f"labels_{test_rule}.parquet")
+            raise PredictionError(f"{source}: no pooled utterance is kept by {test_rule}")
+        conditions = None
+        if unit == "speaker":
+            missing = pd.isna(test.speakers)
+            if missing.any():
+                raise PredictionError(
+                    f"{utterances_source}: {missing.sum()} test utterances have no speaker, "
+                    f"needed for unit='speaker' (first: {test.utterance_ids[missing][:5]})"
+                )
+            conditions = test.speakers.astype(str)
+        systems = {
+            name: SystemScores.from_probabilities(probs[test.positions], test.target, epsilon)
+            for name, probs in pooled.items()
+        }
+        log.info(
+            "%s %s_test: %d utterances, %d resamples over %ss",
+            label,
+            test_rule,
+            test.size,
+            n_bootstrap,
+            unit,
+        )
+        resampled = bootstrap_metrics(
+            test.truth,
+            systems,
+            n_bootstrap=n_bootstrap,
+            conditions=conditions,
+            chunk_bytes=chunk_bytes,
+        )
+        for name in systems:
+            point = systems[name].point_metrics(test.truth)
+            for metric in METRICS:
+                low, high = percentile_interval(resampled[name][metric], alpha)
+                p_value = math.nan
+                if reference is not None and name != reference and reference in resampled:
+                    p_value = paired_p_value(resampled[name][metric], resampled[reference][metric])
+                rows.append((name, test_rule, metric, point[metric], low, high, test.size, p_value))
+    return rows
 
 
 def write_metrics(frame: pd.DataFrame, path: Path, settings: dict) -> None:

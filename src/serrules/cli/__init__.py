@@ -1,0 +1,92 @@
+"""The ``serrules`` command line: the label stage, table inspection, scoring of any system on
+the MR/PR/AR test sets and prediction with a trained model, without Snakemake.
+
+Each sub-command lives in its own module (``labels``, ``show``, ``score``, ``predict``) with an
+``add_parser`` and a ``run`` function that calls the package; this module dispatches and turns
+the package's errors into a one-line reason and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from serrules.cli import labels, predict, score, show
+
+#: Exit status of a run stopped by bad input (argparse uses 2 for a bad command line).
+EXIT_BAD_INPUT = 1
+
+
+def input_errors() -> tuple[type[BaseException], ...]:
+    """The package's error types for bad input, reported as one line (``--traceback`` shows
+    more). ``ValueError``, ``KeyError`` and ``OSError`` are what the package raises for bad
+    tables, unknown names and missing files (each message names the file or key). Imported
+    here, not at module level, so that ``--help`` does not load torch or scipy."""
+    from serrules.audio import AudioError
+    from serrules.cli.errors import CliError
+    from serrules.config import ConfigError
+    from serrules.corpora.errors import AnnotationError
+    from serrules.evaluation.pooling import PredictionError
+    from serrules.inference import ModelInputError
+
+    return (
+        CliError,
+        AnnotationError,
+        PredictionError,
+        ModelInputError,
+        AudioError,
+        ConfigError,
+        ValueError,
+        KeyError,
+        OSError,
+    )
+
+
+COMMANDS = (labels, show, score, predict)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="serrules",
+        description=(
+            "Multi-label speech emotion recognition under the MR, PR and AR label rules: build "
+            "label sets from native annotations, inspect tables, score any system on the "
+            "MR/PR/AR test sets, predict class distributions for new recordings."
+        ),
+    )
+    parser.add_argument(
+        "--traceback", action="store_true", help="on an error, show the full traceback"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def _reason(exc: BaseException) -> str:
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(str(text).split()) or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except BrokenPipeError:  # e.g. `serrules show TABLE | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BAD_INPUT
+    except input_errors() as exc:
+        if args.traceback:
+            raise
+        print(f"serrules {args.command}: error: {_reason(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"serrules {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # python -m serrules.cli
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from serrules.cli import main
+
+sys.exit(main())

@@ -1,0 +1,93 @@
+"""``serrules labels``: the label stage without Snakemake (the Parquet tables of the
+``label_tables`` rule, byte for byte, from :func:`serrules.label_tables.run_label_stage`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from serrules.classes import FORMATS, RULES
+from serrules.corpora.parsing import UNKNOWN_LABEL_MODES
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "labels",
+        help="parse native annotations and write the MR/PR/AR label tables",
+        description=(
+            "Parse a corpus's native per-rater annotation files and write the label-stage "
+            "tables (ratings, utterances, labels_MR/PR/AR, folds, exclusions, label_loss "
+            ".parquet) into OUT, exactly as the workflow's label_tables rule does; then print a "
+            "summary (utterances, ratings, kept per rule, exclusions by reason)."
+        ),
+    )
+    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt", help="corpus format")
+    p.add_argument("root", type=Path, help="the corpus release folder (native layout)")
+    p.add_argument("out", type=Path, help="output folder, e.g. results/iemocap/")
+    p.add_argument(
+        "--corpus",
+        help="corpus name written in label_loss.parquet (default: the name of OUT)",
+    )
+    p.add_argument(
+        "--include-self-evaluations",
+        action="store_true",
+        help="count IEMOCAP actors' self-evaluations as votes (default: excluded, counted)",
+    )
+    p.add_argument(
+        "--unknown-labels",
+        choices=UNKNOWN_LABEL_MODES,
+        default="error",
+        help="an emotion word the corpus does not know: stop with an error naming the file and "
+        "line (default), or exclude and count it",
+    )
+    p.set_defaults(run=run)
+
+
+def summary(out: Path) -> str:
+    """Readable summary of a written label stage."""
+    utterances = pd.read_parquet(out / "utterances.parquet")
+    ratings = pd.read_parquet(out / "ratings.parquet", columns=["status"])
+    exclusions = pd.read_parquet(out / "exclusions.parquet", columns=["level", "reason"])
+    loss = pd.read_parquet(out / "label_loss.parquet").set_index("rule")
+    status = ratings["status"].value_counts()
+    lines = [
+        f"utterances: {len(utterances):,} parsed, {int((utterances['n_valid'] > 0).sum()):,} "
+        "with at least one valid vote",
+        f"ratings: {len(ratings):,} rows ({int(status.get('valid', 0)):,} valid, "
+        f"{int(status.get('other', 0)):,} other, "
+        f"{len(ratings) - int(status.get('valid', 0)) - int(status.get('other', 0)):,} excluded)",
+        "kept per rule:",
+    ]
+    for rule in RULES:
+        row = loss.loc[rule]
+        lines.append(
+            f"  {rule}: {int(row['n_kept']):,} utterances (data loss "
+            f"{100 * row['data_loss']:.2f}%, rating loss {100 * row['rating_loss']:.2f}%)"
+        )
+    if exclusions.empty:
+        lines.append("exclusions: none")
+    else:
+        lines.append("exclusions:")
+        counts = exclusions.value_counts(["level", "reason"]).sort_index()
+        for (level, reason), n in counts.items():
+            lines.append(f"  {level:<9} {reason}: {int(n):,}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from serrules.label_tables import run_label_stage
+
+    corpus = args.corpus or args.out.resolve().name
+    run_label_stage(
+        corpus=corpus,
+        fmt=args.fmt,
+        root=args.root,
+        out_dir=args.out,
+        include_self_evaluations=args.include_self_evaluations,
+        unknown_labels=args.unknown_labels,
+    )
+    print(f"{corpus} ({args.fmt}) -> {args.out}")
+    print(summary(args.out))
+    return 0

@@ -1,0 +1,412 @@
+"""Score any system's predictions on a corpus's MR_test, PR_test and AR_test (``serrules score``).
+
+An outside system hands in one prediction per test utterance: ``utterance_id`` + one probability
+column per class of the corpus (``<class>`` or ``p_<class>``; an optional ``fold`` column is
+checked against the folds). The files (CSV or Parquet; several files are concatenated, e.g. the
+per-fold ``predictions.parquet`` of a train rule) must cover every pooled test utterance of the
+corpus exactly once: the union of the folds' test parts with usable audio, which is AR_test.
+Everything that breaks this contract raises :class:`~serrules.evaluation.pooling.PredictionError`
+naming the file and the offending columns or utterances.
+
+The scores are computed by :func:`~serrules.evaluation.corpus_metrics.score_test_sets`, the
+scoring of ``metrics.parquet``, with the evaluation settings stored in the corpus's
+``metrics.parquet`` (unless overridden): for the pipeline's own pooled predictions the numbers
+are those of ``metrics.parquet``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from serrules.classes import CORPUS_CLASSES, RULES, prefixed
+from serrules.evaluation.bootstrap import DEFAULT_CHUNK_BYTES
+from serrules.evaluation.corpus_metrics import (
+    UNITS,
+    read_metrics,
+    read_test_sets,
+    score_test_sets,
+)
+from serrules.evaluation.metrics import EPSILON
+from serrules.evaluation.pooling import (
+    ROW_SUM_TOLERANCE,
+    PredictionError,
+    TestSet,
+    _preview,
+    expected_test_utterances,
+)
+from serrules.evaluation.result_tables import (
+    AVERAGE,
+    TABLE_SPECS,
+    TEST_COLUMNS,
+    _numbers,
+    format_cell,
+    format_p_value,
+)
+from serrules.table_writers import to_markdown
+
+#: Label-stage files a corpus folder must hold to be scored against.
+LABEL_FILES: tuple[str, ...] = (
+    "utterances.parquet",
+    *(f"labels_{rule}.parquet" for rule in RULES),
+    "folds.parquet",
+    "audio_index.parquet",
+)
+#: Evaluation settings used when the corpus folder has no ``metrics.parquet``.
+DEFAULT_SETTINGS: dict[str, object] = {
+    "n_bootstrap": 1000,
+    "alpha": 5.0,
+    "unit": "utterance",
+    "epsilon": EPSILON,
+}
+#: Columns of :attr:`SystemScore.frame` (and of the CSV written by :func:`write_scores`).
+SCORE_COLUMNS: tuple[str, ...] = (
+    "system",
+    "test_rule",
+    "metric",
+    "value",
+    "low",
+    "high",
+    "n_utterances",
+    "p_value",
+)
+
+
+@dataclass
+class CorpusLabels:
+    """The label-stage outputs of one corpus folder (``results/<corpus>/``)."""
+
+    folder: Path
+    corpus: str
+    classes: tuple[str, ...]
+    expected: pd.Series  #: pooled test utterance -> fold (sorted ids)
+    test_sets: dict[str, TestSet]
+    settings: dict[str, object]
+    settings_source: str
+
+
+def _classes_of(utterances_path: Path) -> tuple[str, ...]:
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(utterances_path).names
+    classes = tuple(n[len("votes_") :] for n in names if n.startswith("votes_"))
+    if classes not in set(CORPUS_CLASSES.values()):
+        raise PredictionError(
+            f"{utterances_path}: its votes_ columns {list(classes)} are not the classes of any "
+            f"corpus format ({', '.join(CORPUS_CLASSES)})"
+        )
+    return classes
+
+
+def load_corpus_labels(folder: str | os.PathLike[str]) -> CorpusLabels:
+    """Read a corpus folder written by the label stage (and ``audio_index.parquet``); the class
+    list comes from the ``votes_`` columns of ``utterances.parquet``, the evaluation settings
+    from ``metrics.parquet`` when present."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PredictionError(f"{folder}: not a folder (expected results/<corpus>/)")
+    missing = [name for name in LABEL_FILES if not (folder / name).is_file()]
+    if missing:
+        raise PredictionError(
+            f"{folder}: missing {', '.join(missing)} (run the label stage and audio_index first)"
+        )
+    utterances_path = folder / "utterances.parquet"
+    classes = _classes_of(utterances_path)
+    folds_path, audio_path = folder / "folds.parquet", folder / "audio_index.parquet"
+    expected = expected_test_utterances(
+        pd.read_parquet(folds_path),
+        pd.read_parquet(audio_path),
+        folds_source=str(folds_path),
+        audio_source=str(audio_path),
+    )
+    test_sets = read_test_sets(
+        expected.index,
+        {rule: folder / f"labels_{rule}.parquet" for rule in RULES},
+        utterances_path,
+        classes,
+    )
+    settings, source = dict(DEFAULT_SETTINGS), "defaults"
+    corpus = folder.resolve().name
+    metrics_path = folder / "metrics.parquet"
+    if metrics_path.is_file():
+        frame, stored = read_metrics(metrics_path)
+        settings.update({k: v for k, v in stored.items() if k in DEFAULT_SETTINGS})
+        source = str(metrics_path)
+        if len(frame):
+            corpus = str(frame["corpus"].iloc[0])
+    return CorpusLabels(folder, corpus, classes, expected, test_sets, settings, source)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise PredictionError(f"{path}: no such file")
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path, dtype={"utterance_id": str})
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise PredictionError(f"{path}: cannot read ({str(exc).strip().splitlines()[0]})") from exc
+    raise PredictionError(f"{path}: unknown file type {suffix!r} (use .csv or .parquet)")
+
+
+def _probability_columns(frame: pd.DataFrame, classes: Sequence[str], path: Path) -> list[str]:
+    """Column of each class (``p_<class>`` or ``<class>``), after checking the column names."""
+    columns = [str(c) for c in frame.columns]
+    if "utterance_id" not in columns:
+        raise PredictionError(f"{path}: no utterance_id column (columns: {', '.join(columns)})")
+    chosen, missing = [], []
+    for name in classes:
+        found = [c for c in (f"p_{name}", name) if c in columns]
+        if len(found) > 1:
+            raise PredictionError(f"{path}: class {name!r} has two columns, {' and '.join(found)}")
+        if not found:
+            missing.append(name)
+        else:
+            chosen.extend(found)
+    unknown = [c for c in columns if c not in ("utterance_id", "fold", *chosen)]
+    expected = ", ".join(classes)
+    if unknown:
+        raise PredictionError(
+            f"{path}: unknown column(s) {', '.join(unknown)}; expected utterance_id, an "
+            f"optional fold and one probability column per class ({expected})"
+        )
+    if missing:
+        raise PredictionError(
+            f"{path}: no probability column for class(es) {', '.join(missing)} (classes: "
+            f"{expected}; name columns <class> or p_<class>)"
+        )
+    return chosen
+
+
+def read_system_predictions(
+    paths: Sequence[str | os.PathLike[str]], labels: CorpusLabels
+) -> pd.DataFrame:
+    """One system's predictions: ``p_<class>`` float64 columns indexed by utterance id in the
+    pooled order of ``labels``, after every check of the module docstring."""
+    if not paths:
+        raise PredictionError("no prediction files given")
+    frames, origin = [], []
+    for raw in paths:
+        path = Path(raw)
+        frame = _read_table(path)
+        if frame.empty:
+            raise PredictionError(f"{path}: no prediction rows")
+        columns = _probability_columns(frame, labels.classes, path)
+        ids = frame["utterance_id"]
+        if ids.isna().any():
+            raise PredictionError(f"{path}: {int(ids.isna().sum())} rows have no utterance_id")
+        ids = ids.astype(str)
+        probs = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+        for bad, what in (
+            (~np.isfinite(probs).all(axis=1), "hold missing or non-finite probabilities"),
+            (((probs < 0) | (probs > 1)).any(axis=1), "hold probabilities outside [0, 1]"),
+            (
+                np.abs(probs.sum(axis=1) - 1.0) > ROW_SUM_TOLERANCE,
+                f"do not sum to 1 (tolerance {ROW_SUM_TOLERANCE})",
+            ),
+        ):
+            if bad.any():
+                raise PredictionError(
+                    f"{path}: {int(bad.sum())} rows {what}, so they are not distributions "
+                    f"over the classes: {_preview(ids[bad])}"
+                )
+        if "fold" in frame.columns:
+            fold = pd.to_numeric(frame["fold"], errors="coerce").to_numpy()
+            want = ids.map(labels.expected).to_numpy(dtype=np.float64)
+            wrong = ~np.isnan(want) & (fold != want)
+            if wrong.any():
+                raise PredictionError(
+                    f"{path}: {int(wrong.sum())} rows name another fold than folds.parquet's "
+                    f"test part: {_preview(ids[wrong])}"
+                )
+        frames.append(pd.DataFrame(probs, index=pd.Index(ids, name="utterance_id")))
+        origin.extend([str(path)] * len(frame))
+    pooled = pd.concat(frames)
+    pooled.columns = prefixed("p_", labels.classes)
+    where = pd.Series(origin, index=pooled.index)
+    dup = pooled.index[pooled.index.duplicated()].unique()
+    if len(dup):
+        files = sorted(set(where.loc[dup[:5]]))
+        raise PredictionError(
+            f"{', '.join(files)}: {len(dup)} utterances have more than one prediction: "
+            f"{_preview(dup)}"
+        )
+    extra = pooled.index[~pooled.index.isin(labels.expected.index)]
+    if len(extra):
+        files = sorted(set(where.loc[extra[:5]]))
+        raise PredictionError(
+            f"{', '.join(files)}: {len(extra)} utterances are not test utterances of "
+            f"{labels.corpus} (not in a test part of folds.parquet, or without usable audio in "
+            f"audio_index.parquet): {_preview(extra)}"
+        )
+    missing = labels.expected.index[~labels.expected.index.isin(pooled.index)]
+    if len(missing):
+        raise PredictionError(
+            f"{', '.join(str(p) for p in paths)}: {len(missing)} of the "
+            f"{len(labels.expected)} test utterances of {labels.corpus} have no prediction: "
+            f"{_preview(missing)}"
+        )
+    return pooled.loc[labels.expected.index]
+
+
+@dataclass
+class SystemScore:
+    """Scores of one or two systems on a corpus's test sets."""
+
+    corpus: str
+    frame: pd.DataFrame  #: columns :data:`SCORE_COLUMNS`
+    settings: dict[str, object]
+    settings_source: str
+    systems: list[str] = field(default_factory=list)
+    reference: str | None = None
+
+
+def score_system(
+    labels: CorpusLabels,
+    predictions: Sequence[str | os.PathLike[str]],
+    *,
+    name: str = "system",
+    against: Sequence[str | os.PathLike[str]] | None = None,
+    against_name: str = "reference",
+    n_bootstrap: int | None = None,
+    alpha: float | None = None,
+    unit: str | None = None,
+    epsilon: float | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> SystemScore:
+    """Score the system of ``predictions`` (optionally next to the one of ``against``, which then
+    gives a paired bootstrap p-value per cell) on MR_test, PR_test and AR_test of ``labels``.
+    Unset settings come from ``labels.settings``; ``progress`` wraps the loop over test sets."""
+    settings = dict(labels.settings)
+    for key, value in (
+        ("n_bootstrap", n_bootstrap),
+        ("alpha", alpha),
+        ("unit", unit),
+        ("epsilon", epsilon),
+    ):
+        if value is not None:
+            settings[key] = value
+    if settings["unit"] not in UNITS:
+        raise PredictionError(f"unit must be one of {', '.join(UNITS)}, got {settings['unit']!r}")
+    if against is not None and name == against_name:
+        raise PredictionError(f"the two systems need different names, both are {name!r}")
+    pooled = {name: read_system_predictions(predictions, labels).to_numpy()}
+    if against is not None:
+        pooled[against_name] = read_system_predictions(against, labels).to_numpy()
+    rows = []
+    test_rules = list(labels.test_sets)
+    for test_rule in progress(test_rules) if progress else test_rules:
+        rows += score_test_sets(
+            {test_rule: labels.test_sets[test_rule]},
+            pooled,
+            reference=against_name if against is not None else None,
+            n_bootstrap=int(settings["n_bootstrap"]),
+            alpha=float(settings["alpha"]),
+            unit=str(settings["unit"]),
+            epsilon=float(settings["epsilon"]),
+            chunk_bytes=chunk_bytes,
+            label=labels.corpus,
+            utterances_source=str(labels.folder / "utterances.parquet"),
+        )
+    frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+    frame["n_utterances"] = frame["n_utterances"].astype("int64")
+    return SystemScore(
+        corpus=labels.corpus,
+        frame=frame,
+        settings=settings,
+        settings_source=labels.settings_source,
+        systems=list(pooled),
+        reference=against_name if against is not None else None,
+    )
+
+
+def score_tables(score: SystemScore) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Display frame (System, Metric, Average, MR_test, PR_test, AR_test; cells as in Tables
+    4-6) and the long CSV frame (``system, column, metric, value, low, high, p_value,
+    n_utterances``; macro-F1 as a fraction)."""
+    as_metrics = score.frame.rename(columns={"system": "train_rule", "p_value": "p_value_vs_AR"})
+    as_metrics.insert(0, "corpus", score.corpus)
+    n_bootstrap = int(score.settings["n_bootstrap"])
+    display_rows, csv_parts = [], []
+    for spec in TABLE_SPECS:
+        numbers = _numbers(as_metrics, spec)
+        csv_parts.append(numbers)
+        for system in score.systems:
+            cells = numbers[numbers["train_rule"] == system].set_index("column")
+            row: dict[str, str] = {"System": system, "Metric": spec.title}
+            for column in (AVERAGE, *TEST_COLUMNS):
+                if column not in cells.index:
+                    row[column] = ""
+                    continue
+                cell = cells.loc[column]
+                value, low, high = (spec.scale * cell[k] for k in ("value", "low", "high"))
+                p_text = format_p_value(cell["p_value_vs_AR"], n_bootstrap)
+                row[column] = format_cell(value, low, high, spec.decimals, p_text)
+            display_rows.append(row)
+    display = pd.DataFrame(display_rows, columns=["System", "Metric", AVERAGE, *TEST_COLUMNS])
+    csv = pd.concat(csv_parts, ignore_index=True).rename(
+        columns={"train_rule": "system", "p_value_vs_AR": "p_value"}
+    )
+    csv = csv[
+        ["system", "column", "metric", "value", "low", "high", "p_value", "n_utterances"]
+    ].copy()
+    csv["n_utterances"] = csv["n_utterances"].astype("Int64")
+    csv.insert(0, "corpus", score.corpus)
+    return display, csv
+
+
+def score_markdown(score: SystemScore) -> str:
+    """Markdown: a caption paragraph (corpus, test-set sizes, settings) and the table."""
+    display, _ = score_tables(score)
+    sizes = (
+        score.frame.drop_duplicates("test_rule").set_index("test_rule")["n_utterances"].to_dict()
+    )
+    s = score.settings
+    unit = "speakers, then utterances" if s["unit"] == "speaker" else "utterances"
+    level = 100 - float(s["alpha"])
+    text = (
+        f"Scores on {score.corpus} ("
+        + ", ".join(f"{rule}_test: {sizes[rule]} utterances" for rule in sizes)
+        + f"). Cells: value ({level:g}% bootstrap confidence interval, {s['n_bootstrap']} "
+        f"resamples over {unit}; settings from {score.settings_source}). Macro-F1 in %, "
+        "KLD and JSD against the vote distribution (lower is better). Average: mean of the "
+        "three test columns and of their bounds."
+    )
+    if score.reference is not None:
+        text += (
+            f" p: two-sided paired bootstrap p-value against {score.reference} on the same "
+            "resamples (p<2/B: no resample crossed zero)."
+        )
+    return text + "\n\n" + to_markdown(display)
+
+
+def write_scores(score: SystemScore, stem: str | os.PathLike[str]) -> list[Path]:
+    """Write ``<stem>.md`` (:func:`score_markdown`) and ``<stem>.csv`` (long numbers)."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    _, csv = score_tables(score)
+    md_path, csv_path = stem.with_name(stem.name + ".md"), stem.with_name(stem.name + ".csv")
+    md_path.write_text(score_markdown(score))
+    csv.to_csv(csv_path, index=False)
+    return [md_path, csv_path]
+
+
+__all__ = [
+    "CorpusLabels",
+    "SCORE_COLUMNS",
+    "SystemScore",
+    "load_corpus_labels",
+    "read_system_predictions",
+    "score_markdown",
+    "score_system",
+    "score_tables",
+    "write_scores",
+]

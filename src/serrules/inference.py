@@ -1,0 +1,204 @@
+"""Class distributions for new recordings from a trained fold model (``best.safetensors``).
+
+A model folder written by :func:`serrules.training.train_fold` holds everything needed: the
+weights, the class list, the model configuration (and, for wav2vec2, the backbone
+configuration, so no pretrained download is needed), the eGeMAPS standardisation statistics of
+the fold's training part, and the *input settings* (metadata key :data:`INPUT_METADATA_KEY`):
+how a recording becomes the model's input. The same functions as training are used at every
+step: :func:`serrules.audio.load_audio` (16 kHz mono, same resampling and crop),
+:func:`serrules.features.compute_egemaps` and the stored
+:class:`~serrules.features.FeatureStandardizer` for the eGeMAPS model,
+:class:`~serrules.batching.AudioDataset` (waveform normalisation) for wav2vec2, and
+:func:`serrules.training.predict_probabilities` (eval mode, softmax).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from serrules.classes import prefixed, presence_threshold
+
+#: Metadata key (in ``best.safetensors``) of the input settings.
+INPUT_METADATA_KEY = "input"
+#: File name of the trained model inside a fold's model folder.
+MODEL_FILE = "best.safetensors"
+
+
+class ModelInputError(ValueError):
+    """A model folder lacks what prediction needs (file, metadata key)."""
+
+
+def model_input_settings(
+    model_name: str,
+    max_seconds: float | None,
+    features_path: str | os.PathLike[str] | None = None,
+    waveform_mean_std: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """Input settings stored with a trained model.
+
+    wav2vec2: ``{"kind": "audio", "sample_rate", "max_seconds", "waveform_mean_std"}`` (the
+    training crop; the fold's global waveform mean and std when the model was trained with
+    ``training.waveform_normalisation: global``, the authors' code, else null = each recording
+    normalised on its own).
+    eGeMAPS: ``{"kind": "egemaps", "sample_rate", "max_seconds", "feature_set", "opensmile"}``
+    as recorded in the feature cache the model was trained on; ``sample_rate`` and
+    ``max_seconds`` are null when that file carries no description (then prediction refuses to
+    guess them).
+    """
+    from serrules.batching import SAMPLE_RATE
+    from serrules.models import WAV2VEC2_NAME
+
+    if model_name == WAV2VEC2_NAME:
+        return {
+            "kind": "audio",
+            "sample_rate": SAMPLE_RATE,
+            "max_seconds": None if max_seconds is None else float(max_seconds),
+            "waveform_mean_std": None
+            if waveform_mean_std is None
+            else [float(v) for v in waveform_mean_std],
+        }
+    import pyarrow.parquet as pq
+
+    from serrules.features import CACHE_METADATA_KEY
+
+    description: dict[str, Any] = {}
+    if features_path is not None:
+        raw = (pq.read_schema(features_path).metadata or {}).get(CACHE_METADATA_KEY)
+        if raw:
+            description = json.loads(raw)
+    return {
+        "kind": "egemaps",
+        "sample_rate": description.get("sample_rate"),
+        "max_seconds": description.get("max_seconds"),
+        "feature_set": description.get("feature_set"),
+        "opensmile": description.get("opensmile"),
+    }
+
+
+def model_file(model: str | os.PathLike[str]) -> Path:
+    """``best.safetensors`` of a model folder (or the file itself); a clear error if absent."""
+    path = Path(model)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    if not path.is_file():
+        raise ModelInputError(
+            f"{path}: no trained model (expected a fold folder with {MODEL_FILE})"
+        )
+    return path
+
+
+def read_input_settings(meta: Mapping[str, str], path: Path) -> dict[str, Any]:
+    """The input settings of a model's metadata, checked."""
+    raw = meta.get(INPUT_METADATA_KEY)
+    if not raw:
+        raise ModelInputError(
+            f"{path}: the model does not record its input settings (metadata key "
+            f"{INPUT_METADATA_KEY!r}); retrain it with this version of serrules"
+        )
+    settings = json.loads(raw)
+    if settings.get("sample_rate") is None:
+        raise ModelInputError(
+            f"{path}: the model was trained on eGeMAPS features whose file carries no extraction "
+            "settings (sample rate, crop), so new recordings cannot be processed the same way"
+        )
+    return settings
+
+
+def predict_files(
+    model: str | os.PathLike[str],
+    wavs: Sequence[str | os.PathLike[str]],
+    *,
+    batch_size: int = 8,
+    device: str = "cpu",
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Class distributions of ``wavs`` from the model folder ``model``.
+
+    Returns one row per file, in the given order: ``utterance_id`` (file name without
+    extension), ``path``, ``p_<class>`` (softmax probabilities, float32) and ``present`` (the
+    classes with ``p > 1/C``, joined by ``+``: the decision the metrics use). A file that cannot
+    be read raises :class:`serrules.audio.AudioError` naming it. ``progress`` shows a progress
+    bar over the batches.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from serrules.audio import OK
+    from serrules.batching import (
+        AudioDataset,
+        FeatureDataset,
+        pad_collate,
+        sequential_batches,
+        stack_collate,
+    )
+    from serrules.training import load_trained_model, predict_probabilities
+
+    path = model_file(model)
+    net, meta = load_trained_model(path)
+    classes = tuple(json.loads(meta["classes"]))
+    settings = read_input_settings(meta, path)
+    wavs = [Path(w) for w in wavs]
+    if not wavs:
+        raise ModelInputError("no audio files given")
+    dummy = np.zeros((len(wavs), len(classes)), np.float32)
+    if settings["kind"] == "audio":
+        stats = settings.get("waveform_mean_std")
+        dataset = AudioDataset(
+            [str(w) for w in wavs],
+            dummy,
+            settings["max_seconds"],
+            int(settings["sample_rate"]),
+            global_stats=None if stats is None else (float(stats[0]), float(stats[1])),
+        )
+        collate = pad_collate
+    else:
+        from serrules.features import FeatureStandardizer, compute_egemaps
+        from serrules.training import standardizer_state_from_file
+
+        index = pd.DataFrame(
+            {"utterance_id": [str(i) for i in range(len(wavs))], "audio_path": wavs, "status": OK}
+        )
+        features = compute_egemaps(
+            index, sample_rate=int(settings["sample_rate"]), max_seconds=settings["max_seconds"]
+        )
+        standardizer = FeatureStandardizer().load_state_dict(standardizer_state_from_file(path))
+        scaled = standardizer.transform(features.drop(columns="utterance_id"))
+        dataset = FeatureDataset(scaled.to_numpy(np.float32), dummy)
+        collate = stack_collate
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_sampler=sequential_batches(len(dataset), batch_size), collate_fn=collate
+    )
+    batches = tqdm(
+        loader, desc="predict", unit="batch", disable=None if progress else True, leave=False
+    )
+    device_ = torch.device(device)
+    probs = predict_probabilities(
+        net.to(device_), batches, len(dataset), len(classes), device_, precision="fp32"
+    )
+    out = pd.DataFrame({"utterance_id": [w.stem for w in wavs], "path": [str(w) for w in wavs]})
+    p_cols = prefixed("p_", classes)
+    for j, col in enumerate(p_cols):
+        out[col] = probs[:, j]
+    present = probs > presence_threshold(len(classes))
+    out["present"] = [
+        "+".join(c for c, on in zip(classes, row, strict=True) if on) for row in present
+    ]
+    return out
+
+
+__all__ = [
+    "INPUT_METADATA_KEY",
+    "MODEL_FILE",
+    "ModelInputError",
+    "model_file",
+    "model_input_settings",
+    "predict_files",
+    "read_input_settings",
+]

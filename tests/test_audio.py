@@ -200,3 +200,39 @@ def test_index_probe_catches_truncated_flac(tmp_path):
     assert probe_audio(tmp_path / "full.flac")["status"] == "ok"
     cut = probe_audio(tmp_path / "cut.flac")
     assert cut["status"] == "unreadable" and cut["n_samples"] == 48000
+
+
+def test_index_covers_every_file_later_stages_trip_on(tmp_path):
+    """NaN/inf anywhere in a float file (not only near its ends), files too short for eGeMAPS
+    or wav2vec2 (counted at the pipeline rate), and garbled compressed streams are found once,
+    in the index; under on_error: exclude they are counted exclusions."""
+    from serrules.audio import MIN_SECONDS, probe_audio
+    from serrules.features import compute_egemaps
+
+    root = tmp_path
+    middle = sine(200, 16000, 3.0)
+    middle[len(middle) // 2] = np.nan  # far from the first/last 4096 frames
+    sf.write(root / "nan_middle.wav", middle, 16000, subtype="FLOAT")
+    sf.write(root / "short.wav", sine(200, 16000, MIN_SECONDS * 0.9), 16000)
+    sf.write(root / "short_8k.wav", sine(200, 8000, MIN_SECONDS * 0.9), 8000)  # 0.054 s
+    sf.write(root / "just_long_enough.wav", sine(200, 16000, MIN_SECONDS), 16000)
+    sf.write(root / "long_pcm.wav", sine(200, 16000, 3.0), 16000, subtype="PCM_16")
+    assert probe_audio(root / "nan_middle.wav")["status"] == "non_finite"
+    assert "frame 24000" in probe_audio(root / "nan_middle.wav")["message"]
+    for name in ("short.wav", "short_8k.wav"):
+        row = probe_audio(root / name)
+        assert row["status"] == "too_short", row
+        assert "need at least 960" in row["message"]
+    assert probe_audio(root / "just_long_enough.wav")["status"] == "ok"
+    assert probe_audio(root / "long_pcm.wav")["status"] == "ok"
+
+    names = ["nan_middle", "short", "short_8k", "just_long_enough", "long_pcm"]
+    pd.DataFrame(
+        {"utterance_id": names, "audio_path": [str(root / f"{n}.wav") for n in names]}
+    ).to_parquet(root / "utterances.parquet", index=False)
+    index = write_audio_index(root / "utterances.parquet", root / "idx.parquet", on_error="exclude")
+    assert index["status"].tolist() == ["non_finite", "too_short", "too_short", "ok", "ok"]
+    # the stage after the index meets only files it can use: finite eGeMAPS for every ok row
+    feats = compute_egemaps(index)
+    assert feats["utterance_id"].tolist() == ["just_long_enough", "long_pcm"]
+    assert np.isfinite(feats.drop(columns="utterance_id").to_numpy()).all()

@@ -87,3 +87,41 @@ def test_no_enabled_corpus_is_an_error(raw_config):
         corpus["enabled"] = False
     with pytest.raises(ConfigError, match="no corpus is enabled"):
         validate_config(config)
+
+
+def test_bucket_below_batch_fails_at_validation(raw_config):
+    """A combination that would only fail inside a training job fails before any job runs."""
+    raw_config["training"].update(batch_size=32, bucket_size=16)
+    with pytest.raises(ConfigError, match=r"training\.bucket_size: 16 is below training\.batch"):
+        validate_config(raw_config)
+    raw_config["training"]["bucket_size"] = 32
+    validate_config(raw_config)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("max_seconds", None),  # documented: null = whole file
+        ("bucket_size", None),  # documented: null = random batches
+        ("gpu_lock_dir", None),
+        ("gpu_lock_dir", "/tmp/locks"),
+        ("device", "cpu"),
+        ("device", "cuda"),
+        ("keep_checkpoint", True),
+        ("num_workers", 0),
+    ],
+)
+def test_every_documented_training_value_is_accepted(raw_config, key, value):
+    raw_config["training"][key] = value
+    assert validate_config(raw_config)["training"][key] == value
+
+
+def test_result_neutral_training_keys_are_not_rule_params(raw_config):
+    from serrules.config import RESULT_NEUTRAL_TRAINING_KEYS, result_training_params
+    from serrules.training import TRAIN_DEFAULTS
+
+    config = validate_config(raw_config)
+    params = result_training_params(config)
+    assert not set(params) & set(RESULT_NEUTRAL_TRAINING_KEYS)
+    assert set(params) | set(RESULT_NEUTRAL_TRAINING_KEYS) == set(config["training"])
+    assert set(RESULT_NEUTRAL_TRAINING_KEYS) <= set(TRAIN_DEFAULTS)

@@ -128,7 +128,12 @@ def test_older_consensus_spelling_and_validation_split(tmp_path: Path):
     ("case", "target", "line", "what"),
     [
         ("detailed_malformed.csv", "labels_detailed.csv", 3, "EmoDetail does not parse"),
-        ("detailed_extra_field.csv", "labels_detailed.csv", 4, "malformed CSV row"),
+        (
+            "detailed_extra_field.csv",
+            "labels_detailed.csv",
+            4,
+            "row has 3 fields but the header has 2",
+        ),
         ("detailed_unknown_label.csv", "labels_detailed.csv", 3, "unknown emotion label"),
         ("consensus_bad_split.csv", "labels_consensus.csv", 3, "Split_Set must be one of"),
     ],

@@ -410,3 +410,36 @@ def test_batchnorm_head_with_a_batch_of_one_is_a_clear_error(corpus, tmp_path):
             out_predictions=tmp_path / "predictions.parquet",
             checkpoint_dir=tmp_path / "ckpt",
         )
+
+
+@pytest.mark.parametrize("damage", ["truncated", "best_truncated"])  # more: test_checkpoints.py
+def test_damaged_checkpoint_is_moved_aside_and_the_fold_restarts(
+    corpus, reference, tmp_path, caplog, damage
+):
+    """A damaged resume checkpoint never blocks its fold: it is named, moved aside, and the fold
+    trains from scratch to the same result as an uninterrupted run."""
+
+    def kill(epoch):
+        raise RuntimeError("killed")
+
+    out = tmp_path / damage
+    with pytest.raises(RuntimeError, match="killed"):
+        run(corpus, out, on_epoch_end=kill)  # leaves a checkpoint after epoch 1
+    last = out / "ckpt" / CHECKPOINT_NAME
+    victim = last if damage != "best_truncated" else next((out / "ckpt").glob("best_epoch*"))
+    data = victim.read_bytes()
+    victim.write_bytes(
+        {"empty": b"", "truncated": data[: len(data) // 2], "garbage": b"\x80\x04garbage" * 99}.get(
+            damage, data[: len(data) // 3]
+        )
+    )
+    seen = []
+    with caplog.at_level(logging.WARNING, logger="serrules.checkpoints"):
+        paths = run(corpus, out, on_epoch_end=seen.append)
+    assert seen == [1, 2, 3]
+    assert f"resume checkpoint {victim} is unusable" in caplog.text
+    assert "weights_only" not in caplog.text
+    assert list((out / "ckpt").glob(f"{victim.name}.corrupt-*"))  # kept for inspection
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(paths["out_predictions"]), pd.read_parquet(reference["out_predictions"])
+    )

@@ -95,6 +95,34 @@ def test_second_run_has_nothing_to_do(demo_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+def test_result_neutral_options_rerun_nothing_and_others_rerun(demo_run):
+    """num_workers, keep_checkpoint and gpu_lock_dir do not change results: changing them must
+    not rerun any job; changing the learning rate must rerun the training jobs."""
+    neutral = demo_run / "neutral.yaml"
+    neutral.write_text(
+        yaml.safe_dump(
+            {
+                "training": {
+                    "num_workers": 3,
+                    "keep_checkpoint": True,
+                    "gpu_lock_dir": str(demo_run / "locks"),
+                }
+            }
+        )
+    )
+    proc = snakemake(
+        demo_run, "all", "--configfile", str(demo_run / "config.yaml"), str(neutral), "--dry-run"
+    )
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    changed = demo_run / "changed.yaml"
+    changed.write_text(yaml.safe_dump({"training": {"lr": 0.002}}))
+    proc = snakemake(
+        demo_run, "all", "--configfile", str(demo_run / "config.yaml"), str(changed), "--dry-run"
+    )
+    assert "train_fold" in proc.stdout
+    assert "Nothing to be done" not in proc.stdout + proc.stderr
+
+
 def test_workstation_gpu_command_parses(demo_run):
     """The README's multi-GPU command (target first: --resources takes several values)."""
     proc = snakemake(demo_run, "all", "--cores", "8", "--resources", "gpu=2", "--dry-run")
@@ -287,6 +315,44 @@ def test_release_corpus_is_read_from_its_root(tmp_path):
     assert len(labels["MR"]) == summary["n_mr_kept"]
     assert len(labels["PR"]) == summary["n_pr_kept"]
     assert len(labels["AR"]) == summary["n_ar_kept"]
+
+    # the audio check depends on the release's audio files: a repaired file re-runs it
+    index = "results/podcast/audio_index.parquet"
+    snakemake(workdir, index, "--cores", "1")
+    proc = snakemake(workdir, index, "--cores", "1", "--dry-run")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    import soundfile as sf
+
+    wav = sorted((release / "Audios").glob("*.wav"))[0]
+    samples, rate = sf.read(wav, dtype="float32")
+    sf.write(wav, samples * 0.5, rate)  # "repaired" in place (same bytes would not count)
+    proc = snakemake(workdir, index, "--cores", "1", "--dry-run")
+    assert "audio_index" in proc.stdout and "Nothing to be done" not in proc.stdout
+
+
+def test_damaged_release_fails_with_one_clear_line(tmp_path):
+    """A malformed annotation file stops the label stage with the file, line and fault on the
+    console and in the log, not with a traceback."""
+    from serrules.demo import generate_demo_corpus
+
+    release = tmp_path / "MSP-PODCAST-1.11"
+    generate_demo_corpus("msp-podcast", release, n_utterances=60, seed=3)
+    consensus = release / "Labels" / "labels_consensus.csv"
+    lines = consensus.read_text().splitlines()
+    consensus.write_text("\n".join([lines[0]] + [x + "," for x in lines[1:]]) + "\n")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    config = tiny_config()
+    config["corpora"] = {
+        "podcast": {"format": "msp-podcast", "source": "release", "root": str(release)}
+    }
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    proc = snakemake(workdir, "results/podcast/labels_AR.parquet", "--cores", "1", check=False)
+    assert proc.returncode != 0
+    expected = f"error: {consensus}:2: row has 9 fields but the header has 8"
+    assert expected in proc.stdout + proc.stderr
+    log = (workdir / "results/logs/label_tables/podcast.log").read_text()
+    assert f"{consensus}:2: row has 9 fields" in log and "Traceback" not in log
 
 
 def test_unknown_protocol_fails_before_any_job(tmp_path):

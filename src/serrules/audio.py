@@ -6,7 +6,12 @@ Failure reasons (``AudioError.reason`` and the index's ``status`` column):
 * ``missing_file`` - no file at the path (or no path at all);
 * ``unreadable``   - libsndfile cannot open or decode the file (corrupt, truncated, not audio);
 * ``empty``        - the file holds zero samples;
-* ``non_finite``   - NaN or infinite samples (only possible in floating-point files).
+* ``non_finite``   - NaN or infinite samples (only possible in floating-point files);
+* ``too_short``    - fewer samples (at the pipeline rate) than the feature extractor and the model
+  need (:data:`MIN_SECONDS`).
+
+The audio index (:func:`write_audio_index`) runs every check once, so that with
+``on_error: exclude`` no later stage meets a file it would trip on.
 """
 
 from __future__ import annotations
@@ -30,8 +35,14 @@ MISSING_FILE = "missing_file"
 UNREADABLE = "unreadable"
 EMPTY = "empty"
 NON_FINITE = "non_finite"
+TOO_SHORT = "too_short"
 #: Every failure reason, in the order the checks run.
-FAILURE_REASONS: tuple[str, ...] = (MISSING_FILE, UNREADABLE, EMPTY, NON_FINITE)
+FAILURE_REASONS: tuple[str, ...] = (MISSING_FILE, UNREADABLE, EMPTY, TOO_SHORT, NON_FINITE)
+
+#: Shortest usable signal. openSMILE's eGeMAPSv02 needs one 60 ms analysis frame (measured: 920
+#: samples at 16 kHz give 88 NaN functionals, 960 give finite ones); wav2vec2's convolutional
+#: front-end needs its 25 ms receptive field (400 samples) for a single frame.
+MIN_SECONDS = 0.06
 
 #: Columns of ``audio_index.parquet`` (docs/architecture.md).
 AUDIO_INDEX_COLUMNS: tuple[str, ...] = (
@@ -46,8 +57,11 @@ AUDIO_INDEX_COLUMNS: tuple[str, ...] = (
 #: ``on_error`` values accepted by :func:`write_audio_index`.
 ON_ERROR_MODES: tuple[str, ...] = ("error", "exclude")
 
-#: Frames decoded at the start and at the end of each file by the index's cheap corruption check.
+#: Frames decoded at the start and at the end of each PCM file by the index's cheap check.
 PROBE_FRAMES = 4096
+#: Frames per block when a whole file is decoded by the index (floating-point or compressed
+#: files, where NaN/inf or a decoding error can sit anywhere).
+SCAN_BLOCK_FRAMES = 1 << 16
 #: How many bad file names an error message lists before summarising the rest as a count.
 _MAX_NAMED = 5
 
@@ -133,14 +147,22 @@ def load_audio(
     return signal
 
 
-def probe_audio(path: str | os.PathLike[str] | None) -> dict[str, object]:
-    """Cheap check of one file for the audio index (no full decode).
+def _full_scan(f: sf.SoundFile) -> bool:
+    """Whether the index must decode the whole file: float samples can be NaN/inf anywhere, and a
+    compressed stream can fail to decode anywhere; integer PCM can do neither."""
+    return not str(f.subtype).startswith("PCM_") and f.subtype not in ("ULAW", "ALAW")
+
+
+def probe_audio(path: str | os.PathLike[str] | None, sample_rate: int = 16000) -> dict[str, object]:
+    """Check one file for the audio index, once, for everything a later stage would trip on.
 
     Checks, in order: the path names an existing file (``missing_file``); libsndfile parses the
     header and reports a positive sample rate (``unreadable``); the header reports at least one
-    frame (``empty``); the first and the last :data:`PROBE_FRAMES` frames decode in full
-    (``unreadable``: catches truncated or garbled data and wrong headers) and are finite
-    (``non_finite``). Samples in the middle of a long file are only decoded by :func:`load_audio`.
+    frame (``empty``); resampled to ``sample_rate`` it holds at least :data:`MIN_SECONDS`
+    (``too_short``); the samples decode in full (``unreadable``: truncated or garbled data, wrong
+    headers) and are finite (``non_finite``). Floating-point and compressed files are decoded
+    whole, in blocks of :data:`SCAN_BLOCK_FRAMES`; integer PCM (which cannot hold NaN and has no
+    stream to garble) only its first and last :data:`PROBE_FRAMES` frames.
 
     Returns ``sample_rate``, ``n_samples`` (native rate), ``duration_s``, ``status`` and
     ``message``.
@@ -173,14 +195,39 @@ def probe_audio(path: str | os.PathLike[str] | None) -> dict[str, object]:
             if frames <= 0:
                 row.update(status=EMPTY, message="zero samples in header")
                 return row
-            n_head = min(frames, PROBE_FRAMES)
-            blocks = [(0, f.read(frames=n_head, dtype="float32", always_2d=True))]
-            if frames > n_head and f.seekable():
-                start = frames - min(frames - n_head, PROBE_FRAMES)
-                f.seek(start)
-                blocks.append(
-                    (start, f.read(frames=frames - start, dtype="float32", always_2d=True))
+            need = math.ceil(MIN_SECONDS * sample_rate)
+            have = resampled_length(frames, rate, sample_rate)
+            if have < need:
+                row.update(
+                    status=TOO_SHORT,
+                    message=f"{have} samples at {sample_rate} Hz ({frames / rate:.4f} s); "
+                    f"eGeMAPS and wav2vec2 need at least {need} ({MIN_SECONDS} s)",
                 )
+                return row
+            if _full_scan(f):
+                blocks = []
+                done = 0
+                for block in f.blocks(blocksize=SCAN_BLOCK_FRAMES, dtype="float32", always_2d=True):
+                    if not np.isfinite(block).all():
+                        at = done + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+                        row.update(status=NON_FINITE, message=f"NaN/infinite sample at frame {at}")
+                        return row
+                    done += block.shape[0]
+                if done != frames:
+                    row.update(
+                        status=UNREADABLE,
+                        message=f"decoded {done} of {frames} frames (header): truncated or corrupt",
+                    )
+                    return row
+            else:
+                n_head = min(frames, PROBE_FRAMES)
+                blocks = [(0, f.read(frames=n_head, dtype="float32", always_2d=True))]
+                if frames > n_head and f.seekable():
+                    start = frames - min(frames - n_head, PROBE_FRAMES)
+                    f.seek(start)
+                    blocks.append(
+                        (start, f.read(frames=frames - start, dtype="float32", always_2d=True))
+                    )
     except (sf.SoundFileError, RuntimeError, ValueError, OSError) as exc:
         row.update(status=UNREADABLE, message=str(exc).strip() or type(exc).__name__)
         return row
@@ -216,9 +263,9 @@ def _read_utterances(utterances_path: str | os.PathLike[str]) -> pd.DataFrame:
     return utterances
 
 
-def build_audio_index(utterances: pd.DataFrame) -> pd.DataFrame:
+def build_audio_index(utterances: pd.DataFrame, sample_rate: int = 16000) -> pd.DataFrame:
     """Probe every utterance's ``audio_path`` (see :func:`probe_audio`); one row per utterance."""
-    probes = [probe_audio(p) for p in utterances["audio_path"].tolist()]
+    probes = [probe_audio(p, sample_rate) for p in utterances["audio_path"].tolist()]
     index = pd.DataFrame(probes, columns=list(AUDIO_INDEX_COLUMNS[2:]))
     index.insert(0, "utterance_id", utterances["utterance_id"].astype(str).to_numpy())
     index.insert(1, "audio_path", utterances["audio_path"].astype("string").to_numpy())
@@ -255,7 +302,7 @@ def write_audio_index(
         raise ValueError(f"on_error: unknown value {on_error!r}; expected one of {ON_ERROR_MODES}")
     _check_rates(sample_rate, None)
     utterances = _read_utterances(utterances_path)
-    index = build_audio_index(utterances)
+    index = build_audio_index(utterances, sample_rate)
 
     bad = index[index["status"] != OK]
     if len(bad):
@@ -277,7 +324,9 @@ def write_audio_index(
                 str(first["status"]),
                 f"{first['message']}; {len(bad)} of {len(index)} audio files of "
                 f"{utterances_path} failed the check ({summary}); first: {named}. "
-                "Fix the files or set on_error to 'exclude'",
+                "Fix the files and rerun (the audio_index rule depends on every audio file of a "
+                "release, so Snakemake redoes it and the stages that read the audio; "
+                "`snakemake --forcerun audio_index` forces it), or set audio.on_error: exclude",
             )
         log.warning(
             "%s: excluding %d of %d utterances with unusable audio (%s); first: %s",

@@ -18,6 +18,12 @@ from serrules.protocols import resolve_protocol
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
+#: ``training`` keys that do not change any number a run produces (worker processes, keeping the
+#: resume checkpoint, where GPU lock files live): left out of the rule parameters Snakemake
+#: compares, so changing them reruns nothing, and out of the resume fingerprint.
+RESULT_NEUTRAL_TRAINING_KEYS: tuple[str, ...] = ("num_workers", "keep_checkpoint", "gpu_lock_dir")
+
+
 class ConfigError(ValueError):
     """A configuration value is missing, unknown or out of range; the message names the key."""
 
@@ -80,7 +86,21 @@ def validate_config(
                 f"invalid configuration:\n  corpora.{name}.include_self_evaluations: "
                 f"only IEMOCAP has self-evaluations, not {corpus['format']}"
             )
+    training = config["training"]
+    bucket, batch = training.get("bucket_size"), training.get("batch_size")
+    if bucket is not None and batch is not None and bucket < batch:
+        raise ConfigError(
+            "invalid configuration:\n  training.bucket_size: "
+            f"{bucket} is below training.batch_size ({batch}); a bucket must hold at least one "
+            "batch (or set bucket_size: null for random batches)"
+        )
     return resolve_protocol(config) if resolve else config
+
+
+def result_training_params(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``training`` section without :data:`RESULT_NEUTRAL_TRAINING_KEYS` (what a training
+    rule declares as ``params``, so only changes that alter results rerun its jobs)."""
+    return {k: v for k, v in config["training"].items() if k not in RESULT_NEUTRAL_TRAINING_KEYS}
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

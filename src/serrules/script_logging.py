@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -25,3 +26,16 @@ def log_to_file(log_path: str | Path, level: int = logging.INFO) -> None:
         force=True,
     )
     logging.captureWarnings(True)
+
+
+@contextlib.contextmanager
+def exit_on_input_error(*errors: type[BaseException]):
+    """Around a script's work: an expected input error (e.g. ``AnnotationError``, ``AudioError``)
+    is logged as one clear line (file, line, what is wrong) instead of a traceback, also shown
+    on the console, and the job exits with status 1. Other exceptions keep their traceback."""
+    try:
+        yield
+    except errors as exc:
+        logging.getLogger("serrules").error("%s", exc)
+        print(f"error: {exc}", file=sys.__stderr__)
+        raise SystemExit(1) from None

@@ -57,7 +57,9 @@ from serrules.batching import (
     stack_collate,
     waveform_statistics,
 )
+from serrules.checkpoints import load_best_weights, load_resume_state
 from serrules.classes import classes_for, prefixed
+from serrules.config import RESULT_NEUTRAL_TRAINING_KEYS
 from serrules.devices import acquire_gpu, select_device
 from serrules.inference import INPUT_METADATA_KEY, model_input_settings
 from serrules.loss import ClassBalancedSoftCrossEntropy
@@ -82,7 +84,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "gpu_lock_dir": None,
 }
 #: Keys that do not change the numbers a run produces (left out of the resume fingerprint).
-_FINGERPRINT_EXEMPT = ("num_workers", "keep_checkpoint", "gpu_lock_dir")
+_FINGERPRINT_EXEMPT = RESULT_NEUTRAL_TRAINING_KEYS
 CHECKPOINT_NAME = "last.pt"
 _BEST_PATTERN = "best_epoch{epoch:04d}.safetensors"
 STANDARDIZER_PREFIX = "standardizer."
@@ -446,7 +448,9 @@ def _load_checkpoint(
     path = checkpoint_dir / CHECKPOINT_NAME
     if not path.is_file():
         return None
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    ckpt = load_resume_state(path)  # a damaged file is moved aside (warning), fold restarts
+    if ckpt is None:
+        return None
     if ckpt.get("fingerprint") != fingerprint:
         log.warning(
             "%s was written for other data or settings; ignoring it and training from scratch",
@@ -457,7 +461,9 @@ def _load_checkpoint(
     if not best_file.is_file():
         log.warning("%s is missing; ignoring %s and training from scratch", best_file, path)
         return None
-    from safetensors.torch import load_file
+    best_state = load_best_weights(best_file)
+    if best_state is None:
+        return None
 
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
@@ -467,7 +473,7 @@ def _load_checkpoint(
         epoch=int(ckpt["epoch"]),
         best_epoch=int(ckpt["best_epoch"]),
         best_dev_loss=float(ckpt["best_dev_loss"]),
-        best_state=load_file(str(best_file)),
+        best_state=best_state,
         rows=list(ckpt["rows"]),
     )
 

@@ -18,8 +18,8 @@ os.environ.update(
 )
 
 from serrules.classes import RULES
-from serrules.config import enabled_corpora, validate_config
-from serrules.corpora import annotation_files
+from serrules.config import enabled_corpora, result_training_params, validate_config
+from serrules.corpora import annotation_files, audio_files
 from serrules.folds import FOLD_SCHEMES, fold_table_name, n_folds
 from serrules.protocols import (
     PROTOCOLS,
@@ -81,6 +81,15 @@ def annotation_input(wildcards):
     return [str(f) for f in files]
 
 
+def audio_input(wildcards):
+    """A release's audio files (so that a repaired file re-runs the audio check and the stages
+    after it); demo audio comes with the demo corpus, upstream of utterances.parquet."""
+    cfg = corpus_cfg(wildcards.corpus)
+    if cfg["source"] == "demo":
+        return []
+    return [str(f) for f in audio_files(cfg["format"], cfg["root"])]
+
+
 def demo_utterances(wildcards):
     cfg = corpus_cfg(wildcards.corpus)
     return cfg.get("demo_utterances", config["demo"]["n_utterances"])
@@ -110,7 +119,8 @@ def run_prefix(wildcards):
 
 
 def training_params(wildcards):
-    return run_config(wildcards)["training"]
+    """Result-changing training settings of the job's protocol (params: a change reruns it)."""
+    return result_training_params(run_config(wildcards))
 
 
 def model_params(wildcards):

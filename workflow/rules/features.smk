@@ -1,7 +1,10 @@
 rule audio_index:
-    """Check every utterance's audio file once (header + edges) and record its length."""
+    """Check every utterance's audio file once (all later stages rely on it) and record its
+    length; a release's audio files are inputs, so repairing one re-runs this and what follows.
+    """
     input:
         utterances=f"{RESULTS}/{{corpus}}/utterances.parquet",
+        audio=audio_input,
     output:
         f"{RESULTS}/{{corpus}}/audio_index.parquet",
     log:

@@ -1,10 +1,11 @@
-from serrules.audio import write_audio_index
-from serrules.script_logging import log_to_file
+from serrules.audio import AudioError, write_audio_index
+from serrules.script_logging import exit_on_input_error, log_to_file
 
 log_to_file(snakemake.log[0])
-write_audio_index(
-    snakemake.input.utterances,
-    snakemake.output[0],
-    on_error=snakemake.params.on_error,
-    sample_rate=int(snakemake.params.sample_rate),
-)
+with exit_on_input_error(AudioError):
+    write_audio_index(
+        snakemake.input.utterances,
+        snakemake.output[0],
+        on_error=snakemake.params.on_error,
+        sample_rate=int(snakemake.params.sample_rate),
+    )

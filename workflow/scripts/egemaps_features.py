@@ -5,6 +5,8 @@ log_to_file(snakemake.log[0])
 write_egemaps(
     snakemake.input[0],
     snakemake.output[0],
-    max_seconds=float(snakemake.params.max_seconds),
+    max_seconds=(
+        None if snakemake.params.max_seconds is None else float(snakemake.params.max_seconds)
+    ),
     sample_rate=int(snakemake.params.sample_rate),
 )

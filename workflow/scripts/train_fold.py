@@ -1,5 +1,6 @@
 import torch
 
+from serrules.config import RESULT_NEUTRAL_TRAINING_KEYS
 from serrules.script_logging import log_to_file
 from serrules.training import train_fold
 
@@ -14,7 +15,15 @@ train_fold(
     audio_index_path=snakemake.input.audio_index,
     features_path=snakemake.input.features or None,
     model_cfg=dict(snakemake.params.model),
-    train_cfg=dict(snakemake.params.training),
+    # settings that do not change results come from the config, not from params (not compared)
+    train_cfg={
+        **dict(snakemake.params.training),
+        **{
+            k: snakemake.config["training"][k]
+            for k in RESULT_NEUTRAL_TRAINING_KEYS
+            if k in snakemake.config["training"]
+        },
+    },
     out_model=snakemake.output.model,
     out_log=snakemake.output.log,
     out_predictions=snakemake.output.predictions,

@@ -116,3 +116,24 @@ def annotation_files(fmt: str, root: str | Path) -> list[Path]:
     for pattern in ANNOTATION_GLOBS[fmt]:
         found.update(p for p in root.glob(pattern) if p.is_file())
     return sorted(found)
+
+
+#: glob patterns (relative to a release root) of the audio files the parsers point
+#: ``audio_path`` at; the workflow declares them as inputs of the audio check, so that a
+#: replaced or repaired audio file re-runs the check and every stage that reads the audio
+AUDIO_GLOBS: dict[str, tuple[str, ...]] = {
+    "iemocap": ("Session*/sentences/wav/*/*.wav",),
+    "msp-improv": ("Audio/session*/*/*/*.wav",),
+    "msp-podcast": ("Audios/*.wav",),
+    "biic-podcast": ("Audios/*.wav",),
+    "crema-d": ("AudioWAV/*.wav",),
+}
+
+
+def audio_files(fmt: str, root: str | Path) -> list[Path]:
+    """The audio files of a release that exist under ``root`` (sorted)."""
+    root = Path(root)
+    found: set[Path] = set()
+    for pattern in AUDIO_GLOBS[fmt]:
+        found.update(p for p in root.glob(pattern) if p.is_file())
+    return sorted(found)

@@ -32,6 +32,7 @@ from serrules.corpora.errors import AnnotationError
 from serrules.corpora.parsing import (
     blank_rows,
     check_mode,
+    check_unique,
     classify_labels,
     line_sources,
     read_csv_table,
@@ -56,6 +57,9 @@ DEMOGRAPHICS_FILE = "VideoDemographics.csv"
 #: The official tabulation drops responses whose first click took more than 10 s.
 OFFICIAL_MAX_RESPONSE_MS = 10000.0
 VOICE_ONLY = 1
+#: Upper bound on one clip's vote count in ``tabulatedVotes.csv``, checked before the votes are
+#: expanded into rows (the release has 4-12 voice-only votes per clip; 10^9 would exhaust memory).
+MAX_VOTES_PER_CLIP = 1000
 
 log = logging.getLogger(__name__)
 VOTE_LETTERS = ("A", "D", "F", "H", "N", "S")
@@ -100,6 +104,7 @@ def read_demographics(root: Path) -> dict[str, str]:
         return {}
     df = read_csv_table(path, ["ActorID", "Sex"])
     df = df.loc[~blank_rows(df)]
+    check_unique(df["ActorID"].str.strip(), df["_line"], path, "ActorID")
     sex = df["Sex"].str.strip().map({"Male": "M", "Female": "F"})
     line = _first_line(sex.isna(), df["_line"])
     if line is not None:
@@ -194,11 +199,21 @@ def _from_tabulated(root: Path, path: Path) -> tuple[pd.DataFrame, pd.Series]:
     clips = df["fileName"].str.strip()
     _check_clips(clips, df["_line"], path, "fileName")
     num = _numbers(df, [*VOTE_LETTERS, "numResponses"], path)
+    check_unique(clips, df["_line"], path, "fileName")
+    check_unique(df["_rowname"].str.strip(), df["_line"], path, "row key")
     counts = np.stack([num[c] for c in VOTE_LETTERS], axis=1)
-    bad = (counts < 0) | (counts != np.round(counts))
+    bad = ~np.isfinite(counts) | (counts < 0) | (counts != np.round(counts))
     line = _first_line(bad.any(axis=1), df["_line"])
     if line is not None:
         raise AnnotationError(path, line, "vote counts must be non-negative integers")
+    line = _first_line(counts.sum(axis=1) > MAX_VOTES_PER_CLIP, df["_line"])
+    if line is not None:
+        raise AnnotationError(
+            path,
+            line,
+            f"more than {MAX_VOTES_PER_CLIP} votes for one clip (the release has 4-12): "
+            "a damaged count?",
+        )
     counts = counts.astype(np.int64)
     total = counts.sum(axis=1)
     line = _first_line(total != num["numResponses"], df["_line"])

@@ -21,6 +21,7 @@ A file holds one block per utterance, blocks separated by blank lines::
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,14 @@ import pandas as pd
 
 from serrules.classes import OTHER, VALID
 from serrules.corpora.errors import AnnotationError
-from serrules.corpora.parsing import check_mode, classify_labels, relative, require_dir
+from serrules.corpora.parsing import (
+    check_mode,
+    classify_labels,
+    relative,
+    require_dir,
+    unsafe_name,
+    unsafe_name_message,
+)
 from serrules.corpora.records import (
     DUPLICATE_LABEL,
     DUPLICATE_RATER,
@@ -40,6 +48,7 @@ from serrules.corpora.records import (
     ratings_frame,
     utterances_frame,
 )
+from serrules.corpora.text import AnnotationWarning, read_lines
 from serrules.corpora.vocabulary import UNKNOWN_LABEL, vocabulary_for
 
 SESSIONS = (1, 2, 3, 4, 5)
@@ -70,6 +79,8 @@ def annotation_files(root: Path) -> list[tuple[int, Path]]:
 
 
 def _utterance_meta(utt: str, session: int, path: Path, lineno: int, root: Path) -> tuple:
+    if unsafe_name(utt):
+        raise AnnotationError(path, lineno, unsafe_name_message(utt, "utterance id"))
     m = _UTT_ID.match(utt)
     if not m:
         raise AnnotationError(
@@ -105,11 +116,10 @@ def parse_iemocap(
         rel = relative(root, path)
         current: str | None = None
         slots: set[str] = set()
-        with path.open(encoding="utf-8", errors="strict") as fh:
-            try:
-                lines = fh.read().splitlines()
-            except UnicodeDecodeError as exc:
-                raise AnnotationError(path, None, f"not UTF-8 text ({exc})") from None
+        lines = read_lines(path)
+        blocks = 0
+        unrated: list[int] = []  # header lines of blocks without any C- line (truncated file?)
+        rated, block_line = True, 0
         for lineno, line in enumerate(lines, start=1):
             text = line.strip()
             if not text:
@@ -136,6 +146,9 @@ def parse_iemocap(
                 seen_utt[current] = f"{rel}:{lineno}"
                 utts.append(_utterance_meta(current, session, path, lineno, root))
                 slots = set()
+                if not rated:
+                    unrated.append(block_line)
+                blocks, rated, block_line = blocks + 1, False, lineno
                 continue
             if text.startswith("A-"):
                 continue
@@ -162,6 +175,7 @@ def parse_iemocap(
                         "C-F<n> or C-M<n>)",
                     )
                 slot = f"C-{letter}{number}"
+                rated = True
                 # the comment "( ... )" may contain ':' and ';': the emotions end where it starts
                 cut = rest.find("(")
                 words = rest if cut < 0 else rest[:cut]
@@ -189,6 +203,23 @@ def parse_iemocap(
                 continue
             raise AnnotationError(
                 path, lineno, "unrecognised line (expected a block header, C-, A- or blank line)"
+            )
+        if not blocks:
+            raise AnnotationError(
+                path,
+                None,
+                "no utterance block ('[start - end]<TAB>id<TAB>code<TAB>[v, a, d]') in the file "
+                "(empty or truncated?)",
+            )
+        if not rated:
+            unrated.append(block_line)
+        if unrated:
+            warnings.warn(
+                f"{path}: {len(unrated)} of {blocks} utterance block(s) have no categorical "
+                f"(C-) rater line (truncated file?), first at line {unrated[0]}; they have no "
+                "votes",
+                AnnotationWarning,
+                stacklevel=2,
             )
 
     raw = pd.Series(r_raw, dtype="str")

@@ -16,6 +16,7 @@ status ``duplicate_rater``. Rater lines after a blank line still belong to the l
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from serrules.corpora.records import (
     ratings_frame,
     utterances_frame,
 )
+from serrules.corpora.text import AnnotationWarning, read_lines
 from serrules.corpora.vocabulary import UNKNOWN_LABEL, vocabulary_for
 
 ANNOTATION_FILES = ("Evaluation.txt", "Evalution.txt")
@@ -74,13 +76,11 @@ def parse_msp_improv(
     path = find_first(root, ANNOTATION_FILES, "MSP-IMPROV rater annotations")
     rel = relative(root, path)
     vocab = vocabulary_for("msp-improv")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        lines = path.read_text(encoding="latin-1").splitlines()
+    lines = read_lines(path)  # legacy single-byte lines allowed here, with a warning
 
     r_utt, r_rater, r_raw, r_src = [], [], [], []
     utts: dict[str, tuple] = {}
+    n_lines: dict[str, tuple[int, int]] = {}  # clip -> (first header line, rater lines)
     current: str | None = None
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
@@ -90,6 +90,7 @@ def parse_msp_improv(
             meta = _clip_meta(fields[0], path, lineno, root)
             current = meta[0]
             utts.setdefault(current, meta)
+            n_lines.setdefault(current, (lineno, 0))
             continue
         if current is None:
             raise AnnotationError(path, lineno, "rater line before the first clip header line")
@@ -100,12 +101,21 @@ def parse_msp_improv(
                 "rater line does not parse; expected '<rater>; <primary emotion>; "
                 "<secondary emotions>; A:..; V:..; D:..; N:..;'",
             )
+        n_lines[current] = (n_lines[current][0], n_lines[current][1] + 1)
         r_utt.append(current)
         r_rater.append(fields[0])
         r_raw.append(fields[1])
         r_src.append(f"{rel}:{lineno}")
     if not utts:
         raise AnnotationError(path, None, "no clip header line (UTD-IMPROV-...avi; ...) found")
+    unrated = [line for line, n in n_lines.values() if n == 0]
+    if unrated:
+        warnings.warn(
+            f"{path}: {len(unrated)} of {len(utts)} clip(s) have no rater line (truncated "
+            f"file?), first header at line {unrated[0]}; they have no votes",
+            AnnotationWarning,
+            stacklevel=2,
+        )
 
     raw = pd.Series(r_raw, dtype="str")
     src = pd.Series(r_src, dtype="str")

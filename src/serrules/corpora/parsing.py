@@ -3,6 +3,8 @@ the unknown-label policy and ``source`` strings (``<path relative to the corpus 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -11,8 +13,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from serrules.corpora.errors import AnnotationError
+from serrules.corpora.text import read_text
 from serrules.corpora.vocabulary import UNKNOWN_LABEL, Vocabulary
 
 UNKNOWN_LABEL_MODES = ("error", "exclude")
@@ -50,6 +54,48 @@ def relative(root: Path, path: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+#: What a name taken from an annotation file (an utterance id, a file name) may look like before
+#: it becomes part of an audio path: no separators, no ``..``, not absolute, no control characters.
+SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+_SAFE_NAME = re.compile(SAFE_NAME)
+
+
+def unsafe_name(name: str) -> bool:
+    """True when ``name`` could leave its folder once joined to a path (see :data:`SAFE_NAME`)."""
+    return not _SAFE_NAME.match(name) or ".." in name
+
+
+def check_safe_names(names: pd.Series, lines: pd.Series, path: Path, what: str) -> None:
+    """Raise :class:`AnnotationError` at the line of the first name that could point outside the
+    corpus root (path separators, ``..``, absolute paths, odd characters)."""
+    bad = ~names.str.fullmatch(SAFE_NAME).fillna(False).to_numpy(dtype=bool)
+    bad |= names.str.contains("..", regex=False).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise AnnotationError(path, int(lines.iloc[i]), unsafe_name_message(names.iloc[i], what))
+
+
+def check_unique(names: pd.Series, lines: pd.Series, path: Path, what: str) -> None:
+    """Raise :class:`AnnotationError` naming both lines of the first value listed twice."""
+    dup = names.duplicated(keep="first").to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        j = int(np.flatnonzero((names == names.iloc[i]).to_numpy())[0])
+        raise AnnotationError(
+            path,
+            int(lines.iloc[i]),
+            f"{what} {names.iloc[i]!r} listed twice: lines {int(lines.iloc[j])} and "
+            f"{int(lines.iloc[i])}",
+        )
+
+
+def unsafe_name_message(name: str, what: str) -> str:
+    return (
+        f"{what} {name!r} could point outside the corpus folder (path separators, '..', an "
+        "absolute path or characters other than letters, digits, '.', '_', '-'); refused"
+    )
 
 
 def line_sources(rel: str, lines: np.ndarray | pd.Series) -> pd.Series:
@@ -94,57 +140,150 @@ def classify_labels(
     return emotion, status
 
 
-_PARSER_LINE = re.compile(r"line (\d+)")
-
-
 def read_csv_table(
     path: Path, required: Iterable[str], *, index_col_blank: bool = False
 ) -> pd.DataFrame:
-    """Read a CSV as strings with a ``_line`` column = physical line number (header = line 1).
+    """Read a CSV (text policy of :mod:`serrules.corpora.text`) as strings, with a ``_line``
+    column = physical line number (header = line 1); blank lines are skipped.
 
-    Blank lines are kept as empty rows (so numbering stays physical). A row with too many fields,
-    a missing required column, or a quoted field spanning lines raises :class:`AnnotationError`
-    at the file and line. ``index_col_blank`` names a leading unnamed column (R's row names)
-    ``_rowname``.
+    Raises :class:`AnnotationError` at the file and line for: a row whose field count differs
+    from the header's (a missing or extra field, e.g. a trailing comma, would shift columns), a
+    header naming a column twice, a missing required column, malformed quoting (including a
+    quote left open at the end of a truncated file), a quoted field spanning lines, a field
+    longer than ``csv.field_size_limit()``, and a file with a header but no data rows.
+    ``index_col_blank`` names a leading unnamed column (R's row names) ``_rowname``.
     """
+    required = list(required)
+    text = read_text(path)
+    df = _read_csv_fast(text, required, index_col_blank)
+    return _read_csv_strict(path, text, required, index_col_blank) if df is None else df
+
+
+#: a closing quote followed by more text in the same field (``"x"y``): Arrow reads it as ``xy``,
+#: Python's strict csv reader refuses it, so such files take the strict path
+_QUOTE_THEN_TEXT = re.compile(r'[^,\n]"[^,\n"]')
+
+
+def _read_csv_fast(
+    text: str, required: Iterable[str], index_col_blank: bool
+) -> pd.DataFrame | None:
+    """Arrow's CSV reader (several times faster than Python's on a million rows) for a file with
+    nothing to report: one row per physical line, every row as many fields as the header. Returns
+    None whenever anything is off; :func:`_read_csv_strict` then finds and names it."""
+    first = text.partition("\n")[0]
     try:
-        df = pd.read_csv(
-            path,
-            dtype="str",
-            keep_default_na=False,
-            na_values=[],
-            skip_blank_lines=False,
-            encoding="utf-8-sig",
+        header = [h.strip() for h in next(csv.reader([first], strict=True))]
+    except (csv.Error, StopIteration):
+        return None
+    if index_col_blank and header and header[0] == "":
+        header[0] = "_rowname"
+    if not header or len(set(header)) != len(header) or set(required) - set(header):
+        return None
+    if '"' in text and (text.count('"') % 2 or _QUOTE_THEN_TEXT.search(text)):
+        return None  # a quote left open (truncated file?) or text after a closing quote
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            # one thread: jobs get their cores from Snakemake, and no pool outlives the call
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=False),
+            parse_options=pacsv.ParseOptions(ignore_empty_lines=False, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
-    except pd.errors.EmptyDataError:
-        raise AnnotationError(path, 1, "empty file: expected a header row") from None
-    except pd.errors.ParserError as exc:
-        m = _PARSER_LINE.search(str(exc))
-        line = int(m.group(1)) if m else None
-        raise AnnotationError(path, line, f"malformed CSV row ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise AnnotationError(path, None, f"not UTF-8 text ({exc})") from None
-    if index_col_blank and len(df.columns):
-        first = str(df.columns[0])
-        if first == "" or first.startswith("Unnamed: "):
-            df = df.rename(columns={df.columns[0]: "_rowname"})
-    missing = [c for c in required if c not in df.columns]
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_rows != n_lines - 1:
+        return None  # a quoted field over several lines, or rows Arrow merged or split
+    limit = csv.field_size_limit()
+    for col in table.columns:
+        longest = pc.max(pc.utf8_length(col)).as_py()
+        if longest is not None and longest > limit:
+            return None
+    df = table.to_pandas()
+    lines = np.arange(2, n_lines + 1, dtype=np.int64)
+    keep = ~(df == "").all(axis=1).to_numpy()
+    if not keep.any():
+        return None
+    df = df.loc[keep].reset_index(drop=True)
+    df["_line"] = lines[keep]
+    return df
+
+
+def _read_csv_strict(
+    path: Path, text: str, required: Iterable[str], index_col_blank: bool
+) -> pd.DataFrame:
+    """Python's csv reader (strict quoting) with the physical line of every record: slower,
+    and it names the first problem by file and line."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    ends: list[int] = []
+    add_row, add_end = rows.append, ends.append
+    try:
+        for row in reader:
+            add_row(row)
+            add_end(reader.line_num)
+    except csv.Error as exc:
+        start = ends[-1] + 1 if ends else 1
+        what = str(exc)
+        if "unexpected end of data" in what:
+            what = "quoted field left open until the end of the file (truncated file?)"
+        elif "field larger than field limit" in what:
+            what = f"a field longer than {csv.field_size_limit()} characters"
+        raise AnnotationError(path, start, f"malformed CSV ({what})") from None
+    if not rows or not rows[0]:
+        raise AnnotationError(path, 1, "line 1 is blank: expected the header row")
+    header = [h.strip() for h in rows[0]]
+    if index_col_blank and header and header[0] == "":
+        header[0] = "_rowname"
+    seen: dict[str, int] = {}
+    for k, name in enumerate(header, start=1):
+        if name in seen:
+            raise AnnotationError(
+                path, 1, f"header names column {name!r} twice (fields {seen[name]} and {k})"
+            )
+        seen[name] = k
+    missing = [c for c in required if c not in seen]
     if missing:
+        raise AnnotationError(path, 1, f"header lacks column(s) {missing}; found {header}")
+    ends_arr = np.asarray(ends, dtype=np.int64)
+    starts = np.concatenate([[1], ends_arr[:-1] + 1])
+    # a line holding only spaces is blank too (0 fields), not a row with one field
+    counts = np.fromiter(
+        (0 if len(r) == 1 and not r[0].strip() else len(r) for r in rows),
+        dtype=np.int64,
+        count=len(rows),
+    )
+    data = np.flatnonzero(counts > 0)[1:] if counts[0] else np.flatnonzero(counts > 0)
+    n = len(header)
+    bad = data[counts[data] != n]
+    if len(bad):
+        i = int(bad[0])
         raise AnnotationError(
             path,
-            1,
-            f"header lacks column(s) {missing}; found {list(map(str, df.columns))}",
+            int(starts[i]),
+            f"row has {counts[i]} fields but the header has {n} ({', '.join(header)}): a "
+            "missing or extra field (e.g. a trailing comma) would shift every column",
         )
-    for c in df.columns:
-        has_nl = df[c].str.contains("\n", regex=False)
-        if has_nl.any():
-            i = int(np.flatnonzero(has_nl.to_numpy())[0])
-            raise AnnotationError(
-                path,
-                i + 2,
-                f"quoted field in column {c!r} spans several lines (not a native file?)",
-            )
-    df["_line"] = np.arange(2, len(df) + 2, dtype=np.int64)
+    multi = data[ends_arr[data] != starts[data]]
+    if len(multi):
+        i = int(multi[0])
+        raise AnnotationError(
+            path,
+            int(starts[i]),
+            f"quoted field spans lines {starts[i]}-{ends_arr[i]} (a stray quote? not a native "
+            "file?)",
+        )
+    if not len(data):
+        raise AnnotationError(path, None, "header but no data rows (empty or truncated file?)")
+    columns = list(zip(*(rows[i] for i in data), strict=True))
+    df = pd.DataFrame(
+        {name: pd.array(col, dtype="str") for name, col in zip(header, columns, strict=True)}
+    )
+    df["_line"] = starts[data]
     return df
 
 

@@ -31,12 +31,16 @@ from serrules.corpora.errors import AnnotationError
 from serrules.corpora.parsing import (
     blank_rows,
     check_mode,
+    check_safe_names,
+    check_unique,
     classify_labels,
     find_first,
     line_sources,
     read_csv_table,
     relative,
     split_fields,
+    unsafe_name,
+    unsafe_name_message,
 )
 from serrules.corpora.records import (
     DUPLICATE_RATER,
@@ -48,6 +52,7 @@ from serrules.corpora.records import (
     ratings_frame,
     utterances_frame,
 )
+from serrules.corpora.text import read_text
 from serrules.corpora.vocabulary import UNKNOWN_LABEL, vocabulary_for
 
 CONSENSUS_FILES = ("Labels/labels_consensus.csv", "Labels/labels_concensus.csv")
@@ -82,9 +87,8 @@ def read_consensus(root: Path) -> pd.DataFrame:
         if bad is not None:
             raise AnnotationError(path, bad, f"empty {col}")
     names = df["FileName"].str.strip()
-    bad = _first_bad(names.duplicated(keep="first"), df["_line"])
-    if bad is not None:
-        raise AnnotationError(path, bad, "FileName listed twice in the consensus file")
+    check_safe_names(names, df["_line"], path, "FileName")
+    check_unique(names, df["_line"], path, "FileName")
     gender = df["Gender"].str.strip().str.lower().map(GENDERS)
     bad = _first_bad(gender.isna(), df["_line"])
     if bad is not None:
@@ -119,6 +123,8 @@ def _detailed_csv(path: Path, rel: str) -> pd.DataFrame:
         | (names == "")
     )
     line = _first_bad(bad, df["_line"])
+    if line is None:
+        check_safe_names(names, df["_line"], path, "FileName")
     if line is not None:
         raise AnnotationError(
             path,
@@ -136,30 +142,60 @@ def _detailed_csv(path: Path, rel: str) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+class _Object(list):
+    """A JSON object as its ``(key, value)`` pairs in file order (duplicate keys kept)."""
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, _Object):
+        return "an object"
+    if isinstance(value, list):
+        return "an array" if value else "an empty array"
+    return "null" if value is None else f"a {type(value).__name__} ({value!r:.40})"
+
+
 def _detailed_json(path: Path, rel: str) -> pd.DataFrame:
+    """``{file: {worker: {"EmoClass_Major": ..., ...}}}``; any other nesting (arrays, lists of
+    records, values that are not objects) is an :class:`AnnotationError` naming the key."""
     try:
         # keep every key pair in order: duplicate workers stay visible (json.load keeps the last)
-        doc = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=list)
+        doc = json.loads(read_text(path), object_pairs_hook=_Object)
     except json.JSONDecodeError as exc:
         raise AnnotationError(path, exc.lineno, f"invalid JSON ({exc.msg})") from None
-    if not isinstance(doc, list):
-        raise AnnotationError(path, None, "expected an object {file: {worker: {...}}}")
+    except RecursionError:
+        raise AnnotationError(path, None, "JSON nested too deeply") from None
+    layout = 'expected {"<file>.wav": {"<worker>": {"EmoClass_Major": ..., ...}}}'
+    if not isinstance(doc, _Object):
+        raise AnnotationError(path, None, f"top level is {_kind(doc)}; {layout}")
+    if not doc:
+        raise AnnotationError(path, None, f"empty object: no files (truncated?); {layout}")
     utt, rater, raw, src = [], [], [], []
     for name, workers in doc:
-        if not isinstance(workers, list):
-            raise AnnotationError(path, None, f"key {name!r}: expected an object of workers")
+        if not isinstance(workers, _Object):
+            raise AnnotationError(
+                path,
+                None,
+                f"key {name!r}: value is {_kind(workers)}, expected an object of workers",
+            )
         for worker, fields in workers:
-            if not isinstance(fields, list):
+            if not isinstance(fields, _Object):
                 raise AnnotationError(
-                    path, None, f"key '{name}/{worker}': expected an object with EmoClass_Major"
+                    path,
+                    None,
+                    f"key '{name}/{worker}': value is {_kind(fields)}, expected an object with "
+                    "EmoClass_Major",
                 )
             major = dict(reversed(fields)).get("EmoClass_Major")  # first occurrence wins
             if not isinstance(major, str) or not major.strip():
                 raise AnnotationError(
                     path, None, f"key '{name}/{worker}': missing or empty EmoClass_Major"
                 )
-            utt.append(str(name).strip())
-            rater.append(str(worker).strip())
+            if not worker.strip():
+                raise AnnotationError(path, None, f"key {name!r}: empty worker id")
+            if unsafe_name(name.strip()):
+                raise AnnotationError(path, None, unsafe_name_message(name, "file name"))
+            utt.append(name.strip())
+            rater.append(worker.strip())
             raw.append(major.strip())
             src.append(f"{rel}:{name}/{worker}")
     return pd.DataFrame(

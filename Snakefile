@@ -11,6 +11,7 @@ include: "workflow/rules/labels.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/protocols.smk"
 include: "workflow/rules/evaluation_views.smk"
 
 
@@ -22,6 +23,7 @@ localrules:
     table3,
     fig1,
     result_tables,
+    result_tables_protocol,
 
 
 rule all:

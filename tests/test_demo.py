@@ -345,3 +345,21 @@ def test_parsers_read_what_the_generator_wrote(corpora, fmt):
     )
     audio = parsed.utterances["audio_path"].map(lambda p: Path(p).is_file())
     assert audio.all()  # audio_path points at the files the generator wrote
+
+
+@pytest.mark.parametrize("fmt", ["iemocap", "msp-improv", "msp-podcast", "biic-podcast"])
+def test_shipped_demo_table3_is_within_two_points_of_the_paper(fmt):
+    """The shipped config (240 utterances, seed 20240101) lands within 2 points of the paper's
+    Table 3 row of each corpus (data and rating loss of MR, PR and AR)."""
+    import yaml
+
+    from serrules.demo.raters import PAPER_TABLE3, design_table3
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    design_ss, _, _ = format_seed_sequence(fmt, config["seed"]).spawn(3)
+    design = design_corpus(fmt, config["demo"]["n_utterances"], np.random.default_rng(design_ss))
+    got = design_table3(fmt, design)
+    for rule, (data_loss, rating_loss) in PAPER_TABLE3[fmt].items():
+        assert got[rule][0] == pytest.approx(data_loss, abs=2.0), (fmt, rule, "data")
+        assert got[rule][1] == pytest.approx(rating_loss, abs=2.0), (fmt, rule, "rating")
+    assert got["AR"][0] == 0.0

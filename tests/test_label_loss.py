@@ -30,10 +30,10 @@ EXAMPLE = {
     "u2": ([2, 0, 2, 1], 1),  # tie: MR, PR drop; AR uses 5 of 6 (other lost)
     "u3": ([1, 1, 1, 2], 0),  # PR keeps neutral (2 used); MR drops
     "u4": ([0, 2, 0, 0], 0),  # all keep, 2 used
-    "u5": ([0, 0, 0, 0], 2),  # only other: no rule keeps; in the denominators
+    "u5": ([0, 0, 0, 0], 2),  # only other: outside the AR set, in the no-valid-vote column
     "u6": ([0, 0, 1, 0], 0),  # single vote
     "u7": ([0, 0, 0, 1], 0),
-    "u8": ([0, 0, 0, 0], 0),  # no vote at all: outside the denominators
+    "u8": ([0, 0, 0, 0], 0),  # no vote at all: outside the AR set, in the no-valid-vote column
 }
 
 
@@ -48,11 +48,15 @@ def test_label_loss_hand_computed():
         "n_ratings",
         "n_ratings_used",
         "rating_loss",
+        "n_no_valid_vote",
+        "n_no_valid_vote_ratings",
     ]
     got = loss.set_index("rule")
-    # 7 rated utterances (u8 has no vote), 22 valid-or-other votes
-    assert got["n_utterances"].tolist() == [7, 7, 7]
-    assert got["n_ratings"].tolist() == [22, 22, 22]
+    # AR set: 6 utterances with a valid vote (u5, u8 have none), 20 valid-or-other votes
+    assert got["n_utterances"].tolist() == [6, 6, 6]
+    assert got["n_ratings"].tolist() == [20, 20, 20]
+    assert got["n_no_valid_vote"].tolist() == [2, 2, 2]
+    assert got["n_no_valid_vote_ratings"].tolist() == [2, 2, 2]  # u5's two "other" votes
     expected = {  # rule: (kept, used)
         "MR": (4, 3 + 2 + 1 + 1),
         "PR": (5, 3 + 2 + 2 + 1 + 1),
@@ -61,10 +65,11 @@ def test_label_loss_hand_computed():
     for rule, (kept, used) in expected.items():
         assert got.loc[rule, "n_kept"] == kept
         assert got.loc[rule, "n_ratings_used"] == used
-        assert got.loc[rule, "data_loss"] == pytest.approx(float(1 - Fraction(kept, 7)), abs=1e-15)
+        assert got.loc[rule, "data_loss"] == pytest.approx(float(1 - Fraction(kept, 6)), abs=1e-15)
         assert got.loc[rule, "rating_loss"] == pytest.approx(
-            float(1 - Fraction(used, 22)), abs=1e-15
+            float(1 - Fraction(used, 20)), abs=1e-15
         )
+    assert got.loc["AR", "data_loss"] == 0.0  # by construction
     assert (loss["corpus"] == "toy").all()
 
 
@@ -75,7 +80,7 @@ def test_label_loss_no_loss_when_unanimous():
 
 
 def test_label_loss_errors():
-    with pytest.raises(ValueError, match="no utterance has a valid or other vote"):
+    with pytest.raises(ValueError, match="no utterance has a valid vote"):
         label_loss(utterances({"a": ([0, 0, 0, 0], 0)}), CLASSES, "empty")
     with pytest.raises(ValueError, match=r"lacks columns \['n_other'\]"):
         label_loss(utterances(EXAMPLE).drop(columns="n_other"), CLASSES, "x")
@@ -98,18 +103,19 @@ def test_write_table3(loss_files, tmp_path):
     write_table3(loss_files, stem)
     csv = pd.read_csv(stem.with_suffix(".csv"))
     assert csv["corpus"].tolist() == ["toy", "second"]
-    assert csv.loc[0, "n_utterances"] == 7 and csv.loc[0, "n_ratings"] == 22
-    assert csv.loc[0, "MR_data_loss"] == pytest.approx(3 / 7, abs=1e-12)  # raw fraction
-    assert csv.loc[0, "AR_rating_loss"] == pytest.approx(3 / 22, abs=1e-12)
+    assert csv.loc[0, "n_utterances"] == 6 and csv.loc[0, "n_ratings"] == 20
+    assert csv.loc[0, "n_no_valid_vote"] == 2
+    assert csv.loc[0, "MR_data_loss"] == pytest.approx(2 / 6, abs=1e-12)  # raw fraction
+    assert csv.loc[0, "AR_rating_loss"] == pytest.approx(1 / 20, abs=1e-12)
     # second corpus: a kept by all; b tie (PR/MR drop); c: sadness 2/3 majority
     assert csv.loc[1, ["MR_n_kept", "PR_n_kept", "AR_n_kept"]].tolist() == [2, 2, 3]
     assert csv.loc[1, "MR_rating_loss"] == pytest.approx(1 - 6 / 10, abs=1e-12)
     md = stem.with_suffix(".md").read_text()
     assert "| MR data loss (%) | MR rating loss (%) |" in md
-    assert "| toy | 7 | 22 | 42.86 | 68.18 | 28.57 | 59.09 | 14.29 | 13.64 |" in md
+    assert "| toy | 6 | 20 | 2 | 33.33 | 65.00 | 16.67 | 55.00 | 0.00 | 5.00 |" in md
     tex = stem.with_suffix(".tex").read_text()
     assert r"\label{tab:label_loss}" in tex and r"MR data loss (\%)" in tex
-    assert "42.86" in tex
+    assert "33.33" in tex
 
 
 def test_write_table3_rejects_duplicate_corpus(loss_files, tmp_path):
@@ -126,10 +132,11 @@ def test_fig1_bars_and_files(loss_files, tmp_path):
         for p in ax.patches:
             heights.setdefault(p.get_gid(), []).append(p.get_height())
     # bar order within a rule = corpus order (toy, second)
-    np.testing.assert_allclose(heights["data_loss:MR"], [100 * 4 / 7, 100 * 2 / 3])
-    np.testing.assert_allclose(heights["rating_loss:AR"], [100 * 19 / 22, 100 * 9 / 10])
+    np.testing.assert_allclose(heights["data_loss:MR"], [100 * 4 / 6, 100 * 2 / 3])
+    np.testing.assert_allclose(heights["rating_loss:AR"], [100 * 19 / 20, 100 * 9 / 10])
+    np.testing.assert_allclose(heights["data_loss:AR"], [100.0, 100.0])  # AR keeps its set
     labels = [t.get_text() for t in data_ax.texts]
-    assert "57.1%" in labels and "85.7%" in labels
+    assert "66.7%" in labels and "83.3%" in labels
     assert [t.get_text() for t in rating_ax.get_xticklabels()] == ["toy", "second"]
 
     png, pdf = tmp_path / "fig" / "fig1.png", tmp_path / "fig" / "fig1.pdf"

@@ -216,6 +216,7 @@ def test_run_label_stage_writes_all_tables(tmp_path):
     root = FIXTURES / "msp-podcast"
     tables = run_label_stage(corpus="podcast-mini", fmt="msp-podcast", root=root, out_dir=tmp_path)
     names = ["ratings", "utterances", "labels_MR", "labels_PR", "labels_AR", "folds"]
+    names += ["folds_authors"]  # the authors' code's fold scheme (same as folds for podcasts)
     names += ["exclusions", "label_loss"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.parquet" for n in names)
     back = pd.read_parquet(tmp_path / "labels_AR.parquet")

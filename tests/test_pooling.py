@@ -111,7 +111,14 @@ def test_evaluate_corpus_values_and_file(corpus: dict, tmp_path: Path) -> None:
     assert list(frame["metric"].iloc[:3]) == ["macro_f1", "kld", "jsd"]
     written, settings = read_metrics(tmp_path / "metrics.parquet")
     pd.testing.assert_frame_equal(written, frame)
-    assert settings == {"n_bootstrap": 200, "alpha": 5.0, "unit": "utterance", "epsilon": EPSILON}
+    assert settings == {
+        "n_bootstrap": 200,
+        "alpha": 5.0,
+        "unit": "utterance",
+        "epsilon": EPSILON,
+        "divergence_target": "votes",
+        "label_smoothing": 0.0,
+    }
     assert frame.loc[frame["train_rule"] == "AR", "p_value_vs_AR"].isna().all()
     others = frame.loc[frame["train_rule"] != "AR", "p_value_vs_AR"]
     assert others.between(0, 1).all() and others.notna().all()

@@ -109,7 +109,7 @@ TRAIN_CFG = {
     "beta": 0.99,
     "max_seconds": 0.8,
     "num_workers": 2,
-    "bf16": True,
+    "precision": "bf16",
     "seed": 0,
     "device": "cpu",
     "bucket_size": 8,
@@ -336,6 +336,80 @@ def test_checkpoint_of_other_settings_is_ignored(corpus, reference, tmp_path, ca
     pd.testing.assert_frame_equal(
         pd.read_parquet(paths["out_predictions"]), pd.read_parquet(reference["out_predictions"])
     )
+
+
+def test_authors_protocol_wav2vec2_job(corpus, tmp_path):
+    """A wav2vec2 job with every authors' choice (global waveform statistics, plain pooling,
+    BatchNorm head, Adam, smoothed targets, (N-1)/N, unweighted dev loss, drop_last): the
+    protocol record holds the fold's waveform mean/std, and the stored model reproduces the
+    predictions with those statistics."""
+    from serrules.batching import waveform_statistics
+    from serrules.protocols import preset, protocol_record
+
+    root = corpus["root"]
+    authors = preset("authors")
+    mcfg = {**model_cfg(corpus), **authors["model"]}
+    tcfg = {**TRAIN_CFG, **authors["training"]}
+    record = protocol_record({"protocol": "authors", **authors, "training": tcfg, "model": mcfg})
+    out = tmp_path / "authors"
+    train_fold(
+        fmt=FMT,
+        fold=1,
+        train_rule="AR",
+        labels_path=root / "labels_AR.parquet",
+        folds_path=root / "folds.parquet",
+        audio_index_path=root / "audio_index.parquet",
+        features_path=None,
+        model_cfg=mcfg,
+        train_cfg=tcfg,
+        out_model=out / "best.safetensors",
+        out_log=out / "train_log.csv",
+        out_predictions=out / "predictions.parquet",
+        checkpoint_dir=out / "ckpt",
+        protocol=record,
+        out_protocol=out / "protocol.json",
+    )
+    written = json.loads((out / "protocol.json").read_text())
+    assert written["protocol"] == "authors" and written["beta_used"] == pytest.approx(8 / 9)
+    index = pd.read_parquet(root / "audio_index.parquet").set_index("utterance_id")
+    train_ok = [u for u in TRAIN if u != "u08"]
+    stats = waveform_statistics(index.loc[train_ok, "audio_path"].tolist(), 0.8)
+    assert written["waveform_mean_std"] == pytest.approx(list(stats))
+    model, meta = load_trained_model(out / "best.safetensors")
+    assert json.loads(meta["protocol"])["waveform_mean_std"] == written["waveform_mean_std"]
+    assert model.pooling == "plain"
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in model.head.modules())
+    pred = pd.read_parquet(out / "predictions.parquet")
+    ids = pred["utterance_id"].tolist()
+    ds = AudioDataset(index.loc[ids, "audio_path"].tolist(), np.zeros((len(ids), 4)), 0.8,
+                      global_stats=stats)  # fmt: skip
+    batches = sequential_batches(len(ids), TRAIN_CFG["batch_size"], index.loc[ids, "duration_s"])
+    probs = np.zeros((len(ids), len(CLASSES)), np.float32)
+    with torch.no_grad():
+        for rows in batches:  # the same batches as prediction (plain pooling sees the padding)
+            batch = pad_collate([ds[i] for i in rows])
+            probs[rows] = torch.softmax(model(batch["inputs"], batch["attention_mask"]), -1)
+    np.testing.assert_allclose(probs, pred[prefixed("p_", CLASSES)].to_numpy(), atol=1e-5)
+
+
+def test_batchnorm_head_with_a_batch_of_one_is_a_clear_error(corpus, tmp_path):
+    root = corpus["root"]
+    with pytest.raises(ValueError, match="head_batchnorm needs training batches of at least 2"):
+        train_fold(  # 9 audio-ok training utterances, batch 4, last batch kept: a batch of 1
+            fmt=FMT,
+            fold=1,
+            train_rule="AR",
+            labels_path=root / "labels_AR.parquet",
+            folds_path=root / "folds.parquet",
+            audio_index_path=root / "audio_index.parquet",
+            features_path=root / "egemaps.parquet",
+            model_cfg={**model_cfg(corpus, "egemaps-mlp"), "head_batchnorm": True},
+            train_cfg={**TRAIN_CFG, "drop_last": False},
+            out_model=tmp_path / "best.safetensors",
+            out_log=tmp_path / "train_log.csv",
+            out_predictions=tmp_path / "predictions.parquet",
+            checkpoint_dir=tmp_path / "ckpt",
+        )
 
 
 @pytest.mark.parametrize("damage", ["truncated", "best_truncated"])  # more: test_checkpoints.py

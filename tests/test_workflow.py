@@ -366,3 +366,86 @@ def test_damaged_release_fails_with_one_clear_line(tmp_path):
     assert expected in proc.stdout + proc.stderr
     log = (workdir / "results/logs/label_tables/podcast.log").read_text()
     assert f"{consensus}:2: row has 9 fields" in log and "Traceback" not in log
+
+
+def test_unknown_protocol_fails_before_any_job(tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(tiny_config(), sort_keys=False))
+    proc = snakemake(tmp_path, "--cores", "1", "all", "--config", "protocol=appendix", check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "protocol" in out and "appendix" in out
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.fixture(scope="module")
+def authors_run(demo_run, tmp_path_factory) -> Path:
+    """The tiny demo again with ``protocol=authors``, from a copy of the paper run (the label
+    stage and the features are reused: only training and evaluation rerun)."""
+    import shutil
+
+    workdir = tmp_path_factory.mktemp("authors") / "run"
+    shutil.copytree(demo_run, workdir, ignore=shutil.ignore_patterns("report.html"))
+    snakemake(workdir, "--cores", "2", "all", "--config", "protocol=authors")
+    return workdir
+
+
+def test_authors_protocol_runs_end_to_end(authors_run, demo_run):
+    import json
+
+    from serrules.evaluation import read_metrics
+    from serrules.protocols import preset
+
+    authors = preset("authors")
+    for corpus in TINY_CORPORA:
+        jobs = sorted((authors_run / "results" / corpus / "models").glob("*/fold*/protocol.json"))
+        assert len(jobs) == 3 * (5 if corpus == "iemocap" else 1)
+        for path in jobs:
+            record = json.loads(path.read_text())
+            assert record["protocol"] == "authors" and record["overrides"] == []
+            assert record["settings"]["training.optimizer"] == "adam"
+            assert record["settings"]["model.head_batchnorm"] is True
+        _, settings = read_metrics(authors_run / "results" / corpus / "metrics.parquet")
+        assert settings["protocol"]["protocol"] == "authors"
+        assert settings["divergence_target"] == authors["evaluation"]["divergence_target"]
+    # IEMOCAP trains on the authors' folds: fold 1 tests session 4 there, session 5 in the paper
+    folds = pd.read_parquet(authors_run / "results" / "iemocap" / "folds_authors.parquet")
+    fold1 = pd.read_parquet(
+        authors_run / "results" / "iemocap" / "models" / "MR" / "fold1" / "predictions.parquet"
+    )
+    test1 = folds[(folds["fold"] == 1) & (folds["part"] == "test")]["utterance_id"]
+    assert sorted(fold1["utterance_id"]) == sorted(test1)
+    caption = (authors_run / "results" / "tables" / "table4.md").read_text()
+    assert "Protocol authors (the authors' released code)" in caption
+    paper_caption = (demo_run / "results" / "tables" / "table4.md").read_text()
+    assert "Protocol paper (the paper's text)" in paper_caption
+    # the protocols give different models
+    a = pd.read_parquet(
+        authors_run / "results" / "msp-podcast" / "models/AR/fold1/predictions.parquet"
+    )
+    p = pd.read_parquet(
+        demo_run / "results" / "msp-podcast" / "models/AR/fold1/predictions.parquet"
+    )
+    assert not a.equals(p)
+
+
+def test_protocol_comparison_writes_its_table(authors_run):
+    """Both presets on the tiny podcast corpus, each in its own results folder, sharing the label
+    stage and the features; the comparison table has one row per cell and metric."""
+    config = tiny_config()
+    config["corpora"] = {"msp-podcast": TINY_CORPORA["msp-podcast"]}
+    (authors_run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    label_stage = authors_run / "results" / "msp-podcast" / "labels_AR.parquet"
+    stamp = label_stage.stat().st_mtime_ns
+    snakemake(authors_run, "--cores", "2", "protocol_comparison")
+    assert label_stage.stat().st_mtime_ns == stamp  # shared, not rebuilt
+    for protocol in ("paper", "authors"):
+        base = authors_run / "results" / "protocols" / protocol
+        assert (base / "msp-podcast" / "metrics.parquet").is_file()
+        assert (base / "tables" / "table4.md").is_file()
+    table = pd.read_csv(authors_run / "results" / "tables" / "protocols.csv")
+    assert len(table) == 3 * 3 * 3  # train rules x test rules x metrics
+    assert set(table["metric"]) == {"macro_f1", "kld", "jsd"}
+    assert (table["difference"] - (table["authors"] - table["paper"])).abs().max() < 1e-12
+    assert table["p_value"].between(0, 1).all()
+    md = (authors_run / "results" / "tables" / "protocols.md").read_text()
+    assert "Paper vs authors protocol" in md and "training.optimizer: adamw vs adam" in md

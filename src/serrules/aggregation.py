@@ -159,11 +159,26 @@ def rule_targets(votes: np.ndarray, rule: str) -> tuple[np.ndarray, np.ndarray, 
     return keep, y, t
 
 
+def smooth_targets(targets: np.ndarray, epsilon: float) -> np.ndarray:
+    """Label smoothing of target rows (the authors' code uses epsilon = 0.05 for training
+    targets and released label files): ``y' = (1 - eps) * y + eps * (1 - y) / (C - 1)``, for
+    one-hot and distributions alike (rows still sum to 1). ``epsilon = 0`` returns the targets
+    unchanged (as float32)."""
+    targets = np.asarray(targets, dtype=np.float32)
+    if not 0.0 <= epsilon < 1.0:
+        raise ValueError(f"training.target_smoothing must be in [0, 1), got {epsilon}")
+    if epsilon == 0.0:
+        return targets
+    y = targets.astype(np.float64)
+    return ((1.0 - epsilon) * y + epsilon * (1.0 - y) / (targets.shape[1] - 1)).astype(np.float32)
+
+
 __all__ = [
     "majority_mask",
     "multi_hot",
     "plurality_mask",
     "rule_targets",
+    "smooth_targets",
     "vote_distribution",
     "vote_matrix",
     "winning_class",

@@ -1,11 +1,15 @@
 """Datasets, batch samplers and collation for training and prediction.
 
 * :class:`AudioDataset` loads one utterance at a time (16 kHz mono, cropped to ``max_seconds``)
-  and normalises it to zero mean and unit variance, as the wav2vec2 feature extractor does.
+  and normalises it: to zero mean and unit variance per utterance, as the wav2vec2 feature
+  extractor does (the paper's reading), or with one global mean/std computed by
+  :func:`waveform_statistics` over every training sample of the fold (the authors' code;
+  ``training.waveform_normalisation``).
 * :class:`FeatureDataset` serves rows of a standardised feature matrix.
 * :class:`BatchSampler` draws one epoch of batches from its own seeded ``torch.Generator``:
   random batches, or length-bucketed batches (shuffle, cut into buckets, sort each bucket by
-  duration, cut into batches, shuffle the batches) that keep padding small.
+  duration, cut into batches, shuffle the batches) that keep padding small; ``drop_last`` (the
+  authors' code) drops each partial batch.
 * :func:`pad_collate` zero-pads waveforms to the longest one and returns the attention mask.
 """
 
@@ -30,6 +34,36 @@ def normalise_waveform(wave: np.ndarray, eps: float = 1e-7) -> np.ndarray:
     return ((wave - wave.mean()) / np.sqrt(wave.var() + eps)).astype(np.float32)
 
 
+#: ``training.waveform_normalisation`` values.
+WAVEFORM_NORMALISATIONS: tuple[str, ...] = ("utterance", "global")
+
+
+def waveform_statistics(
+    paths: Sequence[str], max_seconds: float | None = 12.0, sample_rate: int = SAMPLE_RATE
+) -> tuple[float, float]:
+    """Mean and standard deviation of every sample of every waveform in ``paths`` (loaded and
+    cropped as :class:`AudioDataset` loads them), accumulated in float64: the authors' global
+    normalisation statistics, computed on a fold's training part."""
+    total = total_sq = 0.0
+    count = 0
+    for path in paths:
+        wave = load_audio(path, sample_rate=sample_rate, max_seconds=max_seconds).astype(np.float64)
+        total += float(wave.sum())
+        total_sq += float(np.square(wave).sum())
+        count += wave.size
+    if count == 0:
+        raise ValueError("waveform_statistics: no audio samples in the training part")
+    mean = total / count
+    var = max(total_sq / count - mean * mean, 0.0)
+    return mean, float(np.sqrt(var))
+
+
+def normalise_global(wave: np.ndarray, mean: float, std: float, eps: float = 1e-7) -> np.ndarray:
+    """``(wave - mean) / sqrt(std**2 + eps)`` with the fold's global training statistics."""
+    wave = wave.astype(np.float64, copy=False)
+    return ((wave - mean) / np.sqrt(std * std + eps)).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Item:
     """One utterance: its position in the dataset, model input and target (C,) row."""
@@ -48,6 +82,7 @@ class AudioDataset(Dataset):
         targets: np.ndarray,
         max_seconds: float | None = 12.0,
         sample_rate: int = SAMPLE_RATE,
+        global_stats: tuple[float, float] | None = None,
     ):
         if len(paths) != len(targets):
             raise ValueError(f"{len(paths)} audio paths but {len(targets)} target rows")
@@ -55,6 +90,7 @@ class AudioDataset(Dataset):
         self.targets = np.asarray(targets, dtype=np.float32)
         self.max_seconds = max_seconds
         self.sample_rate = sample_rate
+        self.global_stats = global_stats  # None: per-utterance normalisation
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -63,7 +99,9 @@ class AudioDataset(Dataset):
         wave = load_audio(
             self.paths[index], sample_rate=self.sample_rate, max_seconds=self.max_seconds
         )
-        return Item(index, normalise_waveform(wave), self.targets[index])
+        if self.global_stats is None:
+            return Item(index, normalise_waveform(wave), self.targets[index])
+        return Item(index, normalise_global(wave, *self.global_stats), self.targets[index])
 
 
 class FeatureDataset(Dataset):
@@ -113,9 +151,10 @@ class BatchSampler(Sampler[list[int]]):
 
     ``lengths=None`` or ``bucket_size=None``: random batches (a permutation cut into batches).
     Otherwise length-bucketed: permute, cut into buckets of ``bucket_size`` items, sort each bucket
-    by length (stable), cut each bucket into batches, then shuffle all batches. No batch is
-    dropped; only the last batch of a bucket can be smaller. All randomness comes from
-    ``generator``, whose state is saved with training checkpoints.
+    by length (stable), cut each bucket into batches, then shuffle all batches. Only the last
+    batch of a bucket can be smaller; ``drop_last`` drops it (random batches: the one partial
+    batch of the epoch), unless it is the only batch (fewer items than ``batch_size``). All
+    randomness comes from ``generator``, whose state is saved with training checkpoints.
     """
 
     def __init__(
@@ -125,9 +164,11 @@ class BatchSampler(Sampler[list[int]]):
         generator: torch.Generator,
         lengths: Sequence[float] | np.ndarray | None = None,
         bucket_size: int | None = None,
+        drop_last: bool = False,
     ):
         if n < 1:
             raise ValueError("BatchSampler needs at least one item")
+
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if lengths is not None and len(lengths) != n:
@@ -139,6 +180,7 @@ class BatchSampler(Sampler[list[int]]):
         self.generator = generator
         self.lengths = None if lengths is None else np.asarray(lengths, dtype=np.float64)
         self.bucket_size = bucket_size
+        self.drop_last = drop_last
 
     @property
     def bucketed(self) -> bool:
@@ -148,34 +190,59 @@ class BatchSampler(Sampler[list[int]]):
         """Draw one epoch of batches (advances the generator)."""
         order = torch.randperm(self.n, generator=self.generator).numpy()
         if not self.bucketed:
-            return [
-                order[i : i + self.batch_size].tolist() for i in range(0, self.n, self.batch_size)
-            ]
+            return self._cut(order)
         out: list[list[int]] = []
         for start in range(0, self.n, self.bucket_size):
             bucket = order[start : start + self.bucket_size]
             bucket = bucket[np.argsort(self.lengths[bucket], kind="stable")]
-            out.extend(
-                bucket[i : i + self.batch_size].tolist()
-                for i in range(0, len(bucket), self.batch_size)
-            )
+            out.extend(self._cut(bucket))
         perm = torch.randperm(len(out), generator=self.generator).tolist()
         return [out[i] for i in perm]
+
+    def _cut(self, order: np.ndarray) -> list[list[int]]:
+        # bucketed + drop_last: drop each bucket's partial batch unless that leaves no batch
+        drop = self.drop_last and (not self.bucketed or self.n >= self.batch_size)
+        return _cut_batches(order, self.batch_size, drop, keep_single=not self.bucketed)
+
+    def _sizes(self) -> list[int]:
+        """Batch sizes of one epoch (the same every epoch; only the order is random)."""
+        parts = [self.n]
+        if self.bucketed:
+            full, rest = divmod(self.n, self.bucket_size)
+            parts = [self.bucket_size] * full + ([rest] if rest else [])
+        idx = [np.arange(n) for n in parts]
+        return [len(b) for order in idx for b in self._cut(order)]
+
+    def smallest_batch(self) -> int:
+        """Size of the smallest batch an epoch can hold (a BatchNorm head needs more than 1)."""
+        return min(self._sizes())
 
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self.batches())
 
     def __len__(self) -> int:
-        if not self.bucketed:
-            return -(-self.n // self.batch_size)
-        full, rest = divmod(self.n, self.bucket_size)
-        return full * -(-self.bucket_size // self.batch_size) + -(-rest // self.batch_size)
+        return len(self._sizes())
+
+
+def _cut_batches(
+    order: np.ndarray, batch_size: int, drop_last: bool, keep_single: bool = True
+) -> list[list[int]]:
+    """Consecutive batches of ``order``; ``drop_last`` drops a trailing partial batch, except
+    (``keep_single``) when it is the only batch (fewer items than ``batch_size``: a part is
+    never emptied)."""
+    drop = drop_last and (len(order) >= batch_size or not keep_single)
+    stop = len(order) - len(order) % batch_size if drop else len(order)
+    return [order[i : i + batch_size].tolist() for i in range(0, stop, batch_size)]
 
 
 def sequential_batches(
-    n: int, batch_size: int, lengths: Sequence[float] | np.ndarray | None = None
+    n: int,
+    batch_size: int,
+    lengths: Sequence[float] | np.ndarray | None = None,
+    drop_last: bool = False,
 ) -> list[list[int]]:
     """Deterministic batches covering all ``n`` items once (evaluation and prediction); sorted
-    by length when ``lengths`` are given, so that padding stays small."""
+    by length when ``lengths`` are given, so that padding stays small. ``drop_last`` (the
+    authors' dev loader) drops the last partial batch; it is never used for predictions."""
     order = np.arange(n) if lengths is None else np.argsort(np.asarray(lengths), kind="stable")
-    return [order[i : i + batch_size].tolist() for i in range(0, n, batch_size)]
+    return _cut_batches(order, batch_size, drop_last)

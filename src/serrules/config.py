@@ -13,6 +13,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from serrules.protocols import resolve_protocol
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
@@ -52,9 +54,15 @@ def _fill_defaults(instance: Any, schema: dict[str, Any]) -> None:
                 _fill_defaults(value, extra)
 
 
-def validate_config(config: dict[str, Any], schema: dict[str, Any] | None = None) -> dict[str, Any]:
+def validate_config(
+    config: dict[str, Any], schema: dict[str, Any] | None = None, *, resolve: bool = True
+) -> dict[str, Any]:
     """Return a copy of ``config`` with defaults filled in; raise :class:`ConfigError` naming every
-    offending key. Cross-field rules the schema cannot express are checked here too."""
+    offending key. Cross-field rules the schema cannot express are checked here too.
+
+    ``resolve`` (default) also fills the protocol-dependent keys the config leaves unset from the
+    preset of ``config["protocol"]`` (:func:`serrules.protocols.resolve_protocol`); with
+    ``resolve=False`` they stay unset (the workflow resolves each protocol itself)."""
     schema = load_schema() if schema is None else schema
     config = copy.deepcopy(config)
     validator = jsonschema.Draft202012Validator(schema)
@@ -86,7 +94,7 @@ def validate_config(config: dict[str, Any], schema: dict[str, Any] | None = None
             f"{bucket} is below training.batch_size ({batch}); a bucket must hold at least one "
             "batch (or set bucket_size: null for random batches)"
         )
-    return config
+    return resolve_protocol(config) if resolve else config
 
 
 def result_training_params(config: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,8 @@ Schemes (fold ``k`` is 1-based):
   the last one as (1,2,4/3/4); that puts session 4 in train and test and never uses session 5,
   so it is read as the typo it must be: the train part is the three sessions left, (1,2,5),
   exactly as in the other four folds (dev = the session before the test session).
+  The authors' released code uses other IEMOCAP folds (scheme ``authors``,
+  ``training.iemocap_folds``): (1,2,3/5/4), (1,2,5/4/3), (1,4,5/3/2), (3,4,5/2/1), (2,3,4/1/5).
 * **msp-improv** - 6 session folds (session = speaker number 1-6): (1,2,3,4/5/6),
   (1,2,3,6/4/5), (1,2,5,6/3/4), (1,4,5,6/2/3), (3,4,5,6/1/2), (2,3,4,5/6/1).
 * **msp-podcast**, **biic-podcast** - one fold, the official split: ``Train`` -> train,
@@ -31,7 +33,7 @@ from serrules.classes import classes_for
 
 PARTS: tuple[str, ...] = ("train", "dev", "test")
 
-#: (train sessions, dev sessions, test sessions) per fold, in fold order (the study's Tables 7-8).
+#: (train sessions, dev sessions, test sessions) per fold, in fold order (the paper's Tables 7-8).
 SESSION_FOLDS: dict[str, tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], ...]] = {
     "iemocap": (
         ((1, 2, 3), (4,), (5,)),
@@ -49,6 +51,30 @@ SESSION_FOLDS: dict[str, tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int
         ((2, 3, 4, 5), (6,), (1,)),
     ),
 }
+
+#: Fold schemes (``training.iemocap_folds``): the paper's tables, or the authors' released code,
+#: which differs for IEMOCAP only.
+FOLD_SCHEMES: tuple[str, ...] = ("paper", "authors")
+AUTHORS_SESSION_FOLDS: dict[str, tuple] = {
+    **SESSION_FOLDS,
+    "iemocap": (
+        ((1, 2, 3), (5,), (4,)),
+        ((1, 2, 5), (4,), (3,)),
+        ((1, 4, 5), (3,), (2,)),
+        ((3, 4, 5), (2,), (1,)),
+        ((2, 3, 4), (1,), (5,)),
+    ),
+}
+_SCHEME_TABLES = {"paper": SESSION_FOLDS, "authors": AUTHORS_SESSION_FOLDS}
+
+
+def fold_table_name(scheme: str) -> str:
+    """File name of a scheme's fold table in ``results/<corpus>/``: ``folds.parquet`` (paper),
+    ``folds_authors.parquet`` (authors)."""
+    if scheme not in FOLD_SCHEMES:
+        raise ValueError(f"unknown fold scheme {scheme!r}; known: {', '.join(FOLD_SCHEMES)}")
+    return "folds.parquet" if scheme == "paper" else f"folds_{scheme}.parquet"
+
 
 #: Official podcast split (as the parser writes it) -> part of the single fold.
 PODCAST_SPLITS: dict[str, str] = {
@@ -85,7 +111,7 @@ def _first(ids: pd.Series, mask: np.ndarray) -> str:
     return str(ids.to_numpy()[np.flatnonzero(mask)[0]])
 
 
-def _session_parts(utterances: pd.DataFrame, fmt: str) -> np.ndarray:
+def _session_parts(utterances: pd.DataFrame, fmt: str, scheme: str = "paper") -> np.ndarray:
     """(n_folds, N) array of part codes 0/1/2 (train/dev/test) from the session column."""
     ids = utterances["utterance_id"]
     session = utterances["session"]
@@ -93,7 +119,7 @@ def _session_parts(utterances: pd.DataFrame, fmt: str) -> np.ndarray:
     if missing.any():
         raise FoldError(f"{fmt}: utterance {_first(ids, missing)!r} has no session")
     session = session.to_numpy(dtype=np.int64)
-    table = SESSION_FOLDS[fmt]
+    table = _SCHEME_TABLES[scheme][fmt]
     known = sorted({s for fold in table for part in fold for s in part})
     unknown = ~np.isin(session, known)
     if unknown.any():
@@ -146,10 +172,10 @@ def _podcast_parts(utterances: pd.DataFrame, fmt: str) -> np.ndarray:
     return pd.Index(PARTS).get_indexer(part).astype(np.int8)[None, :]
 
 
-def _part_source(fmt: str, k: int, p: int) -> str:
+def _part_source(fmt: str, k: int, p: int, scheme: str = "paper") -> str:
     """Which sessions / speaker group / splits make part ``p`` of fold ``k`` (0-based)."""
     if fmt in SESSION_FOLDS:
-        return f"session(s) {', '.join(map(str, SESSION_FOLDS[fmt][k][p]))}"
+        return f"session(s) {', '.join(map(str, _SCHEME_TABLES[scheme][fmt][k][p]))}"
     if fmt in PODCAST_FORMATS:
         return f"split(s) {', '.join(s for s, v in PODCAST_SPLITS.items() if v == PARTS[p])}"
     groups = {2: [k], 1: [(k + 1) % CREMA_D_GROUPS]}
@@ -157,8 +183,9 @@ def _part_source(fmt: str, k: int, p: int) -> str:
     return f"speaker group(s) {groups.get(p, train)} of rank % {CREMA_D_GROUPS}"
 
 
-def assign_folds(utterances: pd.DataFrame, fmt: str) -> pd.DataFrame:
-    """Assign every utterance to train/dev/test in each fold of ``fmt``'s scheme.
+def assign_folds(utterances: pd.DataFrame, fmt: str, scheme: str = "paper") -> pd.DataFrame:
+    """Assign every utterance to train/dev/test in each fold of ``fmt``'s scheme (``scheme``:
+    the paper's fold tables or the authors' code, :data:`FOLD_SCHEMES`).
 
     ``utterances`` needs ``utterance_id`` and the column the scheme reads (``session`` for
     iemocap/msp-improv, ``split`` for podcasts, ``speaker`` for crema-d). Returns the long table
@@ -167,12 +194,13 @@ def assign_folds(utterances: pd.DataFrame, fmt: str) -> pd.DataFrame:
     not know, an empty part, or (session/speaker schemes) a test coverage other than exactly once.
     """
     classes_for(fmt)
+    fold_table_name(scheme)  # clear error for an unknown scheme
     ids = utterances["utterance_id"]
     dup = ids.duplicated().to_numpy()
     if dup.any():
         raise FoldError(f"{fmt}: utterance {_first(ids, dup)!r} listed twice")
     if fmt in SESSION_FOLDS:
-        codes = _session_parts(utterances, fmt)
+        codes = _session_parts(utterances, fmt, scheme)
     elif fmt in PODCAST_FORMATS:
         codes = _podcast_parts(utterances, fmt)
     else:
@@ -184,7 +212,7 @@ def assign_folds(utterances: pd.DataFrame, fmt: str) -> pd.DataFrame:
             if not (codes[k] == p).any():
                 raise FoldError(
                     f"{fmt}: fold {k + 1} has an empty {name} part "
-                    f"({_part_source(fmt, k, p)}: none of the {n} utterances)"
+                    f"({_part_source(fmt, k, p, scheme)}: none of the {n} utterances)"
                 )
     if fmt not in PODCAST_FORMATS:
         times_tested = (codes == PARTS.index("test")).sum(axis=0)
@@ -204,7 +232,10 @@ def assign_folds(utterances: pd.DataFrame, fmt: str) -> pd.DataFrame:
 
 
 __all__ = [
+    "AUTHORS_SESSION_FOLDS",
     "CREMA_D_GROUPS",
+    "FOLD_SCHEMES",
+    "fold_table_name",
     "FoldError",
     "PARTS",
     "PODCAST_SPLITS",

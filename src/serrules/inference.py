@@ -39,10 +39,14 @@ def model_input_settings(
     model_name: str,
     max_seconds: float | None,
     features_path: str | os.PathLike[str] | None = None,
+    waveform_mean_std: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """Input settings stored with a trained model.
 
-    wav2vec2: ``{"kind": "audio", "sample_rate", "max_seconds"}`` (the training crop).
+    wav2vec2: ``{"kind": "audio", "sample_rate", "max_seconds", "waveform_mean_std"}`` (the
+    training crop; the fold's global waveform mean and std when the model was trained with
+    ``training.waveform_normalisation: global``, the authors' code, else null = each recording
+    normalised on its own).
     eGeMAPS: ``{"kind": "egemaps", "sample_rate", "max_seconds", "feature_set", "opensmile"}``
     as recorded in the feature cache the model was trained on; ``sample_rate`` and
     ``max_seconds`` are null when that file carries no description (then prediction refuses to
@@ -56,6 +60,9 @@ def model_input_settings(
             "kind": "audio",
             "sample_rate": SAMPLE_RATE,
             "max_seconds": None if max_seconds is None else float(max_seconds),
+            "waveform_mean_std": None
+            if waveform_mean_std is None
+            else [float(v) for v in waveform_mean_std],
         }
     import pyarrow.parquet as pq
 
@@ -142,8 +149,13 @@ def predict_files(
         raise ModelInputError("no audio files given")
     dummy = np.zeros((len(wavs), len(classes)), np.float32)
     if settings["kind"] == "audio":
+        stats = settings.get("waveform_mean_std")
         dataset = AudioDataset(
-            [str(w) for w in wavs], dummy, settings["max_seconds"], int(settings["sample_rate"])
+            [str(w) for w in wavs],
+            dummy,
+            settings["max_seconds"],
+            int(settings["sample_rate"]),
+            global_stats=None if stats is None else (float(stats[0]), float(stats[1])),
         )
         collate = pad_collate
     else:
@@ -168,7 +180,7 @@ def predict_files(
     )
     device_ = torch.device(device)
     probs = predict_probabilities(
-        net.to(device_), batches, len(dataset), len(classes), device_, bf16=False
+        net.to(device_), batches, len(dataset), len(classes), device_, precision="fp32"
     )
     out = pd.DataFrame({"utterance_id": [w.stem for w in wavs], "path": [str(w) for w in wavs]})
     p_cols = prefixed("p_", classes)

@@ -1,7 +1,8 @@
 """The label stage: parsed per-rater ratings -> the Parquet tables every later stage reads.
 
 :func:`build_label_tables` turns a :class:`~serrules.corpora.records.ParsedCorpus` into
-``ratings``, ``utterances`` (metadata + vote counts), ``labels_MR/PR/AR``, ``folds`` and
+``ratings``, ``utterances`` (metadata + vote counts), ``labels_MR/PR/AR``, ``folds`` (the
+paper's fold tables; ``folds_authors`` = the authors' code's, which differ for IEMOCAP only) and
 ``exclusions`` (schemas in docs/architecture.md); :func:`run_label_stage` parses a corpus, builds
 the tables and writes them, plus ``label_loss.parquet``, into one folder.
 
@@ -20,7 +21,7 @@ All steps are vectorised (integer codes + bincount); no per-utterance Python loo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,7 +30,7 @@ import pandas as pd
 
 from serrules.aggregation import rule_targets, vote_matrix
 from serrules.classes import OTHER, RULES, VALID, classes_for, prefixed
-from serrules.folds import assign_folds
+from serrules.folds import FOLD_SCHEMES, assign_folds, fold_table_name
 from serrules.label_loss import label_loss
 
 NO_VALID_VOTE = "no_valid_vote"
@@ -60,6 +61,8 @@ class LabelTables:
     labels: dict[str, pd.DataFrame]
     folds: pd.DataFrame
     exclusions: pd.DataFrame
+    #: fold tables of the other schemes (``authors``), same layout as ``folds``
+    scheme_folds: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _check_columns(parsed: ParsedTables) -> None:
@@ -209,7 +212,9 @@ def build_label_tables(parsed: ParsedTables, fmt: str) -> LabelTables:
         if rule == "AR":
             ar_keep = keep
     assert ar_keep is not None
-    folds = assign_folds(meta.loc[ar_keep].reset_index(drop=True), fmt)
+    ar_meta = meta.loc[ar_keep].reset_index(drop=True)
+    folds = assign_folds(ar_meta, fmt)
+    scheme_folds = {s: assign_folds(ar_meta, fmt, s) for s in FOLD_SCHEMES if s != "paper"}
     exclusions = _exclusions(ratings, parsed.exclusions, ids, rows, n_valid == 0)
     return LabelTables(
         ratings=ratings_out,
@@ -217,6 +222,7 @@ def build_label_tables(parsed: ParsedTables, fmt: str) -> LabelTables:
         labels=labels,
         folds=folds,
         exclusions=exclusions,
+        scheme_folds=scheme_folds,
     )
 
 
@@ -233,6 +239,8 @@ def write_label_tables(tables: LabelTables, out_dir: str | Path, corpus: str, fm
         "exclusions": tables.exclusions,
         "label_loss": label_loss(tables.utterances, classes_for(fmt), corpus),
     }
+    for scheme, frame in tables.scheme_folds.items():
+        frames[fold_table_name(scheme).removesuffix(".parquet")] = frame
     paths = {}
     for name, frame in frames.items():
         paths[name] = out / f"{name}.parquet"

@@ -3,8 +3,16 @@
 Per-class weight ``w_j = (1 - beta) / (1 - beta**n_j)``, normalised so that ``sum_j w_j = C``,
 where ``n_j`` is the number of training utterances whose target share of class ``j`` is strictly
 greater than ``1/C`` (:func:`serrules.classes.presence_threshold`; for one-hot targets this is the
-class count). Loss of one utterance: ``-sum_j w_j * y_j * log p_j``; a batch loss is the mean over
-its utterances.
+class count). Loss of one utterance, in one of two forms (``training.loss_weighting``,
+docs/protocols.md):
+
+* ``per_class`` (the paper's text): ``-sum_j w_j * y_j * log p_j``;
+* ``per_utterance`` (the authors' code): ``(sum_j w_j * y_j) * (-sum_j y_j * log p_j)``.
+
+A batch loss is the mean over its utterances. ``beta`` is a number, or ``"(N-1)/N"`` (the
+authors' code: N = training utterances of the fold; :func:`resolve_beta`). Training targets may
+be label-smoothed first (:func:`serrules.aggregation.smooth_targets`; the authors' code uses
+epsilon = 0.05).
 """
 
 from __future__ import annotations
@@ -18,10 +26,25 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from serrules.classes import presence_threshold
+from serrules.protocols import BETA_FROM_FOLD_SIZE
 
 #: Default ``beta`` of the effective-number weighting.
 log = logging.getLogger(__name__)
 DEFAULT_BETA = 0.99
+#: Loss forms of ``training.loss_weighting``.
+WEIGHTINGS: tuple[str, ...] = ("per_class", "per_utterance")
+
+
+def resolve_beta(beta: float | str, n_train: int) -> float:
+    """The numeric beta: ``beta`` itself, or ``(N - 1) / N`` with ``N = n_train`` when ``beta`` is
+    ``"(N-1)/N"`` (the authors' code)."""
+    if beta == BETA_FROM_FOLD_SIZE:
+        if n_train < 1:
+            raise ValueError("training.beta = (N-1)/N needs at least one training utterance")
+        return (n_train - 1) / n_train
+    if isinstance(beta, str):
+        raise ValueError(f"training.beta must be a number or {BETA_FROM_FOLD_SIZE!r}, got {beta!r}")
+    return float(beta)
 
 
 def presence_counts(targets: np.ndarray) -> np.ndarray:
@@ -62,30 +85,55 @@ def class_balanced_weights(
     return raw / raw.sum() * len(counts)
 
 
-def soft_cross_entropy(logits: Tensor, targets: Tensor, weights: Tensor | None = None) -> Tensor:
-    """Per-utterance loss ``-sum_j w_j y_j log softmax(logits)_j`` (shape: batch), in float32."""
+def soft_cross_entropy(
+    logits: Tensor,
+    targets: Tensor,
+    weights: Tensor | None = None,
+    weighting: str = "per_class",
+) -> Tensor:
+    """Per-utterance loss (shape: batch), in float32: ``-sum_j w_j y_j log softmax(logits)_j``
+    (``per_class``) or ``(sum_j w_j y_j) * (-sum_j y_j log softmax(logits)_j)``
+    (``per_utterance``); without weights both are the plain soft cross-entropy."""
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"training.loss_weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     log_p = F.log_softmax(logits.float(), dim=-1)
-    weighted = targets.float() * log_p
-    if weights is not None:
-        weighted = weighted * weights.to(weighted.device, torch.float32)
-    return -weighted.sum(dim=-1)
+    y = targets.float()
+    if weights is None:
+        return -(y * log_p).sum(dim=-1)
+    w = weights.to(log_p.device, torch.float32)
+    if weighting == "per_class":
+        return -(w * y * log_p).sum(dim=-1)
+    return (w * y).sum(dim=-1) * -(y * log_p).sum(dim=-1)
 
 
 class ClassBalancedSoftCrossEntropy(nn.Module):
     """``loss(logits, targets)`` = batch mean of :func:`soft_cross_entropy` with fixed weights."""
 
-    def __init__(self, weights: np.ndarray | Tensor):
+    def __init__(self, weights: np.ndarray | Tensor, weighting: str = "per_class"):
         super().__init__()
+        if weighting not in WEIGHTINGS:
+            raise ValueError(
+                f"training.loss_weighting must be one of {WEIGHTINGS}, got {weighting!r}"
+            )
+        self.weighting = weighting
         self.register_buffer("weights", torch.as_tensor(np.asarray(weights), dtype=torch.float32))
 
     @classmethod
     def from_targets(
-        cls, targets: np.ndarray, classes: Sequence[str], beta: float = DEFAULT_BETA
+        cls,
+        targets: np.ndarray,
+        classes: Sequence[str],
+        beta: float = DEFAULT_BETA,
+        weighting: str = "per_class",
     ) -> ClassBalancedSoftCrossEntropy:
-        return cls(class_balanced_weights(targets, classes, beta))
+        return cls(class_balanced_weights(targets, classes, beta), weighting)
 
     def per_utterance(self, logits: Tensor, targets: Tensor) -> Tensor:
-        return soft_cross_entropy(logits, targets, self.weights)
+        return soft_cross_entropy(logits, targets, self.weights, self.weighting)
+
+    def unweighted(self, logits: Tensor, targets: Tensor) -> Tensor:
+        """Per-utterance plain soft cross-entropy ``-sum_j y_j log p_j`` (the authors' dev loss)."""
+        return soft_cross_entropy(logits, targets)
 
     def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
         return self.per_utterance(logits, targets).mean()

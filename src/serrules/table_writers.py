@@ -72,12 +72,13 @@ def write_table(
     csv_frame: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write ``<stem>.csv`` (``csv_frame`` if given: the machine-readable numbers), ``<stem>.md``
-    and ``<stem>.tex`` (``df``: the display frame). Returns the three paths."""
+    (the display frame ``df``, then the caption as a footnote paragraph) and ``<stem>.tex``
+    (``df`` with the caption). Returns the three paths."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     bold = list(bold)
     paths = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".tex")]
     (df if csv_frame is None else csv_frame).to_csv(paths[0], index=False)
-    paths[1].write_text(to_markdown(df, bold))
+    paths[1].write_text(to_markdown(df, bold) + f"\n{caption}\n")
     paths[2].write_text(to_latex(df, caption, label, bold))
     return paths

@@ -7,8 +7,12 @@ One call of :func:`train_fold` trains one model for one (corpus, train rule, fol
   rule, audio ``ok``; test part = EVERY audio-ok utterance of the fold's ``test`` part, whatever
   the rule (predictions are scored later against each test rule);
 * class-balanced soft cross-entropy (:mod:`serrules.loss`) with weights from the train part;
-* AdamW, ``epochs`` epochs; after each epoch the dev loss (same loss and weights, whole dev part,
-  eval mode) picks the best epoch (lowest dev loss; ties keep the earlier epoch);
+* ``epochs`` epochs; after each epoch the dev loss (eval mode) picks the best epoch (lowest dev
+  loss; ties keep the earlier epoch);
+* every choice where the paper's text and the authors' code differ (loss form and beta, target
+  smoothing, dev loss, optimiser, precision, last partial batch, waveform normalisation, pooling,
+  head) comes from the resolved config (:mod:`serrules.protocols`) and is built by
+  :mod:`serrules.training_choices`; the resolved values go into the model's metadata;
 * after each epoch a checkpoint (model, optimizer, best state, log rows and every RNG state) is
   written atomically to ``checkpoint_dir``; a restarted job resumes from it and ends with exactly
   the same best model and predictions as an uninterrupted run;
@@ -42,6 +46,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from serrules import training_choices as choices
 from serrules.batching import (
     SAMPLE_RATE,
     AudioDataset,
@@ -50,6 +55,7 @@ from serrules.batching import (
     pad_collate,
     sequential_batches,
     stack_collate,
+    waveform_statistics,
 )
 from serrules.checkpoints import load_best_weights, load_resume_state
 from serrules.classes import classes_for, prefixed
@@ -58,19 +64,19 @@ from serrules.devices import acquire_gpu, device_report, select_device
 from serrules.inference import INPUT_METADATA_KEY, model_input_settings
 from serrules.loss import ClassBalancedSoftCrossEntropy
 from serrules.models import EGEMAPS_NAME, MODEL_NAMES, WAV2VEC2_NAME, build_model
+from serrules.protocols import section_defaults
 
 log = logging.getLogger(__name__)
 
-#: Defaults of the ``train`` config section (the study's protocol).
+#: Defaults of the ``train`` config section; the protocol-dependent keys come from the paper's
+#: preset (:mod:`serrules.protocols`).
 TRAIN_DEFAULTS: dict[str, Any] = {
     "epochs": 50,
     "batch_size": 32,
     "lr": 1e-4,
-    "weight_decay": 0.01,
-    "beta": 0.99,
+    **section_defaults("training"),
     "max_seconds": 12.0,
     "num_workers": 4,
-    "bf16": True,
     "seed": 0,
     "device": "auto",
     "bucket_size": 1024,
@@ -280,12 +286,6 @@ def standardizer_state_from_file(path: str | os.PathLike[str]) -> dict[str, Any]
 # --------------------------------------------------------------------------------------------
 # loops
 # --------------------------------------------------------------------------------------------
-def _autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
-    if device.type == "cuda" and bf16:
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def _forward(model: nn.Module, batch: Mapping[str, Tensor], device: torch.device) -> Tensor:
     inputs = batch["inputs"].to(device, non_blocking=True)
     mask = batch.get("attention_mask")
@@ -308,17 +308,17 @@ def _loader(
 def evaluate_loss(
     model: nn.Module,
     loader: Iterable[Mapping[str, Tensor]],
-    criterion: ClassBalancedSoftCrossEntropy,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
     device: torch.device,
-    bf16: bool,
+    precision: str,
 ) -> float:
-    """Mean per-utterance loss over every utterance the loader yields (eval mode)."""
+    """Mean per-utterance ``loss_fn`` over every utterance the loader yields (eval mode)."""
     model.eval()
     total, count = 0.0, 0
     for batch in loader:
-        with _autocast(device, bf16):
+        with choices.autocast(device, precision):
             logits = _forward(model, batch, device)
-        losses = criterion.per_utterance(logits, batch["targets"].to(device))
+        losses = loss_fn(logits, batch["targets"].to(device))
         total += float(losses.double().sum())
         count += len(losses)
     return total / count
@@ -331,13 +331,13 @@ def predict_probabilities(
     n: int,
     n_classes: int,
     device: torch.device,
-    bf16: bool,
+    precision: str,
 ) -> np.ndarray:
     """Softmax probabilities (n x C, float32) in dataset order (eval mode)."""
     model.eval()
     probs = np.full((n, n_classes), np.nan, dtype=np.float32)
     for batch in loader:
-        with _autocast(device, bf16):
+        with choices.autocast(device, precision):
             logits = _forward(model, batch, device)
         probs[batch["index"].numpy()] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     if np.isnan(probs).any():
@@ -516,12 +516,16 @@ def train_fold(
     out_predictions: str | os.PathLike[str],
     checkpoint_dir: str | os.PathLike[str],
     on_epoch_end: Callable[[int], None] | None = None,
+    protocol: Mapping[str, Any] | None = None,
+    out_protocol: str | os.PathLike[str] | None = None,
 ) -> None:
     """Train one fold (resuming from ``checkpoint_dir`` if a compatible checkpoint is there),
     then write the best epoch's model, the per-epoch log and the test-part predictions.
 
     ``on_epoch_end(epoch)`` is called after each epoch's checkpoint is on disk (monitoring and
     tests; an exception raised there aborts the run the way a killed job would).
+    ``protocol`` (:func:`serrules.protocols.protocol_record`) is stored in the model's metadata
+    and, with the numbers resolved from it (beta, waveform statistics), in ``out_protocol``.
     """
     cfg = resolve_train_cfg(train_cfg)
     name = model_cfg.get("name")
@@ -543,8 +547,11 @@ def train_fold(
             )
         log.info("fold %d %s part: %d utterance(s)", fold, part, len(getattr(data, part)))
     # class weights first: a class without training utterances fails before any model is built
-    y_train = data.train[prefixed("y_", data.classes)].to_numpy(np.float32)
-    criterion = ClassBalancedSoftCrossEntropy.from_targets(y_train, data.classes, cfg["beta"])
+    y_train = choices.training_targets(
+        data.train[prefixed("y_", data.classes)].to_numpy(np.float32), cfg
+    )
+    criterion, beta = choices.build_criterion(y_train, data.classes, cfg)
+    log.info("fold %d: beta %.6f, class weights %s", fold, beta, criterion.weights.tolist())
 
     job = _FoldJob(
         fmt=fmt,
@@ -560,6 +567,8 @@ def train_fold(
         out_predictions=Path(out_predictions),
         checkpoint_dir=Path(checkpoint_dir),
         on_epoch_end=on_epoch_end,
+        protocol={**dict(protocol or {}), "beta_used": beta},
+        out_protocol=None if out_protocol is None else Path(out_protocol),
     )
     device = select_device(cfg["device"])
     if device.type != "cuda":
@@ -590,6 +599,8 @@ class _FoldJob:
     out_predictions: Path
     checkpoint_dir: Path
     on_epoch_end: Callable[[int], None] | None
+    protocol: dict[str, Any] = field(default_factory=dict)
+    out_protocol: Path | None = None
 
 
 def _run(job: _FoldJob, device: torch.device) -> None:
@@ -604,20 +615,26 @@ def _run(job: _FoldJob, device: torch.device) -> None:
     name = model_cfg["name"]
     classes = data.classes
     y_cols = prefixed("y_", classes)
-    y_train = data.train[y_cols].to_numpy(np.float32)
-    y_dev = data.dev[y_cols].to_numpy(np.float32)
+    y_train = choices.training_targets(data.train[y_cols].to_numpy(np.float32), cfg)
+    y_dev = choices.training_targets(data.dev[y_cols].to_numpy(np.float32), cfg)
     criterion = job.criterion
     on_gpu = device.type == "cuda"
-    bf16 = bool(cfg["bf16"]) and on_gpu
+    precision = cfg["precision"]
     seed_everything(cfg["seed"])
 
     standardizer_tensors: dict[str, Tensor] = {}
     standardizer_extras: dict[str, Any] = {}
     if name == WAV2VEC2_NAME:
         max_s = cfg["max_seconds"]
+        stats = None
+        if cfg["waveform_normalisation"] == "global":
+            stats = waveform_statistics(data.train["audio_path"].tolist(), max_s, SAMPLE_RATE)
+            job.protocol["waveform_mean_std"] = list(stats)
+            log.info("fold %d: global waveform mean %.6g, std %.6g", fold, *stats)
 
         def dataset(frame: pd.DataFrame, targets: np.ndarray) -> AudioDataset:
-            return AudioDataset(frame["audio_path"].tolist(), targets, max_s, SAMPLE_RATE)
+            paths = frame["audio_path"].tolist()
+            return AudioDataset(paths, targets, max_s, SAMPLE_RATE, global_stats=stats)
 
         def lengths(frame: pd.DataFrame) -> np.ndarray:
             dur = frame["duration_s"].to_numpy(np.float64)
@@ -650,15 +667,30 @@ def _run(job: _FoldJob, device: torch.device) -> None:
     model = build_model(model_cfg, len(classes), n_features=n_features).to(device)
     criterion = criterion.to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    optimizer = choices.make_optimizer(trainable, cfg)
+    scaler = choices.grad_scaler(device, precision)
+    dev_loss_fn = choices.dev_loss_function(criterion, cfg)
     generator = torch.Generator().manual_seed(cfg["seed"])
     sampler = BatchSampler(
-        len(train_ds), cfg["batch_size"], generator, train_lengths, cfg["bucket_size"]
+        len(train_ds),
+        cfg["batch_size"],
+        generator,
+        train_lengths,
+        cfg["bucket_size"],
+        drop_last=cfg["drop_last"],
     )
+    if model_cfg.get("head_batchnorm") and sampler.smallest_batch() < 2:
+        raise ValueError(
+            f"fold {fold}, rule {train_rule}: model.head_batchnorm needs training batches of at "
+            f"least 2 utterances, but {len(train_ds)} training utterances with batch_size "
+            f"{cfg['batch_size']} (bucket_size {cfg['bucket_size']}, drop_last "
+            f"{cfg['drop_last']}) leave a batch of 1; set training.drop_last: true or change "
+            "training.batch_size"
+        )
     train_loader = _loader(train_ds, sampler, collate, workers, device)
     dev_loader = _loader(
         dev_ds,
-        sequential_batches(len(dev_ds), cfg["batch_size"], dev_lengths),
+        sequential_batches(len(dev_ds), cfg["batch_size"], dev_lengths, cfg["drop_last"]),
         collate,
         workers,
         device,
@@ -695,18 +727,19 @@ def _run(job: _FoldJob, device: torch.device) -> None:
         total, count = 0.0, 0
         bar = tqdm(train_loader, desc=f"fold {fold} epoch {epoch}/{cfg['epochs']}", leave=False)
         for batch in bar:
-            with _autocast(device, bf16):
+            with choices.autocast(device, precision):
                 logits = _forward(model, batch, device)
             loss = criterion(logits, batch["targets"].to(device, non_blocking=True))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             n = len(batch["targets"])
             total += float(loss.detach()) * n
             count += n
             bar.set_postfix(loss=f"{total / count:.4f}")
         bar.close()
-        dev_loss = evaluate_loss(model, dev_loader, criterion, device, bf16)
+        dev_loss = evaluate_loss(model, dev_loader, dev_loss_fn, device, precision)
         improved = dev_loss < progress.best_dev_loss  # strict: ties keep the earlier epoch
         if improved:
             progress.best_epoch, progress.best_dev_loss = epoch, dev_loss
@@ -745,7 +778,7 @@ def _run(job: _FoldJob, device: torch.device) -> None:
         workers,
         device,
     )
-    probs = predict_probabilities(model, test_loader, len(test_ds), len(classes), device, bf16)
+    probs = predict_probabilities(model, test_loader, len(test_ds), len(classes), device, precision)
     predictions = pd.DataFrame({"utterance_id": data.test["utterance_id"].to_numpy()})
     predictions["fold"] = np.int64(fold)
     for j, col in enumerate(prefixed("p_", classes)):
@@ -764,8 +797,11 @@ def _run(job: _FoldJob, device: torch.device) -> None:
         "model_cfg": json.dumps(dict(model_cfg), default=str),
         "n_features": "" if n_features is None else str(n_features),
         "standardizer_extras": json.dumps(standardizer_extras, default=str),
+        "protocol": json.dumps(job.protocol, default=str),
         INPUT_METADATA_KEY: json.dumps(
-            model_input_settings(name, cfg["max_seconds"], features_path)
+            model_input_settings(
+                name, cfg["max_seconds"], features_path, job.protocol.get("waveform_mean_std")
+            )
         ),
     }
     if name == WAV2VEC2_NAME:
@@ -773,6 +809,8 @@ def _run(job: _FoldJob, device: torch.device) -> None:
     job.out_model.parent.mkdir(parents=True, exist_ok=True)
     _atomic_save_file({**progress.best_state, **standardizer_tensors}, job.out_model, metadata)
     _write_log(progress.rows, progress.best_epoch, out_log)
+    if job.out_protocol is not None:
+        job.out_protocol.write_text(json.dumps(job.protocol, indent=2, default=str) + "\n")
     if not cfg["keep_checkpoint"]:
         _remove_checkpoint(ckpt_dir)
     log.info(
@@ -798,12 +836,19 @@ def load_trained_model(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[st
     model_cfg = json.loads(meta["model_cfg"])
     head_hidden = int(model_cfg.get("head_hidden", 1024))
     dropout = float(model_cfg.get("dropout", 0.5))
+    model_cfg = {**section_defaults("model"), **model_cfg}  # older files: the paper preset
+    head_batchnorm = bool(model_cfg["head_batchnorm"])
     if meta["model_name"] == WAV2VEC2_NAME:
         from transformers import Wav2Vec2Config, Wav2Vec2Model
 
         config = Wav2Vec2Config.from_dict(json.loads(meta["backbone_config"]))
         model: nn.Module = Wav2Vec2Classifier(
-            Wav2Vec2Model(config), len(classes), head_hidden=head_hidden, dropout=dropout
+            Wav2Vec2Model(config),
+            len(classes),
+            head_hidden=head_hidden,
+            dropout=dropout,
+            pooling=str(model_cfg["pooling"]),
+            head_batchnorm=head_batchnorm,
         )
     else:
         model = EgemapsMLP(
@@ -811,6 +856,7 @@ def load_trained_model(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[st
             n_features=int(meta["n_features"]),
             head_hidden=head_hidden,
             dropout=dropout,
+            head_batchnorm=head_batchnorm,
         )
     state = {k: v for k, v in load_file(str(path)).items() if not k.startswith(STANDARDIZER_PREFIX)}
     model.load_state_dict(state)

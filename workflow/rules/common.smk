@@ -20,7 +20,7 @@ os.environ.update(
 from serrules.classes import RULES
 from serrules.config import enabled_corpora, result_training_params, validate_config
 from serrules.corpora import annotation_files, audio_files
-from serrules.folds import n_folds
+from serrules.folds import FOLD_SCHEMES, fold_table_name, n_folds
 from serrules.job_resources import (
     EGEMAPS_MEM_MB,
     EGEMAPS_THREADS,
@@ -28,9 +28,20 @@ from serrules.job_resources import (
     parquet_rows,
     train_request,
 )
+from serrules.protocols import (
+    PROTOCOLS,
+    explicit_keys,
+    protocol_record,
+    resolve_protocol,
+)
 
+# An unknown protocol (or any bad key) fails here, before any job.
 validate(config, schema="../schemas/config.schema.yaml")
-config.update(validate_config(config))
+_CHECKED = validate_config(config, resolve=False)
+# keys the user set himself win over every preset (also in protocol_comparison)
+EXPLICIT_KEYS = explicit_keys(_CHECKED)
+PROTOCOL_CONFIGS = {p: resolve_protocol(_CHECKED, p) for p in PROTOCOLS}
+config.update(PROTOCOL_CONFIGS[_CHECKED["protocol"]])
 
 CORPORA = enabled_corpora(config)
 RESULTS = "results"
@@ -38,12 +49,15 @@ RESULTS = "results"
 TRAIN_REQUEST = train_request(config)
 # A CUDA build of PyTorch for GPU training, the CPU build otherwise (paths relative to rules/).
 TRAIN_ENV = "../../envs/training-%s.yaml" % ("cuda" if TRAIN_REQUEST.gpus else "cpu")
+# protocol_comparison: each preset in its own results subfolder
+PROTOCOL_RESULTS = f"{RESULTS}/protocols/{{protocol}}"
 
 
 wildcard_constraints:
     corpus="|".join(re.escape(c) for c in CORPORA),
     train_rule="|".join(RULES),
     fold=r"\d+",
+    protocol="|".join(PROTOCOLS),
 
 
 def corpus_cfg(corpus):
@@ -104,6 +118,46 @@ def self_evaluations(wildcards):
     return corpus_cfg(wildcards.corpus).get("include_self_evaluations", False)
 
 
+def run_config(wildcards):
+    """The resolved config of a job: its protocol's (protocol_comparison) or the main run's."""
+    protocol = getattr(wildcards, "protocol", None)
+    return PROTOCOL_CONFIGS[protocol] if protocol else config
+
+
+def run_prefix(wildcards):
+    protocol = getattr(wildcards, "protocol", None)
+    return f"{RESULTS}/protocols/{protocol}" if protocol else RESULTS
+
+
+def training_params(wildcards):
+    """Result-changing training settings of the job's protocol (params: a change reruns it)."""
+    return result_training_params(run_config(wildcards))
+
+
+def model_params(wildcards):
+    return run_config(wildcards)["model"]
+
+
+def evaluation_params(wildcards):
+    return run_config(wildcards)["evaluation"]
+
+
+def protocol_params(wildcards):
+    """Which protocol and which values produce a job's outputs (written with them)."""
+    return protocol_record(run_config(wildcards), EXPLICIT_KEYS)
+
+
+def folds_input(wildcards):
+    """The fold table of the job's IEMOCAP fold scheme (identical tables for other corpora)."""
+    scheme = run_config(wildcards)["training"]["iemocap_folds"]
+    return f"{RESULTS}/{wildcards.corpus}/{fold_table_name(scheme)}"
+
+
+def checkpoint_dir(wildcards):
+    w = wildcards
+    return f"{run_prefix(w)}/{w.corpus}/checkpoints/{w.train_rule}/fold{w.fold}"
+
+
 def features_input(wildcards):
     """Only the eGeMAPS baseline trains on cached features; wav2vec2 reads the audio."""
     if config["model"]["name"] == "egemaps-mlp":
@@ -117,12 +171,66 @@ def egemaps_runtime(wildcards, input, threads):
 
 
 def fold_predictions(wildcards):
+    prefix = run_prefix(wildcards)
     return {
         train_rule: [
-            f"{RESULTS}/{wildcards.corpus}/models/{train_rule}/fold{k}/predictions.parquet"
+            f"{prefix}/{wildcards.corpus}/models/{train_rule}/fold{k}/predictions.parquet"
             for k in folds_of(wildcards.corpus)
         ]
         for train_rule in RULES
+    }
+
+
+def protocol_metrics_tables(wildcards):
+    return [
+        f"{RESULTS}/protocols/{wildcards.protocol}/{c}/metrics.parquet" for c in CORPORA
+    ]
+
+
+def comparison_predictions(wildcards):
+    """Every fold prediction of both presets, named <protocol>/<corpus>/<train rule>/fold<k>."""
+    return {
+        f"{p}/{c}/{rule}/fold{k}": (
+            f"{RESULTS}/protocols/{p}/{c}/models/{rule}/fold{k}/predictions.parquet"
+        )
+        for p in PROTOCOLS
+        for c in CORPORA
+        for rule in RULES
+        for k in folds_of(c)
+    }
+
+
+def comparison_inputs(wildcards):
+    """Label-stage tables (shared by both presets) of every corpus."""
+    names = ["utterances", "audio_index", *[f"labels_{r}" for r in RULES]]
+    return {
+        f"{c}/{name}": f"{RESULTS}/{c}/{name}.parquet"
+        for c in CORPORA
+        for name in names
+    }
+
+
+def comparison_folds(wildcards):
+    return {
+        f"{p}/{c}": f"{RESULTS}/{c}/"
+        + fold_table_name(PROTOCOL_CONFIGS[p]["training"]["iemocap_folds"])
+        for p in PROTOCOLS
+        for c in CORPORA
+    }
+
+
+def comparison_params(wildcards):
+    """Per protocol: its record, evaluation settings and label smoothing; corpus formats."""
+    return {
+        "protocols": {
+            p: {
+                "record": protocol_record(PROTOCOL_CONFIGS[p], EXPLICIT_KEYS),
+                "evaluation": PROTOCOL_CONFIGS[p]["evaluation"],
+                "target_smoothing": PROTOCOL_CONFIGS[p]["training"]["target_smoothing"],
+            }
+            for p in PROTOCOLS
+        },
+        "formats": {c: corpus_format(c) for c in CORPORA},
     }
 
 
@@ -142,7 +250,7 @@ def evaluation_label_tables(wildcards):
     return {
         "utterances": f"{base}/utterances.parquet",
         **{f"labels_{rule}": f"{base}/labels_{rule}.parquet" for rule in RULES},
-        "folds": f"{base}/folds.parquet",
+        "folds": folds_input(wildcards),
         "audio_index": f"{base}/audio_index.parquet",
     }
 

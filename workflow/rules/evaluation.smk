@@ -7,7 +7,7 @@ rule evaluate_corpus:
         labels_MR=f"{RESULTS}/{{corpus}}/labels_MR.parquet",
         labels_PR=f"{RESULTS}/{{corpus}}/labels_PR.parquet",
         labels_AR=f"{RESULTS}/{{corpus}}/labels_AR.parquet",
-        folds=f"{RESULTS}/{{corpus}}/folds.parquet",
+        folds=folds_input,
         audio_index=f"{RESULTS}/{{corpus}}/audio_index.parquet",
     output:
         f"{RESULTS}/{{corpus}}/metrics.parquet",
@@ -20,7 +20,9 @@ rule evaluate_corpus:
     params:
         fmt=format_of,
         rules=RULES,
-        evaluation=config["evaluation"],
+        evaluation=evaluation_params,
+        training=training_params,
+        protocol=protocol_params,
     script:
         "../scripts/evaluate_corpus.py"
 

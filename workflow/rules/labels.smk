@@ -6,7 +6,10 @@ rule label_tables:
         ratings=f"{RESULTS}/{{corpus}}/ratings.parquet",
         utterances=f"{RESULTS}/{{corpus}}/utterances.parquet",
         labels=expand(f"{RESULTS}/{{{{corpus}}}}/labels_{{rule}}.parquet", rule=RULES),
-        folds=f"{RESULTS}/{{corpus}}/folds.parquet",
+        folds=expand(
+            f"{RESULTS}/{{{{corpus}}}}/{{name}}",
+            name=[fold_table_name(s) for s in FOLD_SCHEMES],
+        ),
         exclusions=f"{RESULTS}/{{corpus}}/exclusions.parquet",
         label_loss=f"{RESULTS}/{{corpus}}/label_loss.parquet",
     log:

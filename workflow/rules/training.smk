@@ -4,13 +4,14 @@ rule train_fold:
     """
     input:
         labels=f"{RESULTS}/{{corpus}}/labels_{{train_rule}}.parquet",
-        folds=f"{RESULTS}/{{corpus}}/folds.parquet",
+        folds=folds_input,
         audio_index=f"{RESULTS}/{{corpus}}/audio_index.parquet",
         features=features_input,
     output:
         model=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/best.safetensors",
         log=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/train_log.csv",
         predictions=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/predictions.parquet",
+        protocol=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/protocol.json",
     log:
         f"{RESULTS}/logs/train_fold/{{corpus}}/{{train_rule}}_fold{{fold}}.log",
     benchmark:
@@ -24,9 +25,10 @@ rule train_fold:
         runtime=TRAIN_REQUEST.runtime_min,
     params:
         fmt=format_of,
-        model=config["model"],
-        training=result_training_params(config),
-        checkpoint_dir=f"{RESULTS}/{{corpus}}/checkpoints/{{train_rule}}/fold{{fold}}",
+        model=model_params,
+        training=training_params,
+        protocol=protocol_params,
+        checkpoint_dir=checkpoint_dir,
         gpus=TRAIN_REQUEST.gpus,
     script:
         "../scripts/train_fold.py"

@@ -15,5 +15,8 @@ evaluate_corpus(
     alpha=float(cfg["alpha"]),
     unit=cfg["unit"],
     epsilon=float(cfg["epsilon"]),
+    divergence_target=cfg["divergence_target"],
+    label_smoothing=float(snakemake.params.training["target_smoothing"]),
+    protocol=dict(snakemake.params.protocol),
     out_path=snakemake.output[0],
 )

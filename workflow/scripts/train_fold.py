@@ -36,4 +36,6 @@ train_fold(
     out_log=snakemake.output.log,
     out_predictions=snakemake.output.predictions,
     checkpoint_dir=snakemake.params.checkpoint_dir,
+    protocol=dict(snakemake.params.protocol),
+    out_protocol=snakemake.output.protocol,
 )

@@ -29,6 +29,7 @@ from serrules.evaluation.pooling import (
     build_test_sets,
     expected_test_utterances,
     pool_predictions,
+    with_divergence_target,
 )
 
 #: Bootstrap units: resample utterances, or speakers then utterances within each speaker.
@@ -76,6 +77,9 @@ def evaluate_corpus(
     epsilon: float = EPSILON,
     out_path: Path,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    divergence_target: str = "votes",
+    label_smoothing: float = 0.0,
+    protocol: Mapping | None = None,
 ) -> pd.DataFrame:
     """Pool every train rule's per-fold predictions, score them on every test rule with
     macro-F1 / KLD / JSD, bootstrap confidence intervals and paired p-values against AR_train,
@@ -85,6 +89,9 @@ def evaluate_corpus(
     ``labels_paths``: test rule -> ``labels_<rule>.parquet``; ``predictions``: train rule -> its
     per-fold ``predictions.parquet`` files (fold number read from each file and checked).
     ``unit="speaker"`` resamples speakers, then utterances within each chosen speaker.
+    ``divergence_target`` / ``label_smoothing``: KLD/JSD target on MR_test/PR_test
+    (:func:`~serrules.evaluation.pooling.with_divergence_target`); ``protocol`` (the record of
+    :func:`serrules.protocols.protocol_record`) is stored with the settings.
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
@@ -115,6 +122,7 @@ def evaluate_corpus(
         ", ".join(train_rules),
     )
     test_sets = read_test_sets(expected.index, labels_paths, utterances_path, classes)
+    test_sets = with_divergence_target(test_sets, divergence_target, label_smoothing)
     rows = [
         (corpus, *row)
         for row in score_test_sets(
@@ -142,7 +150,11 @@ def evaluate_corpus(
         "alpha": float(alpha),
         "unit": unit,
         "epsilon": float(epsilon),
+        "divergence_target": divergence_target,
+        "label_smoothing": float(label_smoothing),
     }
+    if protocol is not None:
+        settings["protocol"] = dict(protocol)
     write_metrics(frame, Path(out_path), settings)
     log.info("%s: wrote %d metric rows to %s", corpus, len(frame), out_path)
     return frame

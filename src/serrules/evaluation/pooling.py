@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from serrules.aggregation import vote_distribution
+from serrules.aggregation import smooth_targets, vote_distribution
 from serrules.classes import prefixed
+
+#: ``evaluation.divergence_target``: KLD/JSD target on MR_test/PR_test.
+DIVERGENCE_TARGETS: tuple[str, ...] = ("votes", "smoothed_label")
 
 #: Largest accepted deviation of a probability row's sum from 1 (predictions are float32).
 ROW_SUM_TOLERANCE = 1e-4
@@ -284,3 +287,27 @@ def build_test_sets(
             speakers=speakers_all[positions],
         )
     return sets
+
+
+def with_divergence_target(
+    sets: Mapping[str, TestSet], divergence_target: str, label_smoothing: float = 0.0
+) -> dict[str, TestSet]:
+    """Test sets whose KLD/JSD target follows ``evaluation.divergence_target``: ``votes`` (the
+    paper's reading) keeps each utterance's vote distribution; ``smoothed_label`` (the authors'
+    code) uses, on MR_test and PR_test, the rule's one-hot label smoothed with
+    ``label_smoothing`` (``training.target_smoothing``). AR_test keeps the vote distribution."""
+    if divergence_target not in DIVERGENCE_TARGETS:
+        raise ValueError(
+            f"evaluation.divergence_target must be one of {DIVERGENCE_TARGETS}, "
+            f"got {divergence_target!r}"
+        )
+    if divergence_target == "votes":
+        return dict(sets)
+    out = {}
+    for rule, test in sets.items():
+        if rule == "AR":
+            out[rule] = test
+            continue
+        target = smooth_targets(test.truth.astype(np.float32), label_smoothing)
+        out[rule] = replace(test, target=target.astype(np.float64))
+    return out

@@ -13,6 +13,7 @@ import pandas as pd
 from serrules.classes import RULES
 from serrules.evaluation.bootstrap import p_value_resolution
 from serrules.evaluation.corpus_metrics import read_metrics
+from serrules.protocols import PROTOCOL_SOURCES, describe
 from serrules.table_writers import write_table
 
 # ---------------------------------------------------------------- Tables 4-6
@@ -145,6 +146,20 @@ def build_result_table(
     return display, bold, csv
 
 
+def _protocol_text(settings: list[dict]) -> str:
+    """``Protocol authors (the authors' released code): key=value, ... . `` for captions."""
+    records = [s.get("protocol") for s in settings]
+    if not records or any(r is None for r in records):
+        return ""
+    texts = {describe(r) for r in records}
+    if len(texts) != 1:
+        return f"Protocols differ between corpora: {'; '.join(sorted(texts))}. "
+    record = records[0]
+    source = PROTOCOL_SOURCES.get(record["protocol"], record["protocol"])
+    values = ", ".join(f"{k}={v}" for k, v in record["settings"].items())
+    return f"{next(iter(texts)).capitalize()} ({source}): {values}. "
+
+
 def _caption(spec: TableSpec, settings: list[dict]) -> str:
     n_boot = {s.get("n_bootstrap") for s in settings}
     alphas = {s.get("alpha") for s in settings}
@@ -159,7 +174,7 @@ def _caption(spec: TableSpec, settings: list[dict]) -> str:
         else ""
     )
     best = "highest" if spec.higher_is_better else "lowest"
-    return (
+    return _protocol_text(settings) + (
         f"{spec.title} of each train rule (rows) on each test rule (columns), predictions "
         f"pooled over folds, with {level}bootstrap confidence intervals ({n_text}{unit_text}). "
         "Average: mean of the three test columns, its bounds the mean of their bounds. "

@@ -21,6 +21,7 @@ from serrules.models.wav2vec2 import (
     Wav2Vec2Classifier,
     load_pretrained_backbone,
 )
+from serrules.protocols import section_defaults
 
 __all__ = [
     "EGEMAPS_NAME",
@@ -42,13 +43,17 @@ def build_model(
     ``pretrained`` (folder, or hub id fetched once with ``python -m serrules.pretrained fetch``;
     default ``facebook/wav2vec2-large-robust``),
     ``keep_layers`` (12), ``head_hidden`` (1024), ``dropout`` (0.5),
-    ``freeze_feature_encoder`` (true). ``n_features`` is the eGeMAPS input width (default 88).
+    ``freeze_feature_encoder`` (true), and the protocol keys ``pooling`` (``masked``) and
+    ``head_batchnorm`` (false) (docs/protocols.md). ``n_features`` is the eGeMAPS input width
+    (default 88).
     The wav2vec2 weights are loaded from ``pretrained``; the head is randomly initialised from the
     current torch seed.
     """
     name = model_cfg.get("name")
     head_hidden = int(model_cfg.get("head_hidden", 1024))
     dropout = float(model_cfg.get("dropout", 0.5))
+    model_cfg = {**section_defaults("model"), **model_cfg}  # protocol keys: paper preset
+    head_batchnorm = bool(model_cfg["head_batchnorm"])
     if name == WAV2VEC2_NAME:
         from serrules.pretrained import resolve_pretrained
 
@@ -57,12 +62,20 @@ def build_model(
             keep_layers=int(model_cfg.get("keep_layers", DEFAULT_KEEP_LAYERS)),
             freeze_feature_encoder=bool(model_cfg.get("freeze_feature_encoder", True)),
         )
-        return Wav2Vec2Classifier(backbone, n_classes, head_hidden=head_hidden, dropout=dropout)
+        return Wav2Vec2Classifier(
+            backbone,
+            n_classes,
+            head_hidden=head_hidden,
+            dropout=dropout,
+            pooling=str(model_cfg["pooling"]),
+            head_batchnorm=head_batchnorm,
+        )
     if name == EGEMAPS_NAME:
         return EgemapsMLP(
             n_classes,
             n_features=N_EGEMAPS_FEATURES if n_features is None else int(n_features),
             head_hidden=head_hidden,
             dropout=dropout,
+            head_batchnorm=head_batchnorm,
         )
     raise ValueError(f"model.name: unknown model {name!r}; known: {', '.join(MODEL_NAMES)}")

@@ -22,10 +22,13 @@ class EgemapsMLP(nn.Module):
         n_features: int = N_EGEMAPS_FEATURES,
         head_hidden: int = 1024,
         dropout: float = 0.5,
+        head_batchnorm: bool = False,
     ):
         super().__init__()
         self.n_features = n_features
-        self.head = ClassificationHead(n_features, n_classes, hidden=head_hidden, dropout=dropout)
+        self.head = ClassificationHead(
+            n_features, n_classes, hidden=head_hidden, dropout=dropout, batchnorm=head_batchnorm
+        )
 
     def forward(self, inputs: Tensor, attention_mask: Tensor | None = None) -> Tensor:
         """``inputs``: (batch, n_features) -> logits (batch, C). ``attention_mask`` is ignored

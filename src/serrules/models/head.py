@@ -7,31 +7,41 @@ from torch import Tensor, nn
 
 class ClassificationHead(nn.Module):
     """Dropout -> Linear(in, hidden) -> ReLU -> Dropout -> Linear(hidden, hidden) -> ReLU ->
-    Linear(hidden, C).
+    Linear(hidden, C); with ``batchnorm`` (the authors' code, ``model.head_batchnorm``) a
+    BatchNorm1d(hidden) follows each hidden Linear, before its ReLU.
 
     Returns logits; probabilities are ``softmax(logits)`` and training uses ``log_softmax``.
     """
 
-    def __init__(self, in_features: int, n_classes: int, hidden: int = 1024, dropout: float = 0.5):
+    def __init__(
+        self,
+        in_features: int,
+        n_classes: int,
+        hidden: int = 1024,
+        dropout: float = 0.5,
+        batchnorm: bool = False,
+    ):
         super().__init__()
         if n_classes < 2:
             raise ValueError(f"a classification head needs at least 2 classes, got {n_classes}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.layers = nn.Sequential(
-            nn.Dropout(dropout),
-            nn.Linear(in_features, hidden),
-            nn.ReLU(),
-            nn.Dropout(dropout),
-            nn.Linear(hidden, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, n_classes),
-        )
+        layers: list[nn.Module] = []
+        for width in (in_features, hidden):
+            layers += [nn.Dropout(dropout), nn.Linear(width, hidden)]
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(hidden))
+            layers.append(nn.ReLU())
+        self.layers = nn.Sequential(*layers, nn.Linear(hidden, n_classes))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x)
 
 
-def head_parameter_count(in_features: int, n_classes: int, hidden: int = 1024) -> int:
-    """Number of parameters of :class:`ClassificationHead` (weights + biases), in closed form."""
-    return (in_features + 1) * hidden + (hidden + 1) * hidden + (hidden + 1) * n_classes
+def head_parameter_count(
+    in_features: int, n_classes: int, hidden: int = 1024, batchnorm: bool = False
+) -> int:
+    """Number of parameters of :class:`ClassificationHead` (weights + biases, BatchNorm scale and
+    shift), in closed form."""
+    linear = (in_features + 1) * hidden + (hidden + 1) * hidden + (hidden + 1) * n_classes
+    return linear + (4 * hidden if batchnorm else 0)

@@ -90,6 +90,15 @@ def configure_backbone(
     return backbone
 
 
+#: ``model.pooling`` values: mean over valid frames (paper text) or over all frames (authors' code).
+POOLINGS: tuple[str, ...] = ("masked", "plain")
+
+
+def plain_mean_pool(hidden: Tensor) -> Tensor:
+    """Mean over every frame of the padded batch, padding frames included (float32)."""
+    return hidden.float().mean(dim=1)
+
+
 def masked_mean_pool(hidden: Tensor, frame_mask: Tensor | None) -> Tensor:
     """Mean over time of ``hidden`` (batch, frames, H), counting only frames where ``frame_mask``
     (batch, frames) is true. Computed in float32."""
@@ -102,7 +111,8 @@ def masked_mean_pool(hidden: Tensor, frame_mask: Tensor | None) -> Tensor:
 
 
 class Wav2Vec2Classifier(nn.Module):
-    """Pruned wav2vec2 backbone -> mean pooling over valid frames -> classification head."""
+    """Pruned wav2vec2 backbone -> mean pooling (over valid frames, or ``pooling="plain"``: over
+    all frames of the padded batch) -> classification head."""
 
     input_kind = "audio"
 
@@ -112,11 +122,20 @@ class Wav2Vec2Classifier(nn.Module):
         n_classes: int,
         head_hidden: int = 1024,
         dropout: float = 0.5,
+        pooling: str = "masked",
+        head_batchnorm: bool = False,
     ):
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"model.pooling must be one of {POOLINGS}, got {pooling!r}")
         self.backbone = backbone
+        self.pooling = pooling
         self.head = ClassificationHead(
-            backbone.config.hidden_size, n_classes, hidden=head_hidden, dropout=dropout
+            backbone.config.hidden_size,
+            n_classes,
+            hidden=head_hidden,
+            dropout=dropout,
+            batchnorm=head_batchnorm,
         )
 
     def frame_mask(self, n_frames: int, attention_mask: Tensor | None) -> Tensor | None:
@@ -129,7 +148,10 @@ class Wav2Vec2Classifier(nn.Module):
         """``inputs``: (batch, samples) waveforms, zero-padded; ``attention_mask``: 1 on real
         samples. Returns logits (batch, C) in float32."""
         hidden = self.backbone(inputs, attention_mask=attention_mask).last_hidden_state
-        pooled = masked_mean_pool(hidden, self.frame_mask(hidden.shape[1], attention_mask))
+        if self.pooling == "plain":
+            pooled = plain_mean_pool(hidden)
+        else:
+            pooled = masked_mean_pool(hidden, self.frame_mask(hidden.shape[1], attention_mask))
         return self.head(pooled).float()
 
 

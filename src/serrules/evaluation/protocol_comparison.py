@@ -1,0 +1,243 @@
+"""Paper vs authors: the two protocols' pooled predictions scored on the same test sets and the same
+bootstrap resamples (``results/tables/protocols.{csv,md,tex}``, rule ``protocol_comparison``).
+
+For each corpus, train rule, test rule and metric: both protocols' values, their difference
+(authors - paper) and a two-sided paired bootstrap p-value. Both protocols' systems go through one
+:func:`~serrules.evaluation.bootstrap.bootstrap_metrics` call, so they see the same resamples
+(the same machinery as Tables 4-6; nothing is re-implemented here). Each protocol scores KLD/JSD
+against its own divergence target (``evaluation.divergence_target``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from serrules.classes import RULES, classes_for
+from serrules.evaluation.bootstrap import bootstrap_metrics, paired_p_value
+from serrules.evaluation.metrics import METRICS, SystemScores
+from serrules.evaluation.pooling import (
+    PredictionError,
+    build_test_sets,
+    expected_test_utterances,
+    pool_predictions,
+    with_divergence_target,
+)
+from serrules.evaluation.result_tables import TABLE_SPECS, format_p_value
+from serrules.protocols import PROTOCOL_SOURCES, PROTOCOLS, describe
+from serrules.table_writers import write_table
+
+log = logging.getLogger(__name__)
+
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "corpus",
+    "train_rule",
+    "test_rule",
+    "metric",
+    "paper",
+    "authors",
+    "difference",
+    "p_value",
+    "n_utterances",
+)
+
+
+def compare_corpus(
+    *,
+    corpus: str,
+    fmt: str,
+    predictions: Mapping[str, Mapping[str, Sequence[Path]]],
+    folds_paths: Mapping[str, Path],
+    utterances_path: Path,
+    labels_paths: Mapping[str, Path],
+    audio_index_path: Path,
+    settings: Mapping[str, Mapping],
+    n_bootstrap: int = 1000,
+    unit: str = "utterance",
+) -> pd.DataFrame:
+    """Rows of :data:`COMPARISON_COLUMNS` for one corpus.
+
+    ``predictions[protocol][train_rule]`` = per-fold prediction files; ``folds_paths[protocol]``
+    = the fold table that protocol trained on; ``settings[protocol]`` = ``{"evaluation": ...,
+    "target_smoothing": ...}``. Both protocols must cover the same pooled test utterances.
+    """
+    classes = classes_for(fmt)
+    audio_index = pd.read_parquet(audio_index_path)
+    pooled, expected_ids = {}, None
+    for protocol in PROTOCOLS:
+        folds = pd.read_parquet(folds_paths[protocol])
+        expected = expected_test_utterances(
+            folds,
+            audio_index,
+            folds_source=str(folds_paths[protocol]),
+            audio_source=str(audio_index_path),
+        )
+        if expected_ids is not None and not expected.index.equals(expected_ids):
+            raise PredictionError(
+                f"{corpus}: the protocols' fold tables {dict(folds_paths)} pool different test "
+                "utterances; their predictions cannot be compared on one test set"
+            )
+        expected_ids = expected.index
+        pooled[protocol] = {
+            rule: pool_predictions(
+                predictions[protocol][rule],
+                classes,
+                expected,
+                folds,
+                label=f"{corpus} {protocol} {rule}_train",
+            ).to_numpy()
+            for rule in RULES
+        }
+    base_sets = build_test_sets(
+        expected_ids,
+        {rule: pd.read_parquet(labels_paths[rule]) for rule in RULES},
+        pd.read_parquet(utterances_path),
+        classes,
+        label_sources={rule: str(labels_paths[rule]) for rule in RULES},
+        utterances_source=str(utterances_path),
+    )
+    sets = {
+        p: with_divergence_target(
+            base_sets,
+            settings[p]["evaluation"]["divergence_target"],
+            float(settings[p]["target_smoothing"]),
+        )
+        for p in PROTOCOLS
+    }
+    rows = []
+    for test_rule in RULES:
+        test = base_sets[test_rule]
+        conditions = test.speakers.astype(str) if unit == "speaker" else None
+        for train_rule in RULES:
+            systems = {
+                p: SystemScores.from_probabilities(
+                    pooled[p][train_rule][test.positions],
+                    sets[p][test_rule].target,
+                    float(settings[p]["evaluation"]["epsilon"]),
+                )
+                for p in PROTOCOLS
+            }
+            resampled = bootstrap_metrics(
+                test.truth, systems, n_bootstrap=n_bootstrap, conditions=conditions
+            )
+            points = {p: systems[p].point_metrics(test.truth) for p in PROTOCOLS}
+            for metric in METRICS:
+                paper, authors = points["paper"][metric], points["authors"][metric]
+                p_value = paired_p_value(resampled["authors"][metric], resampled["paper"][metric])
+                rows.append(
+                    (corpus, train_rule, test_rule, metric, paper, authors,
+                     authors - paper, p_value, test.size)
+                )  # fmt: skip
+    log.info("%s: compared %d cells", corpus, len(rows))
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+def comparison_display(frame: pd.DataFrame, n_bootstrap: int) -> pd.DataFrame:
+    """One row per (corpus, train rule, test rule); per metric: paper, authors, difference (p)."""
+    out = []
+    for (corpus, train_rule, test_rule), group in frame.groupby(
+        ["corpus", "train_rule", "test_rule"], sort=False
+    ):
+        row = {"Corpus": corpus, "Train": f"{train_rule}_train", "Test": f"{test_rule}_test"}
+        by_metric = group.set_index("metric")
+        for spec in TABLE_SPECS:
+            if spec.metric not in by_metric.index:
+                continue
+            cell = by_metric.loc[spec.metric]
+            d = spec.decimals
+            name = "F1 (%)" if spec.metric == "macro_f1" else spec.title
+            row[f"{name} paper"] = f"{spec.scale * cell['paper']:.{d}f}"
+            row[f"{name} authors"] = f"{spec.scale * cell['authors']:.{d}f}"
+            p_text = format_p_value(cell["p_value"], n_bootstrap)
+            row[f"{name} diff"] = f"{spec.scale * cell['difference']:+.{d}f} {p_text}".strip()
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def comparison_caption(records: Mapping[str, Mapping], n_bootstrap: int, unit: str) -> str:
+    """Caption naming both protocols, every value where they differ and the test."""
+    protocols = "; ".join(
+        f"{p} = {PROTOCOL_SOURCES.get(p, p)} ({describe(records[p])})" for p in PROTOCOLS
+    )
+    differing = [
+        f"{k}: {records['paper']['settings'][k]} vs {records['authors']['settings'][k]}"
+        for k in records["paper"]["settings"]
+        if records["paper"]["settings"][k] != records["authors"]["settings"][k]
+    ]
+    return (
+        f"Paper vs authors protocol ({protocols}). Settings that differ (paper vs authors): "
+        f"{', '.join(differing) or 'none'}. Each cell: pooled test predictions of both "
+        "protocols on the same test set; diff = authors - paper; p: two-sided paired bootstrap "
+        f"p-value on the same {n_bootstrap} resamples over {unit}s (p<2/B: no resample crossed "
+        "zero). KLD/JSD use each protocol's own divergence target."
+    )
+
+
+def write_protocol_comparison(
+    *,
+    corpora: Mapping[str, str],
+    prediction_paths: Mapping[str, Path],
+    label_paths: Mapping[str, Path],
+    folds_paths: Mapping[str, Path],
+    settings: Mapping[str, Mapping],
+    out_csv: Path,
+) -> pd.DataFrame:
+    """The workflow's entry point. ``corpora``: name -> format; ``prediction_paths``: keys
+    ``<protocol>/<corpus>/<train rule>/fold<k>``; ``label_paths``: keys ``<corpus>/<table>``
+    (``utterances``, ``audio_index``, ``labels_<rule>``); ``folds_paths``: keys
+    ``<protocol>/<corpus>``; ``settings[protocol]``: ``record``, ``evaluation``,
+    ``target_smoothing``. Writes ``<stem>.csv/.md/.tex`` next to ``out_csv``."""
+    paper_eval = settings["paper"]["evaluation"]
+    n_bootstrap, unit = int(paper_eval["n_bootstrap"]), paper_eval["unit"]
+    for p in PROTOCOLS:
+        ev = settings[p]["evaluation"]
+        if (int(ev["n_bootstrap"]), ev["unit"]) != (n_bootstrap, unit):
+            raise ValueError(
+                "protocol_comparison needs the same evaluation.n_bootstrap and evaluation.unit "
+                f"for both protocols, got {paper_eval} and {ev}"
+            )
+    frames = []
+    for corpus, fmt in corpora.items():
+        predictions: dict[str, dict[str, list[Path]]] = {
+            p: {rule: [] for rule in RULES} for p in PROTOCOLS
+        }
+        for key, path in prediction_paths.items():
+            protocol, name, rule, _fold = key.split("/")
+            if name == corpus:
+                predictions[protocol][rule].append(Path(path))
+        frames.append(
+            compare_corpus(
+                corpus=corpus,
+                fmt=fmt,
+                predictions=predictions,
+                folds_paths={p: Path(folds_paths[f"{p}/{corpus}"]) for p in PROTOCOLS},
+                utterances_path=Path(label_paths[f"{corpus}/utterances"]),
+                labels_paths={r: Path(label_paths[f"{corpus}/labels_{r}"]) for r in RULES},
+                audio_index_path=Path(label_paths[f"{corpus}/audio_index"]),
+                settings=settings,
+                n_bootstrap=n_bootstrap,
+                unit=unit,
+            )
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    records = {p: settings[p]["record"] for p in PROTOCOLS}
+    write_table(
+        comparison_display(frame, n_bootstrap),
+        Path(out_csv).with_suffix(""),
+        caption=comparison_caption(records, n_bootstrap, unit),
+        label="tab:protocols",
+        csv_frame=frame,
+    )
+    return frame
+
+
+__all__ = [
+    "COMPARISON_COLUMNS",
+    "compare_corpus",
+    "comparison_caption",
+    "comparison_display",
+    "write_protocol_comparison",
+]

@@ -1,0 +1,64 @@
+# protocol_comparison: the paper's and the authors' presets, each in results/protocols/<protocol>/,
+# sharing the label stage and the features of results/<corpus>/.
+
+
+use rule train_fold as train_fold_protocol with:
+    output:
+        model=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/best.safetensors",
+        log=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/train_log.csv",
+        predictions=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/predictions.parquet",
+        protocol=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/protocol.json",
+    log:
+        f"{RESULTS}/logs/protocols/{{protocol}}/train_fold/{{corpus}}/{{train_rule}}_fold{{fold}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/protocols/{{protocol}}/train_fold/{{corpus}}/{{train_rule}}_fold{{fold}}.tsv"
+
+
+use rule evaluate_corpus as evaluate_corpus_protocol with:
+    output:
+        f"{PROTOCOL_RESULTS}/{{corpus}}/metrics.parquet",
+    log:
+        f"{RESULTS}/logs/protocols/{{protocol}}/evaluate_corpus/{{corpus}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/protocols/{{protocol}}/evaluate_corpus/{{corpus}}.tsv"
+
+
+use rule result_tables as result_tables_protocol with:
+    input:
+        protocol_metrics_tables,
+    output:
+        expand(
+            f"{PROTOCOL_RESULTS}/tables/table{{n}}.{{ext}}",
+            n=(4, 5, 6),
+            ext=("csv", "md", "tex"),
+            allow_missing=True,
+        ),
+    log:
+        f"{RESULTS}/logs/protocols/{{protocol}}/result_tables.log",
+
+
+rule protocol_comparison:
+    """Paper vs authors per corpus, train rule, test rule and metric: both values, their
+    difference and a paired bootstrap p-value on the same resamples."""
+    input:
+        unpack(comparison_predictions),
+        unpack(comparison_inputs),
+        unpack(comparison_folds),
+        tables=expand(
+            f"{RESULTS}/protocols/{{protocol}}/tables/table4.csv", protocol=PROTOCOLS
+        ),
+    output:
+        csv=f"{RESULTS}/tables/protocols.csv",
+        md=f"{RESULTS}/tables/protocols.md",
+        tex=f"{RESULTS}/tables/protocols.tex",
+    log:
+        f"{RESULTS}/logs/protocol_comparison.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/protocol_comparison.tsv"
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        settings=comparison_params,
+        rules=RULES,
+    script:
+        "../scripts/protocol_comparison.py"

@@ -1,0 +1,24 @@
+from pathlib import Path
+
+from serrules.evaluation.protocol_comparison import write_protocol_comparison
+from serrules.script_logging import log_to_file
+
+log_to_file(snakemake.log[0])
+named = {key: snakemake.input[key] for key in snakemake.input.keys()}
+settings = snakemake.params.settings
+write_protocol_comparison(
+    corpora=settings["formats"],
+    prediction_paths={k: v for k, v in named.items() if k.count("/") == 3},
+    label_paths={
+        k: v
+        for k, v in named.items()
+        if k.count("/") == 1 and k.split("/")[0] in settings["formats"]
+    },
+    folds_paths={
+        k: v
+        for k, v in named.items()
+        if k.count("/") == 1 and k.split("/")[0] in settings["protocols"]
+    },
+    settings=settings["protocols"],
+    out_csv=Path(snakemake.output.csv),
+)

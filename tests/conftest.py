@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,4 +17,14 @@ def demo_run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("demo")
     (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config(), sort_keys=False))
     snakemake(workdir, "--cores", "2", "all")
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def authors_run(demo_run, tmp_path_factory) -> Path:
+    """The tiny demo again with ``protocol=authors``, from a copy of the paper run (the label
+    stage and the features are reused: only training and evaluation rerun)."""
+    workdir = tmp_path_factory.mktemp("authors") / "run"
+    shutil.copytree(demo_run, workdir, ignore=shutil.ignore_patterns("report.html"))
+    snakemake(workdir, "--cores", "2", "all", "--config", "protocol=authors")
     return workdir

@@ -133,10 +133,13 @@ def _score_frame(stem: Path) -> pd.DataFrame:
     return frame.set_index(["system", "test_rule", "metric"]).sort_index()
 
 
+@pytest.mark.parametrize("protocol", ["paper", "authors"])
 @pytest.mark.parametrize("corpus", sorted(TINY_CORPORA))
-def test_score_reproduces_metrics_parquet_exactly(demo_run, tmp_path, corpus):
+def test_score_reproduces_metrics_parquet_exactly(request, tmp_path, corpus, protocol):
     """Scoring the pipeline's own pooled predictions (MR and PR against AR) gives the numbers of
-    metrics.parquet bit for bit: values, intervals, paired p-values and test-set sizes."""
+    metrics.parquet bit for bit (values, intervals, paired p-values, test-set sizes) under either
+    protocol: the authors' IEMOCAP folds and KLD/JSD target are read from metrics.parquet."""
+    demo_run = request.getfixturevalue("demo_run" if protocol == "paper" else "authors_run")
     base = demo_run / "results" / corpus
     metrics = (
         pd.read_parquet(base / "metrics.parquet")

@@ -377,18 +377,6 @@ def test_unknown_protocol_fails_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-@pytest.fixture(scope="module")
-def authors_run(demo_run, tmp_path_factory) -> Path:
-    """The tiny demo again with ``protocol=authors``, from a copy of the paper run (the label
-    stage and the features are reused: only training and evaluation rerun)."""
-    import shutil
-
-    workdir = tmp_path_factory.mktemp("authors") / "run"
-    shutil.copytree(demo_run, workdir, ignore=shutil.ignore_patterns("report.html"))
-    snakemake(workdir, "--cores", "2", "all", "--config", "protocol=authors")
-    return workdir
-
-
 def test_authors_protocol_runs_end_to_end(authors_run, demo_run):
     import json
 

@@ -39,6 +39,7 @@ from serrules.evaluation.pooling import (
     TestSet,
     _preview,
     expected_test_utterances,
+    with_divergence_target,
 )
 from serrules.evaluation.result_tables import (
     AVERAGE,
@@ -48,6 +49,7 @@ from serrules.evaluation.result_tables import (
     format_cell,
     format_p_value,
 )
+from serrules.folds import fold_table_name
 from serrules.table_writers import to_markdown
 
 #: Label-stage files a corpus folder must hold to be scored against.
@@ -57,12 +59,16 @@ LABEL_FILES: tuple[str, ...] = (
     "folds.parquet",
     "audio_index.parquet",
 )
+#: The protocol setting that picks the fold table (``protocol_record`` in metrics.parquet).
+FOLDS_KEY = "training.iemocap_folds"
 #: Evaluation settings used when the corpus folder has no ``metrics.parquet``.
 DEFAULT_SETTINGS: dict[str, object] = {
     "n_bootstrap": 1000,
     "alpha": 5.0,
     "unit": "utterance",
     "epsilon": EPSILON,
+    "divergence_target": "votes",
+    "label_smoothing": 0.0,
 }
 #: Columns of :attr:`SystemScore.frame` (and of the CSV written by :func:`write_scores`).
 SCORE_COLUMNS: tuple[str, ...] = (
@@ -115,9 +121,23 @@ def load_corpus_labels(folder: str | os.PathLike[str]) -> CorpusLabels:
         raise PredictionError(
             f"{folder}: missing {', '.join(missing)} (run the label stage and audio_index first)"
         )
+    settings, source = dict(DEFAULT_SETTINGS), "defaults"
+    corpus = folder.resolve().name
+    scheme = "paper"
+    metrics_path = folder / "metrics.parquet"
+    if metrics_path.is_file():
+        frame, stored = read_metrics(metrics_path)
+        settings.update({k: v for k, v in stored.items() if k in DEFAULT_SETTINGS})
+        scheme = stored.get("protocol", {}).get("settings", {}).get(FOLDS_KEY, scheme)
+        source = str(metrics_path)
+        if len(frame):
+            corpus = str(frame["corpus"].iloc[0])
     utterances_path = folder / "utterances.parquet"
     classes = _classes_of(utterances_path)
-    folds_path, audio_path = folder / "folds.parquet", folder / "audio_index.parquet"
+    # the fold table of the protocol that produced metrics.parquet (the authors' IEMOCAP folds)
+    folds_path, audio_path = folder / fold_table_name(scheme), folder / "audio_index.parquet"
+    if not folds_path.is_file():
+        raise PredictionError(f"{folds_path}: missing (fold table named by {source})")
     expected = expected_test_utterances(
         pd.read_parquet(folds_path),
         pd.read_parquet(audio_path),
@@ -130,15 +150,10 @@ def load_corpus_labels(folder: str | os.PathLike[str]) -> CorpusLabels:
         utterances_path,
         classes,
     )
-    settings, source = dict(DEFAULT_SETTINGS), "defaults"
-    corpus = folder.resolve().name
-    metrics_path = folder / "metrics.parquet"
-    if metrics_path.is_file():
-        frame, stored = read_metrics(metrics_path)
-        settings.update({k: v for k, v in stored.items() if k in DEFAULT_SETTINGS})
-        source = str(metrics_path)
-        if len(frame):
-            corpus = str(frame["corpus"].iloc[0])
+    # KLD/JSD target on MR_test/PR_test as in metrics.parquet (evaluate_corpus does the same)
+    test_sets = with_divergence_target(
+        test_sets, str(settings["divergence_target"]), float(settings["label_smoothing"])
+    )
     return CorpusLabels(folder, corpus, classes, expected, test_sets, settings, source)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from serrules.classes import RULES, classes_for
+from serrules.classes import RULES
 from serrules.evaluation.bootstrap import (
     DEFAULT_CHUNK_BYTES,
     bootstrap_metrics,
@@ -23,14 +23,8 @@ from serrules.evaluation.bootstrap import (
     percentile_interval,
 )
 from serrules.evaluation.metrics import EPSILON, METRICS, SystemScores
-from serrules.evaluation.pooling import (
-    PredictionError,
-    TestSet,
-    build_test_sets,
-    expected_test_utterances,
-    pool_predictions,
-    with_divergence_target,
-)
+from serrules.evaluation.pooled_corpus import load_pooled_corpus, ordered_rules
+from serrules.evaluation.pooling import PredictionError, TestSet, with_divergence_target
 
 #: Bootstrap units: resample utterances, or speakers then utterances within each speaker.
 UNITS: tuple[str, ...] = ("utterance", "speaker")
@@ -53,13 +47,6 @@ METRICS_COLUMNS: tuple[str, ...] = (
 REFERENCE_RULE = "AR"
 
 log = logging.getLogger(__name__)
-
-
-def _rules(names: Sequence[str], what: str) -> list[str]:
-    unknown = sorted(set(names) - set(RULES))
-    if unknown:
-        raise ValueError(f"unknown {what} rule(s) {unknown}; known: {', '.join(RULES)}")
-    return [rule for rule in RULES if rule in names]
 
 
 def evaluate_corpus(
@@ -95,34 +82,28 @@ def evaluate_corpus(
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
-    classes = classes_for(fmt)
-    train_rules = _rules(list(predictions), "train")
-    test_rules = _rules(list(labels_paths), "test")
+    train_rules = ordered_rules(list(predictions), "train")
+    test_rules = ordered_rules(list(labels_paths), "test")
     if not train_rules or not test_rules:
         raise ValueError("need at least one train rule (predictions) and one test rule (labels)")
 
-    folds = pd.read_parquet(folds_path)
-    expected = expected_test_utterances(
-        folds,
-        pd.read_parquet(audio_index_path),
-        folds_source=str(folds_path),
-        audio_source=str(audio_index_path),
+    data = load_pooled_corpus(
+        corpus=corpus,
+        fmt=fmt,
+        utterances_path=utterances_path,
+        labels_paths=labels_paths,
+        folds_path=folds_path,
+        audio_index_path=audio_index_path,
+        predictions=predictions,
     )
-    pooled = {
-        rule: pool_predictions(
-            predictions[rule], classes, expected, folds, label=f"{corpus} {rule}_train"
-        ).to_numpy()
-        for rule in train_rules
-    }
+    pooled = data.pooled
     log.info(
-        "%s: pooled %d test utterances (%d folds) for train rules %s",
+        "%s: pooled %d test utterances for train rules %s",
         corpus,
-        len(expected),
-        expected.nunique(),
+        len(next(iter(pooled.values()))),
         ", ".join(train_rules),
     )
-    test_sets = read_test_sets(expected.index, labels_paths, utterances_path, classes)
-    test_sets = with_divergence_target(test_sets, divergence_target, label_smoothing)
+    test_sets = with_divergence_target(data.test_sets, divergence_target, label_smoothing)
     rows = [
         (corpus, *row)
         for row in score_test_sets(
@@ -158,25 +139,6 @@ def evaluate_corpus(
     write_metrics(frame, Path(out_path), settings)
     log.info("%s: wrote %d metric rows to %s", corpus, len(frame), out_path)
     return frame
-
-
-def read_test_sets(
-    pooled_ids: pd.Index,
-    labels_paths: Mapping[str, Path],
-    utterances_path: Path,
-    classes: Sequence[str],
-) -> dict[str, TestSet]:
-    """:func:`~serrules.evaluation.pooling.build_test_sets` on the label-stage files (test rule
-    -> ``labels_<rule>.parquet``, ``utterances.parquet``), in :data:`RULES` order."""
-    test_rules = _rules(list(labels_paths), "test")
-    return build_test_sets(
-        pooled_ids,
-        {rule: pd.read_parquet(labels_paths[rule]) for rule in test_rules},
-        pd.read_parquet(utterances_path),
-        classes,
-        label_sources={rule: str(labels_paths[rule]) for rule in test_rules},
-        utterances_source=str(utterances_path),
-    )
 
 
 def score_test_sets(

@@ -13,8 +13,12 @@ import numpy as np
 import pandas as pd
 
 from serrules.classes import RULES, classes_for
-from serrules.evaluation.corpus_metrics import read_test_sets
-from serrules.evaluation.pooling import TestSet, expected_test_utterances, pool_predictions
+from serrules.evaluation.pooling import (
+    TestSet,
+    build_test_sets,
+    expected_test_utterances,
+    pool_predictions,
+)
 
 PathLike = str | os.PathLike[str]
 
@@ -31,6 +35,33 @@ class PooledCorpus:
     @property
     def train_rules(self) -> list[str]:
         return list(self.pooled)
+
+
+def ordered_rules(names: Sequence[str], what: str) -> list[str]:
+    """``names`` in :data:`RULES` order; an unknown rule name is an error."""
+    unknown = sorted(set(names) - set(RULES))
+    if unknown:
+        raise ValueError(f"unknown {what} rule(s) {unknown}; known: {', '.join(RULES)}")
+    return [rule for rule in RULES if rule in names]
+
+
+def read_test_sets(
+    pooled_ids: pd.Index,
+    labels_paths: Mapping[str, Path],
+    utterances_path: Path,
+    classes: Sequence[str],
+) -> dict[str, TestSet]:
+    """:func:`~serrules.evaluation.pooling.build_test_sets` on the label-stage files (test rule
+    -> ``labels_<rule>.parquet``, ``utterances.parquet``), in :data:`RULES` order."""
+    test_rules = ordered_rules(list(labels_paths), "test")
+    return build_test_sets(
+        pooled_ids,
+        {rule: pd.read_parquet(labels_paths[rule]) for rule in test_rules},
+        pd.read_parquet(utterances_path),
+        classes,
+        label_sources={rule: str(labels_paths[rule]) for rule in test_rules},
+        utterances_source=str(utterances_path),
+    )
 
 
 def load_pooled_corpus(
@@ -61,8 +92,7 @@ def load_pooled_corpus(
             folds,
             label=f"{corpus} {rule}_train",
         ).to_numpy()
-        for rule in RULES
-        if rule in predictions
+        for rule in ordered_rules(list(predictions), "train")
     }
     test_sets = read_test_sets(
         expected.index,

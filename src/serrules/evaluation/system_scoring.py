@@ -29,10 +29,10 @@ from serrules.evaluation.bootstrap import DEFAULT_CHUNK_BYTES
 from serrules.evaluation.corpus_metrics import (
     UNITS,
     read_metrics,
-    read_test_sets,
     score_test_sets,
 )
 from serrules.evaluation.metrics import EPSILON
+from serrules.evaluation.pooled_corpus import read_test_sets
 from serrules.evaluation.pooling import (
     ROW_SUM_TOLERANCE,
     PredictionError,

@@ -75,3 +75,33 @@ def test_damaged_best_weights(tmp_path, caplog, content):
         assert load_best_weights(best) is None
     assert not best.exists() and list(tmp_path.glob("best_epoch0003.safetensors.corrupt-*"))
     assert str(best) in caplog.text
+
+
+def test_gradient_scaler_state_survives_a_resume(tmp_path):
+    """An fp16 run's loss scale and growth tracker are in the epoch checkpoint and come back on
+    resume (the scaler is built enabled on the CPU here, as it is on a GPU under fp16)."""
+    from serrules.training import _load_checkpoint, _Progress, _save_checkpoint
+
+    def parts(init_scale):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 2)
+        optimizer = torch.optim.Adam(model.parameters())
+        scaler = torch.amp.GradScaler("cpu", init_scale=init_scale, growth_interval=3)
+        return model, optimizer, scaler, torch.Generator().manual_seed(1)
+
+    model, optimizer, scaler, generator = parts(2.0**10)
+    for _ in range(2):  # two clean steps: growth tracker at 2, then an overflow halves the scale
+        loss = model(torch.ones(4, 3)).sum()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    scaler.update(new_scale=scaler.get_scale() / 4)
+    progress = _Progress(epoch=1, best_epoch=1, best_dev_loss=0.5)
+    progress.best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    _save_checkpoint(tmp_path, progress, model, optimizer, scaler, generator, "fp", True)
+
+    model2, optimizer2, scaler2, generator2 = parts(2.0**16)
+    restored = _load_checkpoint(tmp_path, "fp", model2, optimizer2, scaler2, generator2)
+    assert restored is not None and restored.epoch == 1
+    assert scaler2.get_scale() == scaler.get_scale() == 2.0**8
+    assert scaler2.state_dict() == scaler.state_dict()

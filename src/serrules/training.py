@@ -421,6 +421,7 @@ def _save_checkpoint(
     progress: _Progress,
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
     generator: torch.Generator,
     fingerprint: str,
     best_changed: bool,
@@ -438,6 +439,8 @@ def _save_checkpoint(
             "rows": progress.rows,
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
+            # fp16 loss scale and growth tracker ({} when the scaler is disabled)
+            "scaler": scaler.state_dict(),
             "rng": _rng_state(generator),
         },
         checkpoint_dir / CHECKPOINT_NAME,
@@ -452,9 +455,11 @@ def _load_checkpoint(
     fingerprint: str,
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
     generator: torch.Generator,
 ) -> _Progress | None:
-    """Restore the last checkpoint into model/optimizer/RNGs; None when there is none usable."""
+    """Restore the last checkpoint into model/optimizer/gradient scaler/RNGs; None when there is
+    none usable."""
     path = checkpoint_dir / CHECKPOINT_NAME
     if not path.is_file():
         return None
@@ -477,6 +482,8 @@ def _load_checkpoint(
 
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
+    if ckpt.get("scaler"):
+        scaler.load_state_dict(ckpt["scaler"])
     _set_rng_state(ckpt["rng"], generator)
     log.info("resuming from %s after epoch %d", path, ckpt["epoch"])
     return _Progress(
@@ -713,7 +720,7 @@ def _run(job: _FoldJob, device: torch.device) -> None:
     fingerprint = hashlib.sha256(fingerprint_json.encode()).hexdigest()
     ckpt_dir = job.checkpoint_dir
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    progress = _load_checkpoint(ckpt_dir, fingerprint, model, optimizer, generator)
+    progress = _load_checkpoint(ckpt_dir, fingerprint, model, optimizer, scaler, generator)
     progress = progress or _Progress()
     out_log = job.out_log
     on_device = device_report(device)
@@ -764,7 +771,9 @@ def _run(job: _FoldJob, device: torch.device) -> None:
             dev_loss,
             " (best)" if improved else "",
         )
-        _save_checkpoint(ckpt_dir, progress, model, optimizer, generator, fingerprint, improved)
+        _save_checkpoint(
+            ckpt_dir, progress, model, optimizer, scaler, generator, fingerprint, improved
+        )
         _write_log(progress.rows, progress.best_epoch, out_log)
         if job.on_epoch_end is not None:
             job.on_epoch_end(epoch)

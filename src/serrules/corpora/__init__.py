@@ -109,13 +109,15 @@ ANNOTATION_GLOBS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _existing_files(root: str | Path, patterns: tuple[str, ...]) -> list[Path]:
+    """The files under ``root`` that match any of ``patterns`` (sorted, each once)."""
+    root = Path(root)
+    return sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_file()})
+
+
 def annotation_files(fmt: str, root: str | Path) -> list[Path]:
     """The native annotation files of a release that exist under ``root`` (sorted)."""
-    root = Path(root)
-    found: set[Path] = set()
-    for pattern in ANNOTATION_GLOBS[fmt]:
-        found.update(p for p in root.glob(pattern) if p.is_file())
-    return sorted(found)
+    return _existing_files(root, ANNOTATION_GLOBS[fmt])
 
 
 #: glob patterns (relative to a release root) of the audio files the parsers point
@@ -132,8 +134,4 @@ AUDIO_GLOBS: dict[str, tuple[str, ...]] = {
 
 def audio_files(fmt: str, root: str | Path) -> list[Path]:
     """The audio files of a release that exist under ``root`` (sorted)."""
-    root = Path(root)
-    found: set[Path] = set()
-    for pattern in AUDIO_GLOBS[fmt]:
-        found.update(p for p in root.glob(pattern) if p.is_file())
-    return sorted(found)
+    return _existing_files(root, AUDIO_GLOBS[fmt])

@@ -64,6 +64,34 @@ def read_test_sets(
     )
 
 
+def pool_fold_predictions(
+    predictions: Mapping[str, Sequence[PathLike]],
+    classes: Sequence[str],
+    folds_path: PathLike,
+    audio_index: pd.DataFrame,
+    *,
+    audio_source: str,
+    label: str,
+) -> tuple[pd.Index, dict[str, np.ndarray]]:
+    """The pooled test utterance ids of a fold table and each train rule's pooled probabilities
+    (n x C, rows in that order), with every check of :mod:`serrules.evaluation.pooling`."""
+    folds = pd.read_parquet(folds_path)
+    expected = expected_test_utterances(
+        folds, audio_index, folds_source=str(folds_path), audio_source=audio_source
+    )
+    pooled = {
+        rule: pool_predictions(
+            [Path(p) for p in predictions[rule]],
+            classes,
+            expected,
+            folds,
+            label=f"{label} {rule}_train",
+        ).to_numpy()
+        for rule in ordered_rules(list(predictions), "train")
+    }
+    return expected.index, pooled
+
+
 def load_pooled_corpus(
     *,
     corpus: str,
@@ -77,25 +105,16 @@ def load_pooled_corpus(
     """Pool each train rule's per-fold predictions and build MR_test, PR_test and AR_test
     (every check of :mod:`serrules.evaluation.pooling` applies)."""
     classes = classes_for(fmt)
-    folds = pd.read_parquet(folds_path)
-    expected = expected_test_utterances(
-        folds,
+    pooled_ids, pooled = pool_fold_predictions(
+        predictions,
+        classes,
+        folds_path,
         pd.read_parquet(audio_index_path),
-        folds_source=str(folds_path),
         audio_source=str(audio_index_path),
+        label=corpus,
     )
-    pooled = {
-        rule: pool_predictions(
-            [Path(p) for p in predictions[rule]],
-            classes,
-            expected,
-            folds,
-            label=f"{corpus} {rule}_train",
-        ).to_numpy()
-        for rule in ordered_rules(list(predictions), "train")
-    }
     test_sets = read_test_sets(
-        expected.index,
+        pooled_ids,
         {rule: Path(path) for rule, path in labels_paths.items()},
         Path(utterances_path),
         classes,

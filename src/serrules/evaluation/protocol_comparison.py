@@ -19,13 +19,8 @@ import pandas as pd
 from serrules.classes import RULES, classes_for
 from serrules.evaluation.bootstrap import bootstrap_metrics, paired_p_value
 from serrules.evaluation.metrics import METRICS, SystemScores
-from serrules.evaluation.pooling import (
-    PredictionError,
-    build_test_sets,
-    expected_test_utterances,
-    pool_predictions,
-    with_divergence_target,
-)
+from serrules.evaluation.pooled_corpus import pool_fold_predictions, read_test_sets
+from serrules.evaluation.pooling import PredictionError, with_divergence_target
 from serrules.evaluation.result_tables import TABLE_SPECS, format_p_value
 from serrules.protocols import PROTOCOL_SOURCES, PROTOCOLS, describe
 from serrules.table_writers import write_table
@@ -68,37 +63,21 @@ def compare_corpus(
     audio_index = pd.read_parquet(audio_index_path)
     pooled, expected_ids = {}, None
     for protocol in PROTOCOLS:
-        folds = pd.read_parquet(folds_paths[protocol])
-        expected = expected_test_utterances(
-            folds,
+        ids, pooled[protocol] = pool_fold_predictions(
+            {rule: predictions[protocol][rule] for rule in RULES},
+            classes,
+            folds_paths[protocol],
             audio_index,
-            folds_source=str(folds_paths[protocol]),
             audio_source=str(audio_index_path),
+            label=f"{corpus} {protocol}",
         )
-        if expected_ids is not None and not expected.index.equals(expected_ids):
+        if expected_ids is not None and not ids.equals(expected_ids):
             raise PredictionError(
                 f"{corpus}: the protocols' fold tables {dict(folds_paths)} pool different test "
                 "utterances; their predictions cannot be compared on one test set"
             )
-        expected_ids = expected.index
-        pooled[protocol] = {
-            rule: pool_predictions(
-                predictions[protocol][rule],
-                classes,
-                expected,
-                folds,
-                label=f"{corpus} {protocol} {rule}_train",
-            ).to_numpy()
-            for rule in RULES
-        }
-    base_sets = build_test_sets(
-        expected_ids,
-        {rule: pd.read_parquet(labels_paths[rule]) for rule in RULES},
-        pd.read_parquet(utterances_path),
-        classes,
-        label_sources={rule: str(labels_paths[rule]) for rule in RULES},
-        utterances_source=str(utterances_path),
-    )
+        expected_ids = ids
+    base_sets = read_test_sets(expected_ids, labels_paths, utterances_path, classes)
     sets = {
         p: with_divergence_target(
             base_sets,

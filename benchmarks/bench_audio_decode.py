@@ -1,6 +1,7 @@
 """Decoding + resampling speed of three loaders, each returning 16 kHz mono float32:
 
-* ``load_audio``: :func:`serrules.audio.load_audio` (libsndfile decode + ``librosa.resample``);
+* ``load_audio``: :func:`serrules.audio.loading.load_audio` (libsndfile decode +
+``librosa.resample``);
 * ``librosa.load``: the study authors' loader (its own decode path + the same soxr_hq resampler);
 * ``sf+resample_poly``: libsndfile decode + scipy's polyphase ``resample_poly`` (the pipeline's
   earlier resampler).
@@ -23,7 +24,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from serrules.audio import load_audio
+from serrules.audio.loading import load_audio
 
 
 def _time(fn, paths) -> tuple[float, list[np.ndarray]]:

@@ -17,9 +17,9 @@ import numpy as np
 from confidence_intervals import evaluate_with_conf_int, get_bootstrap_indices
 from sklearn.metrics import f1_score
 
-from serrules.aggregation import vote_distribution
 from serrules.evaluation.bootstrap import bootstrap_metrics, percentile_interval
 from serrules.evaluation.metrics import METRICS, SystemScores
+from serrules.labels.aggregation import vote_distribution
 
 
 def make_data(n: int, n_classes: int, seed: int) -> tuple[np.ndarray, SystemScores, np.ndarray]:

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from serrules.audio import write_audio_index
-from serrules.features import write_egemaps
+from serrules.audio.features import write_egemaps
+from serrules.audio.loading import write_audio_index
 
 
 def main() -> None:

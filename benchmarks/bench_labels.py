@@ -96,7 +96,7 @@ def _maxrss_mb() -> float:
 def measure(root: Path, write: bool) -> dict:
     """Time parse / build / write in this process; returns the figures."""
     from serrules.corpora import parse_corpus
-    from serrules.label_tables import build_label_tables, write_label_tables
+    from serrules.labels.label_tables import build_label_tables, write_label_tables
 
     baseline = _maxrss_mb()
     t0 = time.perf_counter()

@@ -24,10 +24,16 @@ import numpy as np
 import torch
 from transformers import Wav2Vec2Model
 
-from serrules.batching import BatchSampler, FeatureDataset, Item, pad_collate, stack_collate
-from serrules.loss import ClassBalancedSoftCrossEntropy
-from serrules.models import EgemapsMLP, Wav2Vec2Classifier
-from serrules.models.wav2vec2 import configure_backbone, large_robust_config
+from serrules.training.batching import (
+    BatchSampler,
+    FeatureDataset,
+    Item,
+    pad_collate,
+    stack_collate,
+)
+from serrules.training.loss import ClassBalancedSoftCrossEntropy
+from serrules.training.models import EgemapsMLP, Wav2Vec2Classifier
+from serrules.training.models.wav2vec2 import configure_backbone, large_robust_config
 
 N_CLASSES = 4
 SR = 16000

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serrules.aggregation import (
+from serrules.labels.aggregation import (
     majority_mask,
     multi_hot,
     plurality_mask,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from serrules.audio import (
+from serrules.audio.loading import (
     AUDIO_INDEX_COLUMNS,
     AudioError,
     load_audio,
@@ -138,7 +138,7 @@ def corpus(tmp_path):
 def test_audio_index_exclude(corpus, tmp_path, caplog):
     utterances_path, root = corpus
     out = tmp_path / "out" / "audio_index.parquet"
-    with caplog.at_level(logging.WARNING, logger="serrules.audio"):
+    with caplog.at_level(logging.WARNING, logger="serrules.audio.loading"):
         index = write_audio_index(utterances_path, out, on_error="exclude")
     assert list(index.columns) == list(AUDIO_INDEX_COLUMNS)
     stored = pd.read_parquet(out)
@@ -190,7 +190,7 @@ def test_audio_index_rejects_duplicate_ids(corpus, tmp_path):
 
 
 def test_index_probe_catches_truncated_flac(tmp_path):
-    from serrules.audio import probe_audio
+    from serrules.audio.loading import probe_audio
 
     sf.write(tmp_path / "full.flac", sine(200, 16000, 3.0) + 0.01, 16000)
     data = (tmp_path / "full.flac").read_bytes()
@@ -204,8 +204,8 @@ def test_index_covers_every_file_later_stages_trip_on(tmp_path):
     """NaN/inf anywhere in a float file (not only near its ends), files too short for eGeMAPS
     or wav2vec2 (counted at the pipeline rate), and garbled compressed streams are found once,
     in the index; under on_error: exclude they are counted exclusions."""
-    from serrules.audio import MIN_SECONDS, probe_audio
-    from serrules.features import compute_egemaps
+    from serrules.audio.features import compute_egemaps
+    from serrules.audio.loading import MIN_SECONDS, probe_audio
 
     root = tmp_path
     middle = sine(200, 16000, 3.0)

@@ -7,7 +7,6 @@ import pytest
 from confidence_intervals import evaluate_with_conf_int, get_bootstrap_indices
 from sklearn.metrics import f1_score
 
-from serrules.aggregation import vote_distribution
 from serrules.evaluation.bootstrap import (
     bootstrap_metrics,
     paired_p_value,
@@ -15,6 +14,7 @@ from serrules.evaluation.bootstrap import (
     resample_counts,
 )
 from serrules.evaluation.metrics import SystemScores
+from serrules.labels.aggregation import vote_distribution
 
 N_BOOTSTRAP = 1000
 

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 from demo_workflow import TINY_CORPORA
 
-from serrules.classes import RULES, classes_for, prefixed
+from serrules.base.classes import RULES, classes_for, prefixed
 
 pytestmark = pytest.mark.e2e
 
@@ -253,7 +253,7 @@ def test_predict_wav2vec2_model_matches_its_test_predictions(demo_run, tmp_path)
     from tiny_wav2vec2 import tiny_config as tiny_w2v_config
     from transformers import Wav2Vec2Model
 
-    from serrules.training import train_fold
+    from serrules.training.fold_training import train_fold
 
     base = demo_run / "results" / "msp-podcast"
     torch.manual_seed(0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from serrules.config import ConfigError, enabled_corpora, load_config, validate_config
+from serrules.base.config import ConfigError, enabled_corpora, load_config, validate_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -117,8 +117,8 @@ def test_every_documented_training_value_is_accepted(raw_config, key, value):
 
 
 def test_result_neutral_training_keys_are_not_rule_params(raw_config):
-    from serrules.config import RESULT_NEUTRAL_TRAINING_KEYS, result_training_params
-    from serrules.training import TRAIN_DEFAULTS
+    from serrules.base.config import RESULT_NEUTRAL_TRAINING_KEYS, result_training_params
+    from serrules.training.fold_training import TRAIN_DEFAULTS
 
     config = validate_config(raw_config)
     params = result_training_params(config)

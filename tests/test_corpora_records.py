@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serrules.classes import FORMATS, classes_for
+from serrules.base.classes import FORMATS, classes_for
 from serrules.corpora import PARSERS, AnnotationError, parse_corpus
 from serrules.corpora.records import (
     EXCLUSION_COLUMNS,

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from serrules.classes import FORMATS, classes_for
+from serrules.base.classes import FORMATS, classes_for
 from serrules.demo import format_seed_sequence, generate_demo_corpus, minimum_utterances
 from serrules.demo.raters import MIN_WINS_PER_CLASS, design_corpus
 

@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from serrules.devices import (
+from serrules.training.devices import (
     GPU_ENV_VARS,
     DeviceError,
     acquire_gpu,
@@ -65,7 +65,7 @@ def test_waiting_job_gets_gpu_when_released(tmp_path):
         [
             sys.executable,
             "-c",
-            "from serrules.devices import acquire_gpu; import sys;"
+            "from serrules.training.devices import acquire_gpu; import sys;"
             f"i, _ = acquire_gpu({str(tmp_path)!r}, n_devices=1, timeout_s=20, poll_s=0.05);"
             "print(i)",
         ],
@@ -81,7 +81,7 @@ def test_waiting_job_gets_gpu_when_released(tmp_path):
 
 def test_lock_released_when_process_dies(tmp_path):
     code = (
-        "from serrules.devices import acquire_gpu; import os;"
+        "from serrules.training.devices import acquire_gpu; import os;"
         f"acquire_gpu({str(tmp_path)!r}, n_devices=1); os._exit(3)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 3
@@ -179,7 +179,7 @@ def test_device_report_names_device_build_and_gpu(monkeypatch):
 def test_training_job_fails_fast_when_given_a_gpu_it_cannot_use(tmp_path):
     """A real training-script process with SLURM's GPU variables and this CPU-only torch."""
     code = (
-        "from serrules.devices import select_device\n"
+        "from serrules.training.devices import select_device\n"
         "select_device('auto')\n"
         "print('trained on the CPU in silence')\n"
     )

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
-from serrules.classes import RULES, classes_for
+from serrules.base.classes import RULES, classes_for
 from serrules.evaluation import pooling
 from serrules.evaluation.calibration import (
     ALL_CLASSES,
@@ -27,7 +27,7 @@ from serrules.evaluation.per_class import (
     per_class_scores,
 )
 from serrules.evaluation.pooled_corpus import PooledCorpus
-from serrules.training_curves import read_train_logs, training_curves_figure
+from serrules.reporting.training_curves import read_train_logs, training_curves_figure
 
 FMT = "msp-improv"
 CLASSES = classes_for(FMT)

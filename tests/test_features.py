@@ -8,14 +8,14 @@ import pytest
 import soundfile as sf
 from sklearn.preprocessing import StandardScaler
 
-import serrules.features as features_mod
-from serrules.audio import load_audio, write_audio_index
-from serrules.features import (
+import serrules.audio.features as features_mod
+from serrules.audio.features import (
     FeatureStandardizer,
     compute_egemaps,
     egemaps_extractor,
     write_egemaps,
 )
+from serrules.audio.loading import load_audio, write_audio_index
 
 
 def voiced(rate: int, seconds: float, f0: float, seed: int) -> np.ndarray:

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serrules.classes import FORMATS
-from serrules.folds import SESSION_FOLDS, FoldError, assign_folds, n_folds
+from serrules.base.classes import FORMATS
+from serrules.labels.folds import SESSION_FOLDS, FoldError, assign_folds, n_folds
 
 
 def session_utterances(sessions: list[int], per_session: int = 3) -> pd.DataFrame:

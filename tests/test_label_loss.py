@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serrules.classes import CORPUS_CLASSES, prefixed
-from serrules.label_loss import fig1_figure, label_loss, plot_fig1, write_table3
+from serrules.base.classes import CORPUS_CLASSES, prefixed
+from serrules.labels.label_loss import fig1_figure, label_loss, plot_fig1, write_table3
 
 CLASSES = CORPUS_CLASSES["msp-improv"]  # anger, happiness, sadness, neutral
 

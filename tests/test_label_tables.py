@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serrules.classes import CORPUS_CLASSES, prefixed
+from serrules.base.classes import CORPUS_CLASSES, prefixed
 from serrules.corpora.records import (
     ParsedCorpus,
     exclusions_frame,
     ratings_frame,
     utterances_frame,
 )
-from serrules.label_tables import build_label_tables, run_label_stage
+from serrules.labels.label_tables import build_label_tables, run_label_stage
 
 FMT = "msp-improv"  # classes: anger, happiness, sadness, neutral
 CLASSES = CORPUS_CLASSES[FMT]

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from serrules.loss import (
+from serrules.training.loss import (
     ClassBalancedSoftCrossEntropy,
     class_balanced_weights,
     presence_counts,
@@ -46,7 +46,7 @@ def test_beta_zero_gives_equal_weights():
 def test_class_without_training_utterance_is_named_and_weighted_as_one(caplog):
     # n = (2, 0, 1) -> counted as (2, 1, 1): raw = (0.1/0.19, 1, 1); w = 3 * raw / sum(raw)
     targets = np.array([[1, 0, 0], [0.5, 0, 0.5]], dtype=np.float32)
-    with caplog.at_level("WARNING", logger="serrules.loss"):
+    with caplog.at_level("WARNING", logger="serrules.training.loss"):
         w = class_balanced_weights(targets, CLASSES, beta=0.9)
     raw = np.array([0.1 / 0.19, 1.0, 1.0])
     np.testing.assert_allclose(w, 3 * raw / raw.sum(), rtol=1e-6)

@@ -8,9 +8,13 @@ from tiny_wav2vec2 import tiny_config
 from torch import nn
 from transformers import Wav2Vec2Model
 
-from serrules.models import EgemapsMLP, Wav2Vec2Classifier, build_model
-from serrules.models.head import ClassificationHead, head_parameter_count
-from serrules.models.wav2vec2 import large_robust_config, masked_mean_pool, parameter_counts
+from serrules.training.models import EgemapsMLP, Wav2Vec2Classifier, build_model
+from serrules.training.models.head import ClassificationHead, head_parameter_count
+from serrules.training.models.wav2vec2 import (
+    large_robust_config,
+    masked_mean_pool,
+    parameter_counts,
+)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import entropy
 from sklearn.metrics import f1_score
 
-from serrules.classes import RULES, classes_for, prefixed
+from serrules.base.classes import RULES, classes_for, prefixed
 from serrules.evaluation import PredictionError, evaluate_corpus
 from serrules.evaluation.corpus_metrics import METRICS_COLUMNS, read_metrics
 from serrules.evaluation.metrics import EPSILON, clip_renormalise

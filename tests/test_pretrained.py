@@ -13,8 +13,8 @@ import torch
 from tiny_wav2vec2 import tiny_config
 from transformers import Wav2Vec2Model
 
-from serrules.models import build_model
-from serrules.pretrained import (
+from serrules.training.models import build_model
+from serrules.training.pretrained import (
     FETCH_COMMAND,
     PretrainedNotFoundError,
     local_dir_for,
@@ -41,7 +41,8 @@ def test_a_local_folder_is_used_as_it_is(tiny_folder):
 
 
 def test_a_hub_id_loads_its_fetched_copy(tiny_folder, tmp_path, monkeypatch):
-    """What `python -m serrules.pretrained fetch org/name` leaves behind is what training loads."""
+    """What `python -m serrules.training.pretrained fetch org/name` leaves behind is what
+    training loads."""
     import shutil
 
     monkeypatch.chdir(tmp_path)
@@ -97,7 +98,7 @@ def test_fetch_from_an_unreachable_hub_fails_fast(tmp_path):
         [
             sys.executable,
             "-m",
-            "serrules.pretrained",
+            "serrules.training.pretrained",
             "fetch",
             "facebook/wav2vec2-large-robust",
             "--models-dir",
@@ -117,7 +118,7 @@ def test_fetch_from_an_unreachable_hub_fails_fast(tmp_path):
 def test_training_jobs_run_with_the_hub_offline():
     """The train script switches the hub off before transformers is imported."""
     code = (
-        "from serrules.pretrained import set_offline_mode\n"
+        "from serrules.training.pretrained import set_offline_mode\n"
         "set_offline_mode()\n"
         "import huggingface_hub.constants as c\n"
         "print(c.HF_HUB_OFFLINE)\n"

@@ -15,14 +15,8 @@ import soundfile as sf
 import torch
 import yaml
 
-from serrules.batching import AudioDataset, BatchSampler, sequential_batches, waveform_statistics
-from serrules.config import ConfigError, validate_config
-from serrules.evaluation.pooling import TestSet as EvalSet
-from serrules.evaluation.pooling import with_divergence_target
-from serrules.folds import assign_folds
-from serrules.models.head import ClassificationHead, head_parameter_count
-from serrules.models.wav2vec2 import masked_mean_pool, plain_mean_pool
-from serrules.protocols import (
+from serrules.base.config import ConfigError, validate_config
+from serrules.base.protocols import (
     CHOICES,
     PROTOCOL_KEYS,
     PROTOCOLS,
@@ -33,7 +27,16 @@ from serrules.protocols import (
     protocol_record,
     resolve_protocol,
 )
-from serrules.training_choices import (
+from serrules.evaluation.pooling import TestSet as EvalSet
+from serrules.evaluation.pooling import with_divergence_target
+from serrules.labels.folds import assign_folds
+from serrules.training.batching import (
+    AudioDataset,
+    BatchSampler,
+    sequential_batches,
+    waveform_statistics,
+)
+from serrules.training.choices import (
     autocast,
     build_criterion,
     dev_loss_function,
@@ -41,6 +44,8 @@ from serrules.training_choices import (
     make_optimizer,
     training_targets,
 )
+from serrules.training.models.head import ClassificationHead, head_parameter_count
+from serrules.training.models.wav2vec2 import masked_mean_pool, plain_mean_pool
 
 REPO = Path(__file__).resolve().parents[1]
 C = 4

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from serrules.evaluation.corpus_metrics import write_metrics
-from serrules.evaluation.result_tables import format_cell, format_p_value, write_result_tables
+from serrules.reporting.result_tables import format_cell, format_p_value, write_result_tables
 
 # (train, test) -> (value, low, high, p)
 F1 = {

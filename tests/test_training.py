@@ -16,23 +16,23 @@ from safetensors.torch import load_file
 from tiny_wav2vec2 import tiny_config
 from transformers import Wav2Vec2Model
 
-from serrules.audio import AudioError
-from serrules.batching import (
+from serrules.audio.features import FeatureStandardizer
+from serrules.audio.loading import AudioError
+from serrules.base.classes import classes_for, prefixed
+from serrules.training.batching import (
     AudioDataset,
     BatchSampler,
     pad_collate,
     sequential_batches,
 )
-from serrules.classes import classes_for, prefixed
-from serrules.features import FeatureStandardizer
-from serrules.loss import ClassBalancedSoftCrossEntropy
-from serrules.training import (
+from serrules.training.fold_training import (
     CHECKPOINT_NAME,
     LOG_COLUMNS,
     load_trained_model,
     standardizer_state_from_file,
     train_fold,
 )
+from serrules.training.loss import ClassBalancedSoftCrossEntropy
 
 FMT = "msp-improv"
 CLASSES = classes_for(FMT)  # 4 classes
@@ -232,7 +232,7 @@ def test_resume_after_kill_matches_uninterrupted_run(corpus, reference, tmp_path
 
 
 def test_egemaps_fold(corpus, tmp_path, caplog):
-    with caplog.at_level(logging.INFO, logger="serrules.training"):
+    with caplog.at_level(logging.INFO, logger="serrules.training.fold_training"):
         paths = run(corpus, tmp_path, rule="MR", name="egemaps-mlp", epochs=2, batch_size=3)
     assert "test part: skipped 1 utterance(s) without usable audio (missing_file: 1)" in caplog.text
     assert "train part: skipped 1 utterance(s) without usable audio (unreadable: 1)" in caplog.text
@@ -273,7 +273,7 @@ def test_class_without_training_utterance_is_named_and_still_trained(corpus, tmp
     no_sad = labels[~(labels["y_sadness"] > 0) | ~labels["utterance_id"].isin(TRAIN)]
     path = tmp_path / "labels_MR.parquet"
     no_sad.to_parquet(path)
-    with caplog.at_level("WARNING", logger="serrules.loss"):
+    with caplog.at_level("WARNING", logger="serrules.training.loss"):
         out = run(corpus, tmp_path / "o", rule="MR", labels_path=path)
     assert "class(es) sadness" in caplog.text
     predictions = pd.read_parquet(out["out_predictions"])
@@ -330,7 +330,7 @@ def test_checkpoint_of_other_settings_is_ignored(corpus, reference, tmp_path, ca
     with pytest.raises(RuntimeError, match="killed"):
         run(corpus, out, seed=1, on_epoch_end=kill)  # leaves a seed-1 checkpoint after epoch 1
     seen = []
-    with caplog.at_level(logging.WARNING, logger="serrules.training"):
+    with caplog.at_level(logging.WARNING, logger="serrules.training.fold_training"):
         paths = run(corpus, out, on_epoch_end=seen.append)  # seed 0: must start from scratch
     assert seen == [1, 2, 3] and "training from scratch" in caplog.text
     pd.testing.assert_frame_equal(
@@ -343,8 +343,8 @@ def test_authors_protocol_wav2vec2_job(corpus, tmp_path):
     BatchNorm head, Adam, smoothed targets, (N-1)/N, unweighted dev loss, drop_last): the
     protocol record holds the fold's waveform mean/std, and the stored model reproduces the
     predictions with those statistics."""
-    from serrules.batching import waveform_statistics
-    from serrules.protocols import preset, protocol_record
+    from serrules.base.protocols import preset, protocol_record
+    from serrules.training.batching import waveform_statistics
 
     root = corpus["root"]
     authors = preset("authors")
@@ -434,7 +434,7 @@ def test_damaged_checkpoint_is_moved_aside_and_the_fold_restarts(
         )
     )
     seen = []
-    with caplog.at_level(logging.WARNING, logger="serrules.checkpoints"):
+    with caplog.at_level(logging.WARNING, logger="serrules.training.checkpoints"):
         paths = run(corpus, out, on_epoch_end=seen.append)
     assert seen == [1, 2, 3]
     assert f"resume checkpoint {victim} is unusable" in caplog.text

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from demo_workflow import REPO, SNAKEMAKE, TINY_CORPORA, snakemake, tiny_config
 
-from serrules.classes import RULES
+from serrules.base.classes import RULES
 
 pytestmark = pytest.mark.e2e
 
@@ -380,8 +380,8 @@ def test_unknown_protocol_fails_before_any_job(tmp_path):
 def test_authors_protocol_runs_end_to_end(authors_run, demo_run):
     import json
 
+    from serrules.base.protocols import preset
     from serrules.evaluation import read_metrics
-    from serrules.protocols import preset
 
     authors = preset("authors")
     for corpus in TINY_CORPORA:

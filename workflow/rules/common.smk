@@ -17,18 +17,18 @@ os.environ.update(
     )
 )
 
-from serrules.classes import RULES
-from serrules.config import enabled_corpora, result_training_params, validate_config
+from serrules.base.classes import RULES
+from serrules.base.config import enabled_corpora, result_training_params, validate_config
 from serrules.corpora import annotation_files, audio_files
-from serrules.folds import FOLD_SCHEMES, fold_table_name, n_folds
-from serrules.job_resources import (
+from serrules.labels.folds import FOLD_SCHEMES, fold_table_name, n_folds
+from serrules.training.job_resources import (
     EGEMAPS_MEM_MB,
     EGEMAPS_THREADS,
     egemaps_runtime_min,
     parquet_rows,
     train_request,
 )
-from serrules.protocols import (
+from serrules.base.protocols import (
     PROTOCOLS,
     explicit_keys,
     protocol_record,
@@ -45,7 +45,7 @@ config.update(PROTOCOL_CONFIGS[_CHECKED["protocol"]])
 
 CORPORA = enabled_corpora(config)
 RESULTS = "results"
-# What one training job needs (GPU only for wav2vec2), from serrules.job_resources.
+# What one training job needs (GPU only for wav2vec2), from serrules.training.job_resources.
 TRAIN_REQUEST = train_request(config)
 # A CUDA build of PyTorch for GPU training, the CPU build otherwise (paths relative to rules/).
 TRAIN_ENV = "../../envs/training-%s.yaml" % ("cuda" if TRAIN_REQUEST.gpus else "cpu")

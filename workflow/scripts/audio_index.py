@@ -1,5 +1,5 @@
-from serrules.audio import AudioError, write_audio_index
-from serrules.script_logging import exit_on_input_error, log_to_file
+from serrules.audio.loading import AudioError, write_audio_index
+from serrules.base.script_logging import exit_on_input_error, log_to_file
 
 log_to_file(snakemake.log[0])
 with exit_on_input_error(AudioError):

@@ -1,8 +1,8 @@
 import json
 import logging
 
+from serrules.base.script_logging import log_to_file
 from serrules.demo import generate_demo_corpus
-from serrules.script_logging import log_to_file
 
 log_to_file(snakemake.log[0])
 summary = generate_demo_corpus(

@@ -1,5 +1,5 @@
-from serrules.features import write_egemaps
-from serrules.script_logging import log_to_file
+from serrules.audio.features import write_egemaps
+from serrules.base.script_logging import log_to_file
 
 log_to_file(snakemake.log[0])
 write_egemaps(

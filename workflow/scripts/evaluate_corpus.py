@@ -1,5 +1,5 @@
+from serrules.base.script_logging import log_to_file
 from serrules.evaluation import evaluate_corpus
-from serrules.script_logging import log_to_file
 
 log_to_file(snakemake.log[0])
 cfg = snakemake.params.evaluation

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from serrules.label_loss import plot_fig1
-from serrules.script_logging import log_to_file
+from serrules.base.script_logging import log_to_file
+from serrules.labels.label_loss import plot_fig1
 
 log_to_file(snakemake.log[0])
 plot_fig1(

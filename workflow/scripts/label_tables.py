@@ -1,8 +1,8 @@
 from pathlib import Path
 
+from serrules.base.script_logging import exit_on_input_error, log_to_file
 from serrules.corpora import AnnotationError
-from serrules.label_tables import run_label_stage
-from serrules.script_logging import exit_on_input_error, log_to_file
+from serrules.labels.label_tables import run_label_stage
 
 log_to_file(snakemake.log[0])
 with exit_on_input_error(AnnotationError, FileNotFoundError):

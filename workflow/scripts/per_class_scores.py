@@ -1,6 +1,6 @@
+from serrules.base.script_logging import log_to_file
 from serrules.evaluation.per_class import write_per_class_views
 from serrules.evaluation.pooled_corpus import load_pooled_corpus
-from serrules.script_logging import log_to_file
 
 log_to_file(snakemake.log[0])
 data = load_pooled_corpus(

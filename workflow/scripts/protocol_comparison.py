@@ -1,7 +1,7 @@
 from pathlib import Path
 
+from serrules.base.script_logging import log_to_file
 from serrules.evaluation.protocol_comparison import write_protocol_comparison
-from serrules.script_logging import log_to_file
 
 log_to_file(snakemake.log[0])
 named = {key: snakemake.input[key] for key in snakemake.input.keys()}

@@ -1,13 +1,13 @@
-from serrules.pretrained import set_offline_mode
+from serrules.training.pretrained import set_offline_mode
 
 set_offline_mode()  # before torch/transformers are imported: training jobs never download
 
 import torch  # noqa: E402
 
-from serrules.config import RESULT_NEUTRAL_TRAINING_KEYS  # noqa: E402
-from serrules.devices import select_device  # noqa: E402
-from serrules.script_logging import log_to_file  # noqa: E402
-from serrules.training import train_fold  # noqa: E402
+from serrules.base.config import RESULT_NEUTRAL_TRAINING_KEYS  # noqa: E402
+from serrules.base.script_logging import log_to_file  # noqa: E402
+from serrules.training.devices import select_device  # noqa: E402
+from serrules.training.fold_training import train_fold  # noqa: E402
 
 log_to_file(snakemake.log[0])
 # A job given a GPU (Snakemake gpu resource, CUDA_VISIBLE_DEVICES, SLURM_GPUS*) that cannot use

@@ -1,5 +1,5 @@
-from serrules.script_logging import log_to_file
-from serrules.training_curves import plot_training_curves
+from serrules.base.script_logging import log_to_file
+from serrules.reporting.training_curves import plot_training_curves
 
 log_to_file(snakemake.log[0])
 plot_training_curves(

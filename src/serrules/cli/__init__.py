@@ -24,12 +24,11 @@ def input_errors() -> tuple[type[BaseException], ...]:
     more). ``ValueError``, ``KeyError`` and ``OSError`` are what the package raises for bad
     tables, unknown names and missing files (each message names the file or key). Imported
     here, not at module level, so that ``--help`` does not load torch or scipy."""
-    from serrules.audio import AudioError
-    from serrules.cli.errors import CliError
-    from serrules.config import ConfigError
-    from serrules.corpora.errors import AnnotationError
+    from serrules.audio.loading import AudioError
+    from serrules.base.config import ConfigError
+    from serrules.base.errors import AnnotationError, CliError
     from serrules.evaluation.pooling import PredictionError
-    from serrules.inference import ModelInputError
+    from serrules.training.inference import ModelInputError
 
     return (
         CliError,

@@ -1,5 +1,5 @@
 """``serrules labels``: the label stage without Snakemake (the Parquet tables of the
-``label_tables`` rule, byte for byte, from :func:`serrules.label_tables.run_label_stage`)."""
+``label_tables`` rule, byte for byte, from :func:`serrules.labels.label_tables.run_label_stage`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from serrules.classes import FORMATS, RULES
+from serrules.base.classes import FORMATS, RULES
 from serrules.corpora.parsing import UNKNOWN_LABEL_MODES
 
 
@@ -77,7 +77,7 @@ def summary(out: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from serrules.label_tables import run_label_stage
+    from serrules.labels.label_tables import run_label_stage
 
     corpus = args.corpus or args.out.resolve().name
     run_label_stage(

@@ -36,9 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from serrules.cli.errors import CliError
-    from serrules.devices import select_device
-    from serrules.inference import predict_files
+    from serrules.base.errors import CliError
+    from serrules.training.devices import select_device
+    from serrules.training.inference import predict_files
 
     if args.batch_size < 1:
         raise CliError(f"--batch-size must be >= 1, got {args.batch_size}")

@@ -61,7 +61,7 @@ def _default_name(paths: list[Path]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from serrules.cli.errors import CliError
+    from serrules.base.errors import CliError
     from serrules.evaluation.system_scoring import (
         load_corpus_labels,
         score_markdown,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.cli.errors import CliError
+from serrules.base.errors import CliError
 
 #: What each table of the pipeline holds (file name pattern -> contract, one line; the full
 #: contracts are in docs/architecture.md and docs/evaluation.md).

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from serrules.classes import classes_for
+from serrules.base.classes import classes_for
+from serrules.base.errors import AnnotationError
 from serrules.corpora.crema_d import parse_crema_d
-from serrules.corpora.errors import AnnotationError
 from serrules.corpora.iemocap import parse_iemocap
 from serrules.corpora.msp_improv import parse_msp_improv
 from serrules.corpora.podcast import parse_podcast
@@ -54,7 +54,7 @@ def parse_corpus(
     unknown_labels: str = "error",
     **options: Any,
 ) -> ParsedCorpus:
-    """Parse the native annotations of a ``fmt`` corpus (one of ``serrules.classes.FORMATS``)
+    """Parse the native annotations of a ``fmt`` corpus (one of ``serrules.base.classes.FORMATS``)
     rooted at ``root``.
 
     ``include_self_evaluations``: count IEMOCAP actors' self-evaluations (``C-F1``/``C-M1``) as

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.classes import OTHER, VALID
-from serrules.corpora.errors import AnnotationError
+from serrules.base.classes import OTHER, VALID
+from serrules.base.errors import AnnotationError
 from serrules.corpora.parsing import (
     check_mode,
     classify_labels,

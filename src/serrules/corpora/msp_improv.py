@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.corpora.errors import AnnotationError
+from serrules.base.errors import AnnotationError
 from serrules.corpora.parsing import check_mode, classify_labels, find_first, relative
 from serrules.corpora.records import (
     DUPLICATE_RATER,

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from serrules.corpora.errors import AnnotationError
+from serrules.base.errors import AnnotationError
 from serrules.corpora.text import read_text
 from serrules.corpora.vocabulary import UNKNOWN_LABEL, Vocabulary
 

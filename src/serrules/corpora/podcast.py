@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.corpora.errors import AnnotationError
+from serrules.base.errors import AnnotationError
 from serrules.corpora.parsing import (
     blank_rows,
     check_mode,

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from serrules.classes import OTHER, VALID
+from serrules.base.classes import OTHER, VALID
 
 RATING_COLUMNS: tuple[str, ...] = (
     "utterance_id",

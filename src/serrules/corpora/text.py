@@ -24,7 +24,7 @@ import re
 import warnings
 from pathlib import Path
 
-from serrules.corpora.errors import AnnotationError
+from serrules.base.errors import AnnotationError
 
 #: Files (by name) in which a release may carry legacy single-byte free text: MSP-IMPROV's rater
 #: lines and the podcasts' per-worker labels hold annotators' typed "Other-<text>" descriptions.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from serrules.classes import OTHER, VALID, classes_for
+from serrules.base.classes import OTHER, VALID, classes_for
 
 #: Status of a rating whose emotion word the corpus vocabulary does not know.
 UNKNOWN_LABEL = "unknown_label"

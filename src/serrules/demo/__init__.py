@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serrules.classes import FORMATS, classes_for
+from serrules.base.classes import FORMATS, classes_for
 from serrules.demo.raters import check_summary, design_corpus, min_utterances, summarise
 from serrules.demo.speech import render_audio
 from serrules.demo.writers import LAYOUT_MINIMUM, TOP_LEVEL_ENTRIES, WRITERS

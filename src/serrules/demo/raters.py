@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from serrules.classes import classes_for
+from serrules.base.classes import classes_for
 
 OTHER = -1  # class index used for an "other" token
 
@@ -348,11 +348,11 @@ def check_summary(summary: dict) -> None:
 
 def design_table3(fmt: str, design: list[DesignedUtterance]) -> dict[str, tuple[float, float]]:
     """Table 3 row (rule -> data loss %, rating loss %) of simulated votes, computed with the
-    pipeline's own definitions (:func:`serrules.label_loss.label_loss`)."""
+    pipeline's own definitions (:func:`serrules.labels.label_loss.label_loss`)."""
     import pandas as pd
 
-    from serrules.classes import prefixed
-    from serrules.label_loss import label_loss
+    from serrules.base.classes import prefixed
+    from serrules.labels.label_loss import label_loss
 
     classes = classes_for(fmt)
     counts = np.zeros((len(design), len(classes)), dtype=np.int64)

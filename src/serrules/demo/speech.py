@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serrules.classes import CORPUS_CLASSES
+from serrules.base.classes import CORPUS_CLASSES
 
 SAMPLE_RATE = 16_000
 MIN_DURATION_S = 1.0

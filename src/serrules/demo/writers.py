@@ -4,7 +4,7 @@ Each writer lays out utterance names, speakers, sessions or splits, writes the a
 exactly where the parsers look for them (see ``docs/demo.md``), and returns the audio to render
 plus counts of the native quirks it wrote (duplicate rater lines, non-voice responses, ...).
 Native vocabulary (rater words, codes) is keyed by the class names of
-:data:`serrules.classes.CORPUS_CLASSES`; a missing key is an error at import time.
+:data:`serrules.base.classes.CORPUS_CLASSES`; a missing key is an error at import time.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serrules.classes import classes_for
+from serrules.base.classes import classes_for
 from serrules.demo.raters import OTHER, DesignedUtterance, Vote
 from serrules.demo.speech import AudioSpec, speaker_base_f0
 

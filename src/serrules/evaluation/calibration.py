@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.classes import RULES
+from serrules.base.classes import RULES
 from serrules.evaluation.pooled_corpus import PooledCorpus
 
 #: Number of equal-width probability bins of the ECE and the reliability diagram.

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from serrules.classes import RULES
+from serrules.base.classes import RULES
 from serrules.evaluation.bootstrap import (
     DEFAULT_CHUNK_BYTES,
     bootstrap_metrics,
@@ -78,7 +78,7 @@ def evaluate_corpus(
     ``unit="speaker"`` resamples speakers, then utterances within each chosen speaker.
     ``divergence_target`` / ``label_smoothing``: KLD/JSD target on MR_test/PR_test
     (:func:`~serrules.evaluation.pooling.with_divergence_target`); ``protocol`` (the record of
-    :func:`serrules.protocols.protocol_record`) is stored with the settings.
+    :func:`serrules.base.protocols.protocol_record`) is stored with the settings.
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")

@@ -1,7 +1,7 @@
 """The study's three test metrics: macro-F1 on multi-hot decisions, KLD and JSD.
 
 * **macro-F1** — a class is predicted present when its probability is strictly greater than
-  ``1/C`` (:func:`serrules.classes.presence_threshold`); the ground truth is the test target of
+  ``1/C`` (:func:`serrules.base.classes.presence_threshold`); the ground truth is the test target of
   the test rule (one-hot for MR/PR, multi-hot share > 1/C for AR). Per class
   ``F1_j = 2 TP_j / (2 TP_j + FP_j + FN_j)``, 0 when the class is neither present nor predicted
   (scikit-learn's ``f1_score(average="macro", zero_division=0)`` on the multi-hot arrays); the
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from serrules.classes import presence_threshold
+from serrules.base.classes import presence_threshold
 
 #: Floor applied to both distributions before KLD/JSD (then renormalised to sum 1).
 EPSILON: float = 1e-8

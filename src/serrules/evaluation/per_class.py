@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
-from serrules.classes import RULES
+from serrules.base.classes import RULES
 from serrules.evaluation.metrics import predicted_presence
 from serrules.evaluation.pooled_corpus import PooledCorpus
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.classes import RULES, classes_for
+from serrules.base.classes import RULES, classes_for
 from serrules.evaluation.pooling import (
     TestSet,
     build_test_sets,

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.aggregation import smooth_targets, vote_distribution
-from serrules.classes import prefixed
+from serrules.base.classes import prefixed
+from serrules.base.errors import PredictionError
+from serrules.labels.aggregation import smooth_targets, vote_distribution
 
 #: ``evaluation.divergence_target``: KLD/JSD target on MR_test/PR_test.
 DIVERGENCE_TARGETS: tuple[str, ...] = ("votes", "smoothed_label")
@@ -34,10 +35,6 @@ DIVERGENCE_TARGETS: tuple[str, ...] = ("votes", "smoothed_label")
 ROW_SUM_TOLERANCE = 1e-4
 
 _FOLD_DIR = re.compile(r"^fold(\d+)$")
-
-
-class PredictionError(ValueError):
-    """A prediction file (or the tables it is checked against) breaks the pooling contract."""
 
 
 def _preview(ids: Sequence[str] | np.ndarray | pd.Index, limit: int = 5) -> str:

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from serrules.classes import RULES, classes_for
+from serrules.base.classes import RULES, classes_for
+from serrules.base.protocols import PROTOCOL_SOURCES, PROTOCOLS, describe
 from serrules.evaluation.bootstrap import bootstrap_metrics, paired_p_value
 from serrules.evaluation.metrics import METRICS, SystemScores
 from serrules.evaluation.pooled_corpus import pool_fold_predictions, read_test_sets
 from serrules.evaluation.pooling import PredictionError, with_divergence_target
-from serrules.evaluation.result_tables import TABLE_SPECS, format_p_value
-from serrules.protocols import PROTOCOL_SOURCES, PROTOCOLS, describe
-from serrules.table_writers import write_table
+from serrules.reporting.result_tables import TABLE_SPECS, format_p_value
+from serrules.reporting.writers import write_table
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.classes import CORPUS_CLASSES, RULES, prefixed
+from serrules.base.classes import CORPUS_CLASSES, RULES, prefixed
 from serrules.evaluation.bootstrap import DEFAULT_CHUNK_BYTES
 from serrules.evaluation.corpus_metrics import (
     UNITS,
@@ -41,7 +41,8 @@ from serrules.evaluation.pooling import (
     expected_test_utterances,
     with_divergence_target,
 )
-from serrules.evaluation.result_tables import (
+from serrules.labels.folds import fold_table_name
+from serrules.reporting.result_tables import (
     AVERAGE,
     TABLE_SPECS,
     TEST_COLUMNS,
@@ -49,8 +50,7 @@ from serrules.evaluation.result_tables import (
     format_cell,
     format_p_value,
 )
-from serrules.folds import fold_table_name
-from serrules.table_writers import to_markdown
+from serrules.reporting.writers import to_markdown
 
 #: Label-stage files a corpus folder must hold to be scored against.
 LABEL_FILES: tuple[str, ...] = (

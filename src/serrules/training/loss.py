@@ -2,7 +2,8 @@
 
 Per-class weight ``w_j = (1 - beta) / (1 - beta**n_j)``, normalised so that ``sum_j w_j = C``,
 where ``n_j`` is the number of training utterances whose target share of class ``j`` is strictly
-greater than ``1/C`` (:func:`serrules.classes.presence_threshold`; for one-hot targets this is the
+greater than ``1/C`` (:func:`serrules.base.classes.presence_threshold`; for one-hot targets this is
+the
 class count). Loss of one utterance, in one of two forms (``training.loss_weighting``,
 docs/protocols.md):
 
@@ -11,7 +12,7 @@ docs/protocols.md):
 
 A batch loss is the mean over its utterances. ``beta`` is a number, or ``"(N-1)/N"`` (the
 authors' code: N = training utterances of the fold; :func:`resolve_beta`). Training targets may
-be label-smoothed first (:func:`serrules.aggregation.smooth_targets`; the authors' code uses
+be label-smoothed first (:func:`serrules.labels.aggregation.smooth_targets`; the authors' code uses
 epsilon = 0.05).
 """
 
@@ -25,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from serrules.classes import presence_threshold
-from serrules.protocols import BETA_FROM_FOLD_SIZE
+from serrules.base.classes import presence_threshold
+from serrules.base.protocols import BETA_FROM_FOLD_SIZE
 
 #: Default ``beta`` of the effective-number weighting.
 log = logging.getLogger(__name__)

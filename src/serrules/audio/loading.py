@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from serrules.base.errors import AudioError
+
 log = logging.getLogger(__name__)
 
 #: Status of an audio file that passed every check.
@@ -63,19 +65,6 @@ PROBE_FRAMES = 4096
 SCAN_BLOCK_FRAMES = 1 << 16
 #: How many bad file names an error message lists before summarising the rest as a count.
 _MAX_NAMED = 5
-
-
-class AudioError(RuntimeError):
-    """An audio file that cannot be used; ``reason`` is one of :data:`FAILURE_REASONS`."""
-
-    def __init__(self, path: str | os.PathLike[str] | None, reason: str, detail: str = "") -> None:
-        self.path = None if path is None else str(path)
-        self.reason = reason
-        self.detail = detail
-        message = f"{self.path}: {reason}"
-        if detail:
-            message += f" ({detail})"
-        super().__init__(message)
 
 
 def _check_rates(sample_rate: int, max_seconds: float | None) -> None:

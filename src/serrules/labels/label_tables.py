@@ -28,10 +28,10 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from serrules.aggregation import rule_targets, vote_matrix
-from serrules.classes import OTHER, RULES, VALID, classes_for, prefixed
-from serrules.folds import FOLD_SCHEMES, assign_folds, fold_table_name
-from serrules.label_loss import label_loss
+from serrules.base.classes import OTHER, RULES, VALID, classes_for, prefixed
+from serrules.labels.aggregation import rule_targets, vote_matrix
+from serrules.labels.folds import FOLD_SCHEMES, assign_folds, fold_table_name
+from serrules.labels.label_loss import label_loss
 
 NO_VALID_VOTE = "no_valid_vote"
 NO_RATINGS_SOURCE = "(no ratings)"

@@ -1,7 +1,8 @@
 """eGeMAPSv02 functionals per utterance (openSMILE), cached per corpus in
 ``features/egemaps.parquet``, and the per-fold feature standardiser saved with the eGeMAPS model.
 
-Audio goes through :func:`serrules.audio.load_audio`, so the features see exactly the signal the
+Audio goes through :func:`serrules.audio.loading.load_audio`, so the features see exactly the
+signal the
 networks are trained on (16 kHz mono, same resampling, same crop).
 """
 
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from serrules.audio import OK, load_audio
+from serrules.audio.loading import OK, load_audio
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +89,10 @@ def compute_egemaps(
     """eGeMAPSv02 functionals of every ``status == "ok"`` utterance of an audio index.
 
     Returns ``utterance_id`` + the 88 functionals (float32, openSMILE's column order), one row per
-    ok utterance in index order. Audio is read with :func:`serrules.audio.load_audio` (same
+    ok utterance in index order. Audio is read with :func:`serrules.audio.loading.load_audio` (same
     resampling and crop as training). ``workers`` > 1 extracts in that many processes (the cores
     the job was given; results are the same as with one). A file that fails to load raises
-    :class:`serrules.audio.AudioError` naming it; non-finite functionals are kept and logged
+    :class:`serrules.audio.loading.AudioError` naming it; non-finite functionals are kept and logged
     (:class:`FeatureStandardizer` refuses them, naming the utterances).
     """
     ok = _ok_rows(audio_index)

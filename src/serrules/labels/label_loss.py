@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.aggregation import rule_targets
-from serrules.classes import RULES, prefixed
-from serrules.table_writers import write_table
+from serrules.base.classes import RULES, prefixed
+from serrules.labels.aggregation import rule_targets
+from serrules.reporting.writers import write_table
 
 LOSS_COLUMNS: tuple[str, ...] = (
     "corpus",

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from serrules.classes import RULES
+from serrules.base.classes import RULES
+from serrules.base.protocols import PROTOCOL_SOURCES, describe
 from serrules.evaluation.bootstrap import p_value_resolution
 from serrules.evaluation.corpus_metrics import read_metrics
-from serrules.protocols import PROTOCOL_SOURCES, describe
-from serrules.table_writers import write_table
+from serrules.reporting.writers import write_table
 
 # ---------------------------------------------------------------- Tables 4-6
 

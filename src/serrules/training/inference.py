@@ -1,15 +1,16 @@
 """Class distributions for new recordings from a trained fold model (``best.safetensors``).
 
-A model folder written by :func:`serrules.training.train_fold` holds everything needed: the
+A model folder written by :func:`serrules.training.fold_training.train_fold` holds everything
+needed: the
 weights, the class list, the model configuration (and, for wav2vec2, the backbone
 configuration, so no pretrained download is needed), the eGeMAPS standardisation statistics of
 the fold's training part, and the *input settings* (metadata key :data:`INPUT_METADATA_KEY`):
 how a recording becomes the model's input. The same functions as training are used at every
-step: :func:`serrules.audio.load_audio` (16 kHz mono, same resampling and crop),
-:func:`serrules.features.compute_egemaps` and the stored
-:class:`~serrules.features.FeatureStandardizer` for the eGeMAPS model,
-:class:`~serrules.batching.AudioDataset` (waveform normalisation) for wav2vec2, and
-:func:`serrules.training.predict_probabilities` (eval mode, softmax).
+step: :func:`serrules.audio.loading.load_audio` (16 kHz mono, same resampling and crop),
+:func:`serrules.audio.features.compute_egemaps` and the stored
+:class:`~serrules.audio.features.FeatureStandardizer` for the eGeMAPS model,
+:class:`~serrules.training.batching.AudioDataset` (waveform normalisation) for wav2vec2, and
+:func:`serrules.training.fold_training.predict_probabilities` (eval mode, softmax).
 """
 
 from __future__ import annotations
@@ -23,16 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serrules.classes import prefixed, presence_threshold
+from serrules.base.classes import prefixed, presence_threshold
+from serrules.base.errors import ModelInputError
 
 #: Metadata key (in ``best.safetensors``) of the input settings.
 INPUT_METADATA_KEY = "input"
 #: File name of the trained model inside a fold's model folder.
 MODEL_FILE = "best.safetensors"
-
-
-class ModelInputError(ValueError):
-    """A model folder lacks what prediction needs (file, metadata key)."""
 
 
 def model_input_settings(
@@ -52,8 +50,8 @@ def model_input_settings(
     ``max_seconds`` are null when that file carries no description (then prediction refuses to
     guess them).
     """
-    from serrules.batching import SAMPLE_RATE
-    from serrules.models import WAV2VEC2_NAME
+    from serrules.training.batching import SAMPLE_RATE
+    from serrules.training.models import WAV2VEC2_NAME
 
     if model_name == WAV2VEC2_NAME:
         return {
@@ -66,7 +64,7 @@ def model_input_settings(
         }
     import pyarrow.parquet as pq
 
-    from serrules.features import CACHE_METADATA_KEY
+    from serrules.audio.features import CACHE_METADATA_KEY
 
     description: dict[str, Any] = {}
     if features_path is not None:
@@ -124,21 +122,22 @@ def predict_files(
     Returns one row per file, in the given order: ``utterance_id`` (file name without
     extension), ``path``, ``p_<class>`` (softmax probabilities, float32) and ``present`` (the
     classes with ``p > 1/C``, joined by ``+``: the decision the metrics use). A file that cannot
-    be read raises :class:`serrules.audio.AudioError` naming it. ``progress`` shows a progress
+    be read raises :class:`serrules.audio.loading.AudioError` naming it. ``progress`` shows a
+    progress
     bar over the batches.
     """
     import torch
     from tqdm.auto import tqdm
 
-    from serrules.audio import OK
-    from serrules.batching import (
+    from serrules.audio.loading import OK
+    from serrules.training.batching import (
         AudioDataset,
         FeatureDataset,
         pad_collate,
         sequential_batches,
         stack_collate,
     )
-    from serrules.training import load_trained_model, predict_probabilities
+    from serrules.training.fold_training import load_trained_model, predict_probabilities
 
     path = model_file(model)
     net, meta = load_trained_model(path)
@@ -159,8 +158,8 @@ def predict_files(
         )
         collate = pad_collate
     else:
-        from serrules.features import FeatureStandardizer, compute_egemaps
-        from serrules.training import standardizer_state_from_file
+        from serrules.audio.features import FeatureStandardizer, compute_egemaps
+        from serrules.training.fold_training import standardizer_state_from_file
 
         index = pd.DataFrame(
             {"utterance_id": [str(i) for i in range(len(wavs))], "audio_path": wavs, "status": OK}

@@ -3,7 +3,7 @@
 Cluster compute nodes are usually offline, so training jobs never download: a hub id in
 ``model.pretrained`` is fetched ONCE, from a login node, into a project folder,
 
-    python -m serrules.pretrained fetch facebook/wav2vec2-large-robust
+    python -m serrules.training.pretrained fetch facebook/wav2vec2-large-robust
 
 (``huggingface_hub.snapshot_download``; written to ``models/facebook--wav2vec2-large-robust``),
 and training jobs run with the hub in offline mode (:func:`set_offline_mode`) and load that local
@@ -18,6 +18,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from serrules.base.errors import PretrainedNotFoundError
 
 #: Project folder holding fetched models, relative to the working directory (git-ignored);
 #: the environment variable ``SERRULES_MODELS_DIR`` overrides it.
@@ -34,13 +36,9 @@ FETCH_PATTERNS: tuple[str, ...] = (
     "README.md",
     "LICENSE*",
 )
-FETCH_COMMAND = "python -m serrules.pretrained fetch"
+FETCH_COMMAND = "python -m serrules.training.pretrained fetch"
 #: Environment of a training job: no hub access at all (huggingface_hub and transformers).
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-
-
-class PretrainedNotFoundError(FileNotFoundError):
-    """``model.pretrained`` has no local copy; the message names the command that fetches it."""
 
 
 def models_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -131,7 +129,7 @@ def fetch(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m serrules.pretrained",
+        prog="python -m serrules.training.pretrained",
         description="Fetch pretrained weights once (login node) for offline training jobs.",
     )
     sub = parser.add_subparsers(dest="command", required=True)

@@ -29,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from serrules.classes import classes_for
+from serrules.base.classes import classes_for
+from serrules.base.errors import FoldError
 
 PARTS: tuple[str, ...] = ("train", "dev", "test")
 
@@ -89,10 +90,6 @@ PODCAST_FORMATS: tuple[str, ...] = ("msp-podcast", "biic-podcast")
 
 #: Number of speaker groups (= folds) for CREMA-D.
 CREMA_D_GROUPS = 5
-
-
-class FoldError(ValueError):
-    """The utterances cannot be assigned to the study's folds (the message says why)."""
 
 
 def n_folds(fmt: str) -> int:

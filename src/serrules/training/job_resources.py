@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from serrules.model_names import EGEMAPS_NAME, WAV2VEC2_NAME
+from serrules.training.model_names import EGEMAPS_NAME, WAV2VEC2_NAME
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ TRAIN_NEEDS: dict[str, TrainNeeds] = {
 #: measured 18-25 utterances/s (3 s utterances, benchmarks/bench_egemaps.py) with a margin for
 #: longer utterances (the crop is ``training.max_seconds``) and slower cluster cores.
 EGEMAPS_UTTERANCES_PER_CORE_S = 8.0
-#: Threads of the eGeMAPS job (one worker process per thread; see serrules.features).
+#: Threads of the eGeMAPS job (one worker process per thread; see serrules.audio.features).
 EGEMAPS_THREADS = 4
 #: Fixed part of the eGeMAPS job's time (start-up, conda activation, writing the table), minutes.
 EGEMAPS_BASE_RUNTIME_MIN = 10

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from serrules.models.head import ClassificationHead
+from serrules.training.models.head import ClassificationHead
 
 #: Number of eGeMAPSv02 functionals per utterance.
 N_EGEMAPS_FEATURES = 88

@@ -6,13 +6,14 @@ One call of :func:`train_fold` trains one model for one (corpus, train rule, fol
   with audio ``ok`` in the audio index; dev part = the fold's ``dev`` utterances kept by the same
   rule, audio ``ok``; test part = EVERY audio-ok utterance of the fold's ``test`` part, whatever
   the rule (predictions are scored later against each test rule);
-* class-balanced soft cross-entropy (:mod:`serrules.loss`) with weights from the train part;
+* class-balanced soft cross-entropy (:mod:`serrules.training.loss`) with weights from the train
+part;
 * ``epochs`` epochs; after each epoch the dev loss (eval mode) picks the best epoch (lowest dev
   loss; ties keep the earlier epoch);
 * every choice where the paper's text and the authors' code differ (loss form and beta, target
   smoothing, dev loss, optimiser, precision, last partial batch, waveform normalisation, pooling,
-  head) comes from the resolved config (:mod:`serrules.protocols`) and is built by
-  :mod:`serrules.training_choices`; the resolved values go into the model's metadata;
+  head) comes from the resolved config (:mod:`serrules.base.protocols`) and is built by
+  :mod:`serrules.training.choices`; the resolved values go into the model's metadata;
 * after each epoch a checkpoint (model, optimizer, best state, log rows and every RNG state) is
   written atomically to ``checkpoint_dir``; a restarted job resumes from it and ends with exactly
   the same best model and predictions as an uninterrupted run;
@@ -46,8 +47,11 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from serrules import training_choices as choices
-from serrules.batching import (
+from serrules.base.classes import classes_for, prefixed
+from serrules.base.config import RESULT_NEUTRAL_TRAINING_KEYS
+from serrules.base.protocols import section_defaults
+from serrules.training import choices
+from serrules.training.batching import (
     SAMPLE_RATE,
     AudioDataset,
     BatchSampler,
@@ -57,19 +61,16 @@ from serrules.batching import (
     stack_collate,
     waveform_statistics,
 )
-from serrules.checkpoints import load_best_weights, load_resume_state
-from serrules.classes import classes_for, prefixed
-from serrules.config import RESULT_NEUTRAL_TRAINING_KEYS
-from serrules.devices import acquire_gpu, device_report, select_device
-from serrules.inference import INPUT_METADATA_KEY, model_input_settings
-from serrules.loss import ClassBalancedSoftCrossEntropy
-from serrules.models import EGEMAPS_NAME, MODEL_NAMES, WAV2VEC2_NAME, build_model
-from serrules.protocols import section_defaults
+from serrules.training.checkpoints import load_best_weights, load_resume_state
+from serrules.training.devices import acquire_gpu, device_report, select_device
+from serrules.training.inference import INPUT_METADATA_KEY, model_input_settings
+from serrules.training.loss import ClassBalancedSoftCrossEntropy
+from serrules.training.models import EGEMAPS_NAME, MODEL_NAMES, WAV2VEC2_NAME, build_model
 
 log = logging.getLogger(__name__)
 
 #: Defaults of the ``train`` config section; the protocol-dependent keys come from the paper's
-#: preset (:mod:`serrules.protocols`).
+#: preset (:mod:`serrules.base.protocols`).
 TRAIN_DEFAULTS: dict[str, Any] = {
     "epochs": 50,
     "batch_size": 32,
@@ -95,7 +96,7 @@ LOG_COLUMNS = (
     "seconds",
     "peak_memory_mb",
     "best",
-    "device",  # what the epoch ran on (serrules.devices.device_report)
+    "device",  # what the epoch ran on (serrules.training.devices.device_report)
     "torch_build",
     "gpu_name",
 )
@@ -531,7 +532,7 @@ def train_fold(
 
     ``on_epoch_end(epoch)`` is called after each epoch's checkpoint is on disk (monitoring and
     tests; an exception raised there aborts the run the way a killed job would).
-    ``protocol`` (:func:`serrules.protocols.protocol_record`) is stored in the model's metadata
+    ``protocol`` (:func:`serrules.base.protocols.protocol_record`) is stored in the model's metadata
     and, with the numbers resolved from it (beta, waveform statistics), in ``out_protocol``.
     """
     cfg = resolve_train_cfg(train_cfg)
@@ -653,7 +654,7 @@ def _run(job: _FoldJob, device: torch.device) -> None:
         train_lengths = lengths(data.train) if cfg["bucket_size"] else None
         dev_lengths, test_lengths = lengths(data.dev), lengths(data.test)
     else:
-        from serrules.features import FeatureStandardizer
+        from serrules.audio.features import FeatureStandardizer
 
         x_train, columns = load_features(features_path, data.train["utterance_id"])
         x_dev, _ = load_features(features_path, data.dev["utterance_id"])
@@ -837,7 +838,7 @@ def load_trained_model(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[st
     return it in eval mode with the file's metadata."""
     from safetensors.torch import load_file
 
-    from serrules.models import EgemapsMLP, Wav2Vec2Classifier
+    from serrules.training.models import EgemapsMLP, Wav2Vec2Classifier
 
     with safe_open(str(path), framework="pt") as f:
         meta = dict(f.metadata() or {})

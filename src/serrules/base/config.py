@@ -13,19 +13,16 @@ from typing import Any
 import jsonschema
 import yaml
 
-from serrules.protocols import resolve_protocol
+from serrules.base.errors import ConfigError
+from serrules.base.protocols import resolve_protocol
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 #: ``training`` keys that do not change any number a run produces (worker processes, keeping the
 #: resume checkpoint, where GPU lock files live): left out of the rule parameters Snakemake
 #: compares, so changing them reruns nothing, and out of the resume fingerprint.
 RESULT_NEUTRAL_TRAINING_KEYS: tuple[str, ...] = ("num_workers", "keep_checkpoint", "gpu_lock_dir")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or out of range; the message names the key."""
 
 
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
@@ -61,7 +58,7 @@ def validate_config(
     offending key. Cross-field rules the schema cannot express are checked here too.
 
     ``resolve`` (default) also fills the protocol-dependent keys the config leaves unset from the
-    preset of ``config["protocol"]`` (:func:`serrules.protocols.resolve_protocol`); with
+    preset of ``config["protocol"]`` (:func:`serrules.base.protocols.resolve_protocol`); with
     ``resolve=False`` they stay unset (the workflow resolves each protocol itself)."""
     schema = load_schema() if schema is None else schema
     config = copy.deepcopy(config)

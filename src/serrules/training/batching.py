@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
-from serrules.audio import load_audio
+from serrules.audio.loading import load_audio
 
 SAMPLE_RATE = 16000
 

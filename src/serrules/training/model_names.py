@@ -1,4 +1,5 @@
-"""Names accepted in ``model.name`` (kept apart from :mod:`serrules.models` so that the workflow
+"""Names accepted in ``model.name`` (kept apart from :mod:`serrules.training.models` so that the
+workflow
 can read them without importing torch)."""
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ from types import TracebackType
 
 import torch
 
+from serrules.base.errors import DeviceError
+
 log = logging.getLogger(__name__)
 
 #: Accepted values of ``prefer`` in :func:`select_device`.
@@ -44,10 +46,6 @@ _NO_GPU_VALUES = frozenset({"", "-1", "none", "nodevfiles", "(null)"})
 _GPU_COUNT_VARS = frozenset(
     {"SLURM_GPUS", "SLURM_GPUS_ON_NODE", "SLURM_GPUS_PER_NODE", "SLURM_GPUS_PER_TASK"}
 )
-
-
-class DeviceError(RuntimeError):
-    """Training cannot run on the device this job was given; the message names cause and fix."""
 
 
 def torch_build() -> str:

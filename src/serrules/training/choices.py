@@ -1,6 +1,7 @@
 """The protocol-dependent pieces of one training job (docs/protocols.md), built from the resolved
 ``training`` config section: training targets, class-balanced criterion, dev loss, optimiser and
-mixed precision. :mod:`serrules.training` calls these so that its loop stays protocol-agnostic.
+mixed precision. :mod:`serrules.training.fold_training` calls these so that its loop stays
+protocol-agnostic.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from serrules.aggregation import smooth_targets
-from serrules.loss import ClassBalancedSoftCrossEntropy, resolve_beta
+from serrules.labels.aggregation import smooth_targets
+from serrules.training.loss import ClassBalancedSoftCrossEntropy, resolve_beta
 
 OPTIMIZERS: tuple[str, ...] = ("adamw", "adam")
 PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp32")

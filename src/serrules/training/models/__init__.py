@@ -12,16 +12,16 @@ from typing import Any
 
 from torch import nn
 
-from serrules.model_names import EGEMAPS_NAME, MODEL_NAMES, WAV2VEC2_NAME
-from serrules.models.egemaps_mlp import N_EGEMAPS_FEATURES, EgemapsMLP
-from serrules.models.head import ClassificationHead
-from serrules.models.wav2vec2 import (
+from serrules.base.protocols import section_defaults
+from serrules.training.model_names import EGEMAPS_NAME, MODEL_NAMES, WAV2VEC2_NAME
+from serrules.training.models.egemaps_mlp import N_EGEMAPS_FEATURES, EgemapsMLP
+from serrules.training.models.head import ClassificationHead
+from serrules.training.models.wav2vec2 import (
     DEFAULT_KEEP_LAYERS,
     LARGE_ROBUST_ID,
     Wav2Vec2Classifier,
     load_pretrained_backbone,
 )
-from serrules.protocols import section_defaults
 
 __all__ = [
     "EGEMAPS_NAME",
@@ -40,7 +40,8 @@ def build_model(
     """Build the model named by ``model_cfg["name"]``.
 
     ``model_cfg`` keys: ``name`` (``"wav2vec2-large-robust-12"`` | ``"egemaps-mlp"``),
-    ``pretrained`` (folder, or hub id fetched once with ``python -m serrules.pretrained fetch``;
+    ``pretrained`` (folder, or hub id fetched once with
+    ``python -m serrules.training.pretrained fetch``;
     default ``facebook/wav2vec2-large-robust``),
     ``keep_layers`` (12), ``head_hidden`` (1024), ``dropout`` (0.5),
     ``freeze_feature_encoder`` (true), and the protocol keys ``pooling`` (``masked``) and
@@ -55,7 +56,7 @@ def build_model(
     model_cfg = {**section_defaults("model"), **model_cfg}  # protocol keys: paper preset
     head_batchnorm = bool(model_cfg["head_batchnorm"])
     if name == WAV2VEC2_NAME:
-        from serrules.pretrained import resolve_pretrained
+        from serrules.training.pretrained import resolve_pretrained
 
         backbone = load_pretrained_backbone(
             str(resolve_pretrained(str(model_cfg.get("pretrained") or LARGE_ROBUST_ID))),

@@ -1,14 +1,15 @@
 """Label aggregation rules (MR, PR, AR) as vectorised functions of a vote-count matrix.
 
 ``votes`` is an ``(N, C)`` integer matrix: row = utterance, column = emotion class in the order of
-:data:`serrules.classes.CORPUS_CLASSES`, entry = number of *valid* votes (ratings rows with status
+:data:`serrules.base.classes.CORPUS_CLASSES`, entry = number of *valid* votes (ratings rows with
+status
 ``valid``) for that class. "Other" votes are not among the C classes and never enter ``votes``.
 
 * **MR** (majority): one class has strictly more than half of the utterance's valid votes.
 * **PR** (plurality): exactly one class has the most votes (and that maximum is > 0).
 * **AR** (all-inclusive): every utterance with at least one valid vote. Train target = the vote
   distribution; test target = multi-hot, a class is present when its share is strictly greater
-  than ``1/C`` (:func:`serrules.classes.presence_threshold`).
+  than ``1/C`` (:func:`serrules.base.classes.presence_threshold`).
 
 Utterances with no valid vote are kept by no rule; the label stage writes them as the counted
 exclusion ``no_valid_vote``. Every function here works on whole matrices (no per-utterance loop).
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from serrules.classes import RULES, VALID, presence_threshold
+from serrules.base.classes import RULES, VALID, presence_threshold
 
 
 def _check_votes(votes: np.ndarray) -> np.ndarray:

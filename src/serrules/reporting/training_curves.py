@@ -1,5 +1,5 @@
 """Training curves: train and dev loss per epoch of every fold model of a corpus, from the
-``train_log.csv`` files that :func:`serrules.training.train_fold` writes."""
+``train_log.csv`` files that :func:`serrules.training.fold_training.train_fold` writes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from serrules.classes import RULES
+from serrules.base.classes import RULES
 
 _FOLD_DIR = re.compile(r"^fold(\d+)$")
 #: Columns of a training log the curves need.

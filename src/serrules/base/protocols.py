@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from serrules.base.errors import ProtocolError
+
 #: Protocol names accepted by the ``protocol`` config key (first = default).
 PROTOCOLS: tuple[str, ...] = ("paper", "authors")
 DEFAULT_PROTOCOL = "paper"
@@ -82,10 +84,6 @@ CHOICES: tuple[Choice, ...] = (
 
 #: ``section.key`` of every protocol-dependent key.
 PROTOCOL_KEYS: tuple[str, ...] = tuple(c.path for c in CHOICES)
-
-
-class ProtocolError(ValueError):
-    """Unknown protocol name (the message lists the known ones)."""
 
 
 def preset(protocol: str) -> dict[str, dict[str, Any]]:

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor, nn
 from transformers import Wav2Vec2Config, Wav2Vec2Model
 
-from serrules.models.head import ClassificationHead, head_parameter_count
+from serrules.training.models.head import ClassificationHead, head_parameter_count
 
 #: Hub id of the pretrained backbone the study fine-tunes.
 LARGE_ROBUST_ID = "facebook/wav2vec2-large-robust"

@@ -1,0 +1,426 @@
+"""Table contracts: every Parquet table the pipeline writes or reads, declared once.
+
+A :class:`TableContract` names a table's columns (with the kind of values each holds), its
+per-class column families (``votes_<class>``, ``y_<class>``, ...: one column per class of the
+corpus, in the class order of its format), its unique key and the tables its ids refer to.
+:func:`check_table` and :func:`read_table` are the one place these facts are checked; every
+failure is a :class:`~serrules.base.errors.TableError` (or the subclass the caller names) whose
+message starts with the file (or the table's name), then names the column and the offending ids.
+docs/architecture.md describes each table in prose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from serrules.base.classes import prefixed
+from serrules.base.errors import TableError
+
+#: How many offending ids a message lists before it gives the count of the rest.
+PREVIEW_IDS = 5
+
+#: Value kinds a column may be declared with, and the pandas test each one passes.
+KINDS = ("str", "int", "number", "bool", "any")
+
+
+def preview(ids: Iterable[object], limit: int = PREVIEW_IDS) -> str:
+    """``"a, b, c, ... (12 in all)"``: the first ``limit`` ids and the total count."""
+    ids = list(ids)
+    shown = ", ".join(str(i) for i in ids[:limit])
+    more = f", ... ({len(ids)} in all)" if len(ids) > limit else ""
+    return f"{shown}{more}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name, the kind of its values and whether nulls are allowed."""
+
+    name: str
+    kind: str = "any"
+    nullable: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"column {self.name}: unknown kind {self.kind!r}; known: {KINDS}")
+
+
+@dataclass(frozen=True)
+class TableContract:
+    """What one table holds. ``per_class`` = ``(prefix, kind)`` of each per-class column family;
+    ``key`` = the columns that identify a row (unique, never null); ``references`` =
+    ``(column, table)``: every value of ``column`` is a key of ``table``."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    per_class: tuple[tuple[str, str], ...] = ()
+    references: tuple[tuple[str, str], ...] = ()
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"table {self.name} has no column {name!r}")
+
+    def column_names(self, classes: Sequence[str] | None = None) -> list[str]:
+        """Every column in order: the fixed ones, then each per-class family (needs ``classes``
+        when the table has one)."""
+        names = [c.name for c in self.columns]
+        if self.per_class:
+            if classes is None:
+                raise ValueError(f"table {self.name}: per-class columns need the class list")
+            for prefix, _ in self.per_class:
+                names += prefixed(prefix, tuple(classes))
+        return names
+
+
+def _c(name: str, kind: str = "any", nullable: bool = True) -> Column:
+    return Column(name, kind, nullable)
+
+
+_UTTERANCE_META = (
+    _c("speaker", "str"),
+    _c("gender", "str"),
+    _c("session", "int"),
+    _c("split", "str"),
+    _c("audio_path", "str"),
+)
+
+#: Every table of the pipeline, by name (docs/architecture.md has the prose).
+TABLES: dict[str, TableContract] = {
+    t.name: t
+    for t in (
+        TableContract(
+            "ratings",
+            (
+                _c("utterance_id", "str", False),
+                _c("rater_id", "str", False),
+                _c("rater_kind", "str", False),
+                _c("raw_label", "str"),
+                _c("emotion", "str"),
+                _c("status", "str", False),
+                _c("source", "str", False),
+                *_UTTERANCE_META,
+            ),
+            references=(("utterance_id", "utterances"),),
+        ),
+        TableContract(
+            "utterances",
+            (
+                _c("utterance_id", "str", False),
+                *_UTTERANCE_META,
+                _c("n_other", "int", False),
+                _c("n_valid", "int", False),
+                _c("n_raters", "int", False),
+            ),
+            key=("utterance_id",),
+            per_class=(("votes_", "int"),),
+        ),
+        TableContract(
+            "labels",
+            (_c("utterance_id", "str", False), _c("label", "str")),
+            key=("utterance_id",),
+            per_class=(("y_", "number"), ("t_", "int")),
+            references=(("utterance_id", "utterances"),),
+        ),
+        TableContract(
+            "folds",
+            (_c("fold", "int", False), _c("utterance_id", "str", False), _c("part", "str", False)),
+            key=("fold", "utterance_id"),
+            references=(("utterance_id", "utterances"),),
+        ),
+        TableContract(
+            "exclusions",
+            (
+                _c("level", "str", False),
+                _c("utterance_id", "str"),
+                _c("rater_id", "str"),
+                _c("reason", "str", False),
+                _c("source", "str"),
+            ),
+        ),
+        TableContract(
+            "label_loss",
+            (
+                _c("corpus", "str", False),
+                _c("rule", "str", False),
+                _c("n_utterances", "int", False),
+                _c("n_kept", "int", False),
+                _c("data_loss", "number"),
+                _c("n_ratings", "int", False),
+                _c("n_ratings_used", "int", False),
+                _c("rating_loss", "number"),
+                _c("n_no_valid_vote", "int", False),
+                _c("n_no_valid_vote_ratings", "int", False),
+            ),
+            key=("rule",),
+        ),
+        TableContract(
+            "audio_index",
+            (
+                _c("utterance_id", "str", False),
+                _c("audio_path", "str"),
+                _c("sample_rate", "number"),
+                _c("n_samples", "number"),
+                _c("duration_s", "number"),
+                _c("status", "str", False),
+                _c("message", "str"),
+            ),
+            key=("utterance_id",),
+        ),
+        TableContract("egemaps", (_c("utterance_id", "str", False),), key=("utterance_id",)),
+        TableContract(
+            "predictions",
+            (_c("utterance_id", "str", False), _c("fold", "int", False)),
+            key=("utterance_id",),
+            per_class=(("p_", "number"),),
+            references=(("utterance_id", "audio_index"),),
+        ),
+        TableContract(
+            "train_log",
+            (
+                _c("epoch", "int", False),
+                _c("train_loss", "number"),
+                _c("dev_loss", "number"),
+                _c("seconds", "number"),
+                _c("peak_memory_mb", "number"),
+                _c("best", "any"),
+                _c("device", "str"),
+                _c("torch_build", "str"),
+                _c("gpu_name", "str"),
+            ),
+            key=("epoch",),
+        ),
+        TableContract(
+            "metrics",
+            (
+                _c("corpus", "str", False),
+                _c("train_rule", "str", False),
+                _c("test_rule", "str", False),
+                _c("metric", "str", False),
+                _c("value", "number"),
+                _c("low", "number"),
+                _c("high", "number"),
+                _c("n_utterances", "int"),
+                _c("p_value_vs_AR", "number"),
+            ),
+            key=("corpus", "train_rule", "test_rule", "metric"),
+        ),
+        TableContract(
+            "per_class",
+            (
+                _c("corpus", "str", False),
+                _c("train_rule", "str", False),
+                _c("test_rule", "str", False),
+                _c("class", "str", False),
+                _c("precision", "number"),
+                _c("recall", "number"),
+                _c("f1", "number"),
+                _c("support", "int"),
+                _c("n_predicted", "int"),
+                _c("n_utterances", "int"),
+            ),
+            key=("corpus", "train_rule", "test_rule", "class"),
+        ),
+        TableContract(
+            "confusion_AR",
+            (
+                _c("corpus", "str", False),
+                _c("train_rule", "str", False),
+                _c("true_class", "str", False),
+                _c("predicted_class", "str", False),
+                _c("count", "int"),
+                _c("n_true", "int"),
+                _c("share", "number"),
+            ),
+            key=("corpus", "train_rule", "true_class", "predicted_class"),
+        ),
+        TableContract(
+            "calibration",
+            (
+                _c("corpus", "str", False),
+                _c("train_rule", "str", False),
+                _c("test_rule", "str", False),
+                _c("ece_classwise", "number"),
+                _c("ece_pooled", "number"),
+                _c("n_utterances", "int"),
+                _c("n_bins", "int"),
+            ),
+            key=("corpus", "train_rule", "test_rule"),
+        ),
+        TableContract(
+            "reliability",
+            (
+                _c("corpus", "str", False),
+                _c("train_rule", "str", False),
+                _c("test_rule", "str", False),
+                _c("class", "str", False),
+                _c("bin", "int", False),
+                _c("bin_low", "number"),
+                _c("bin_high", "number"),
+                _c("count", "int"),
+                _c("mean_predicted", "number"),
+                _c("mean_observed", "number"),
+            ),
+            key=("corpus", "train_rule", "test_rule", "class", "bin"),
+        ),
+    )
+}
+
+
+def contract(name: str) -> TableContract:
+    """The contract of table ``name``; a clear error for an unknown one."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLES)}") from None
+
+
+_KIND_TESTS = {
+    "str": lambda s: pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s),
+    "int": lambda s: pd.api.types.is_integer_dtype(s),
+    "number": lambda s: pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s),
+    "bool": lambda s: pd.api.types.is_bool_dtype(s),
+    "any": lambda s: True,
+}
+
+
+def _kind_ok(series: pd.Series, kind: str) -> bool:
+    if series.isna().all():  # an all-null column (e.g. ``split`` of a corpus without one)
+        return True
+    return bool(_KIND_TESTS[kind](series))
+
+
+def check_table(
+    frame: pd.DataFrame,
+    name: str,
+    *,
+    classes: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    source: str | PathLike[str] | None = None,
+    error: type[TableError] = TableError,
+) -> pd.DataFrame:
+    """Check ``frame`` against the contract of table ``name`` and return it unchanged.
+
+    Checked: the columns are there (all of the contract's, or the key plus ``columns`` when a
+    caller needs only some; per-class families when ``classes`` is given), each checked column
+    holds its declared kind of values and no null where nulls are not allowed, and the key is
+    unique. ``source`` (a path, or a description) starts every message; ``error`` is the
+    :class:`TableError` subclass raised (e.g. ``PredictionError``)."""
+    spec = contract(name)
+    where = f"{source}: {name} table" if source is not None else f"{name} table"
+    if columns is None:
+        wanted = [c.name for c in spec.columns]
+    else:
+        wanted = list(dict.fromkeys([*spec.key, *columns]))
+    class_cols: list[tuple[str, str]] = []
+    if classes is not None:
+        for prefix, kind in spec.per_class:
+            class_cols += [(col, kind) for col in prefixed(prefix, tuple(classes))]
+    missing = [c for c in [*wanted, *(c for c, _ in class_cols)] if c not in frame.columns]
+    if missing:
+        raise error(f"{where} lacks column(s) {', '.join(missing)}")
+    checks = [(spec.column(c), c) for c in wanted if c in {col.name for col in spec.columns}]
+    for col, label in checks:
+        series = frame[label]
+        if not col.nullable or label in spec.key:
+            nulls = series.isna().to_numpy()
+            if nulls.any():
+                rows = frame.index[nulls]
+                raise error(
+                    f"{where}: column {label} has {nulls.sum()} null value(s) "
+                    f"(rows {preview(rows)})"
+                )
+        if not _kind_ok(series, col.kind):
+            raise error(f"{where}: column {label} holds {series.dtype} values, expected {col.kind}")
+    for label, kind in class_cols:
+        if not _kind_ok(frame[label], kind):
+            raise error(
+                f"{where}: column {label} holds {frame[label].dtype} values, expected {kind}"
+            )
+    if spec.key:
+        dup = frame.duplicated(list(spec.key), keep="first").to_numpy()
+        if dup.any():
+            keys = frame.loc[dup, list(spec.key)]
+            shown = (
+                keys.iloc[:, 0] if len(spec.key) == 1 else keys.itertuples(index=False, name=None)
+            )
+            raise error(
+                f"{where}: {int(dup.sum())} repeated {'/'.join(spec.key)} value(s): "
+                f"{preview(pd.unique(pd.Series(list(shown), dtype=object)))}"
+            )
+    return frame
+
+
+def read_table(
+    path: str | PathLike[str],
+    name: str,
+    *,
+    classes: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    error: type[TableError] = TableError,
+) -> pd.DataFrame:
+    """Read a Parquet table and :func:`check_table` it. An unreadable file raises ``error``
+    naming it. ``columns`` reads (and checks) only those columns plus the key."""
+    path = Path(path)
+    read_cols = None
+    if columns is not None:
+        spec = contract(name)
+        read_cols = list(dict.fromkeys([*spec.key, *columns]))
+        if classes is not None:
+            for prefix, _ in spec.per_class:
+                read_cols += prefixed(prefix, tuple(classes))
+    try:
+        frame = pd.read_parquet(path, columns=read_cols)
+    except FileNotFoundError:
+        raise error(f"{path}: {name} table not found") from None
+    except Exception as exc:  # pyarrow raises several types for damaged or foreign files
+        raise error(f"{path}: cannot read the {name} table ({exc})") from exc
+    return check_table(frame, name, classes=classes, columns=columns, source=path, error=error)
+
+
+def check_references(
+    frame: pd.DataFrame,
+    name: str,
+    parent: pd.DataFrame,
+    parent_name: str,
+    *,
+    source: str | PathLike[str] | None = None,
+    parent_source: str | PathLike[str] | None = None,
+    error: type[TableError] = TableError,
+) -> None:
+    """Every id ``frame`` takes from ``parent_name`` (its contract's ``references``) is a key of
+    ``parent``; otherwise ``error`` naming both tables, the column and the missing ids."""
+    spec = contract(name)
+    cols = [col for col, table in spec.references if table == parent_name]
+    if not cols:
+        raise KeyError(f"table {name} does not refer to table {parent_name}")
+    parent_key = contract(parent_name).key
+    known = pd.Index(parent[parent_key[0]].astype(str)) if len(parent_key) == 1 else None
+    for col in cols:
+        values = frame[col].dropna().astype(str)
+        absent = pd.unique(values[~values.isin(known)]) if known is not None else np.array([])
+        if len(absent):
+            where = f"{source}: {name} table" if source is not None else f"{name} table"
+            target = f"{parent_source} ({parent_name})" if parent_source else parent_name
+            raise error(f"{where}: {len(absent)} {col} value(s) not in {target}: {preview(absent)}")
+
+
+__all__ = [
+    "KINDS",
+    "PREVIEW_IDS",
+    "TABLES",
+    "Column",
+    "TableContract",
+    "check_references",
+    "check_table",
+    "contract",
+    "preview",
+    "read_table",
+]

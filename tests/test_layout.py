@@ -1,0 +1,75 @@
+"""The package's folders draw the DAG: a module imports only from its own stage, an earlier stage
+or the base (docs/architecture.md). Checked on the source text, lazy imports included."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "serrules"
+
+#: Stage order of the pipeline; a stage may import the stages at or before its own position.
+STAGES: tuple[str, ...] = (
+    "base",
+    "corpora",
+    "labels",
+    "audio",
+    "training",
+    "evaluation",
+    "reporting",
+    "cli",
+)
+#: Packages beside the chain, with what each may import.
+SIDE_PACKAGES: dict[str, frozenset[str]] = {
+    # the synthetic corpus generator writes native layouts (corpora), checks its simulated votes
+    # with the pipeline's own label loss (labels) and writes audio at the pipeline's rate (audio)
+    "demo": frozenset({"base", "corpora", "labels", "audio", "demo"}),
+}
+
+
+def _allowed(stage: str) -> frozenset[str]:
+    if stage in SIDE_PACKAGES:
+        return SIDE_PACKAGES[stage]
+    return frozenset(STAGES[: STAGES.index(stage) + 1])
+
+
+def _imported_stages(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+            if node.module == "serrules":
+                names = [f"serrules.{a.name}" for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "serrules" and len(parts) > 1:
+                found.append((node.lineno, parts[1]))
+    return found
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.parent != PACKAGE)
+
+
+def test_every_subpackage_is_a_known_stage():
+    folders = {p.relative_to(PACKAGE).parts[0] for p in MODULES}
+    assert folders <= set(STAGES) | set(SIDE_PACKAGES), folders - set(STAGES) - set(SIDE_PACKAGES)
+    top_level = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert top_level == ["__init__.py"], "modules belong in a stage folder, not beside them"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_a_module_imports_only_its_own_or_an_earlier_stage(path):
+    stage = path.relative_to(PACKAGE).parts[0]
+    allowed = _allowed(stage)
+    wrong = [
+        f"line {line}: serrules.{target}"
+        for line, target in _imported_stages(path)
+        if target not in allowed
+    ]
+    assert not wrong, f"{stage} may import only {sorted(allowed)}; found {wrong}"

@@ -38,6 +38,25 @@ ROW_SUM_TOLERANCE = 1e-4
 _FOLD_DIR = re.compile(r"^fold(\d+)$")
 
 
+def check_distributions(probs: np.ndarray, ids: pd.Series | pd.Index, source: object) -> None:
+    """Every row of ``probs`` (n x C) is a distribution over the classes: finite, in [0, 1] and
+    summing to 1 within :data:`ROW_SUM_TOLERANCE`; otherwise :class:`PredictionError` naming
+    ``source``, the count and the ids of the offending rows."""
+    for bad, what in (
+        (~np.isfinite(probs).all(axis=1), "hold missing or non-finite probabilities"),
+        (((probs < 0) | (probs > 1)).any(axis=1), "hold probabilities outside [0, 1]"),
+        (
+            np.abs(probs.sum(axis=1) - 1.0) > ROW_SUM_TOLERANCE,
+            f"do not sum to 1 (tolerance {ROW_SUM_TOLERANCE})",
+        ),
+    ):
+        if bad.any():
+            raise PredictionError(
+                f"{source}: {int(bad.sum())} rows {what}, so they are not distributions over "
+                f"the classes: {preview(ids[bad])}"
+            )
+
+
 def expected_test_utterances(
     folds: pd.DataFrame,
     audio_index: pd.DataFrame,
@@ -97,22 +116,7 @@ def read_fold_predictions(path: Path, classes: Sequence[str]) -> tuple[int, pd.D
             )
     ids = frame["utterance_id"].astype(str)
     probs = frame[p_cols].to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(probs).all(axis=1)
-    if bad.any():
-        raise PredictionError(
-            f"{path}: {bad.sum()} rows hold non-finite probabilities: {preview(ids[bad])}"
-        )
-    bad = ((probs < 0) | (probs > 1)).any(axis=1)
-    if bad.any():
-        raise PredictionError(
-            f"{path}: {bad.sum()} rows hold probabilities outside [0, 1]: {preview(ids[bad])}"
-        )
-    bad = np.abs(probs.sum(axis=1) - 1.0) > ROW_SUM_TOLERANCE
-    if bad.any():
-        raise PredictionError(
-            f"{path}: {bad.sum()} rows do not sum to 1 (tolerance {ROW_SUM_TOLERANCE}): "
-            f"{preview(ids[bad])}"
-        )
+    check_distributions(probs, ids, path)
     out = pd.DataFrame(probs, columns=p_cols, index=pd.Index(ids.to_numpy(), name="utterance_id"))
     return fold, out
 
@@ -291,6 +295,7 @@ __all__ = [
     "PredictionError",
     "TestSet",
     "build_test_sets",
+    "check_distributions",
     "expected_test_utterances",
     "pool_predictions",
     "read_fold_predictions",

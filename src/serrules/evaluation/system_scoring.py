@@ -36,9 +36,9 @@ from serrules.evaluation.corpus_metrics import (
 from serrules.evaluation.metrics import EPSILON
 from serrules.evaluation.pooled_corpus import read_test_sets
 from serrules.evaluation.pooling import (
-    ROW_SUM_TOLERANCE,
     PredictionError,
     TestSet,
+    check_distributions,
     expected_test_utterances,
     with_divergence_target,
 )
@@ -202,19 +202,7 @@ def read_system_predictions(
             raise PredictionError(f"{path}: {int(ids.isna().sum())} rows have no utterance_id")
         ids = ids.astype(str)
         probs = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
-        for bad, what in (
-            (~np.isfinite(probs).all(axis=1), "hold missing or non-finite probabilities"),
-            (((probs < 0) | (probs > 1)).any(axis=1), "hold probabilities outside [0, 1]"),
-            (
-                np.abs(probs.sum(axis=1) - 1.0) > ROW_SUM_TOLERANCE,
-                f"do not sum to 1 (tolerance {ROW_SUM_TOLERANCE})",
-            ),
-        ):
-            if bad.any():
-                raise PredictionError(
-                    f"{path}: {int(bad.sum())} rows {what}, so they are not distributions "
-                    f"over the classes: {preview(ids[bad])}"
-                )
+        check_distributions(probs, ids, path)
         if "fold" in frame.columns:
             fold = pd.to_numeric(frame["fold"], errors="coerce").to_numpy()
             want = ids.map(labels.expected).to_numpy(dtype=np.float64)

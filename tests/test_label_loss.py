@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from serrules.base.classes import CORPUS_CLASSES, prefixed
-from serrules.labels.label_loss import fig1_figure, label_loss, plot_fig1, write_table3
+from serrules.labels.label_loss import label_loss
+from serrules.reporting.table3_fig1 import fig1_figure, plot_fig1, write_table3
 
 CLASSES = CORPUS_CLASSES["msp-improv"]  # anger, happiness, sadness, neutral
 
@@ -100,7 +101,12 @@ def loss_files(tmp_path: Path) -> list[Path]:
 
 def test_write_table3(loss_files, tmp_path):
     stem = tmp_path / "tables" / "table3_label_loss"
-    write_table3(loss_files, stem)
+    write_table3(
+        loss_files,
+        csv=stem.with_suffix(".csv"),
+        md=stem.with_suffix(".md"),
+        tex=stem.with_suffix(".tex"),
+    )
     csv = pd.read_csv(stem.with_suffix(".csv"))
     assert csv["corpus"].tolist() == ["toy", "second"]
     assert csv.loc[0, "n_utterances"] == 6 and csv.loc[0, "n_ratings"] == 20
@@ -120,7 +126,12 @@ def test_write_table3(loss_files, tmp_path):
 
 def test_write_table3_rejects_duplicate_corpus(loss_files, tmp_path):
     with pytest.raises(ValueError, match="more than one label_loss file: \\['toy'\\]"):
-        write_table3([loss_files[0], loss_files[0]], tmp_path / "t3")
+        write_table3(
+            [loss_files[0], loss_files[0]],
+            csv=tmp_path / "t3.csv",
+            md=tmp_path / "t3.md",
+            tex=tmp_path / "t3.tex",
+        )
 
 
 def test_fig1_bars_and_files(loss_files, tmp_path):
@@ -140,7 +151,7 @@ def test_fig1_bars_and_files(loss_files, tmp_path):
     assert [t.get_text() for t in rating_ax.get_xticklabels()] == ["toy", "second"]
 
     png, pdf = tmp_path / "fig" / "fig1.png", tmp_path / "fig" / "fig1.pdf"
-    plot_fig1(loss_files, png, pdf)
+    plot_fig1(loss_files, png=png, pdf=pdf)
     image = matplotlib.image.imread(png)
     assert image.ndim == 3 and image.shape[0] > 500 and image.shape[1] > 500
     assert pdf.read_bytes()[:5] == b"%PDF-"

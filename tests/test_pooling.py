@@ -15,6 +15,7 @@ from serrules.base.classes import RULES, classes_for, prefixed
 from serrules.evaluation import PredictionError, evaluate_corpus
 from serrules.evaluation.corpus_metrics import METRICS_COLUMNS, read_metrics
 from serrules.evaluation.metrics import EPSILON, clip_renormalise
+from serrules.evaluation.pooled_corpus import CorpusFiles
 
 FMT = "msp-improv"
 CLASSES = classes_for(FMT)
@@ -84,14 +85,17 @@ def _write_corpus(root: Path, seed: int = 0) -> dict:
 
 
 def _evaluate(paths: dict, tmp_path: Path, **kwargs) -> pd.DataFrame:
-    return evaluate_corpus(
+    files = CorpusFiles(
         corpus="toy",
         fmt=FMT,
-        utterances_path=paths["utterances"],
-        labels_paths=paths["labels"],
-        folds_path=paths["folds"],
-        audio_index_path=paths["audio"],
+        utterances=paths["utterances"],
+        labels=paths["labels"],
+        folds=paths["folds"],
+        audio_index=paths["audio"],
         predictions=paths["predictions"],
+    )
+    return evaluate_corpus(
+        files,
         out_path=tmp_path / "metrics.parquet",
         **{"n_bootstrap": 200, **kwargs},
     )
@@ -185,7 +189,7 @@ def test_duplicated_utterance_names_file(corpus: dict, tmp_path: Path) -> None:
     path = corpus["predictions"]["MR"][0]
     _rewrite(path, lambda f: pd.concat([f, f.iloc[[3]]]))
     dup = pd.read_parquet(path)["utterance_id"].iloc[3]
-    _expect_error(corpus, tmp_path, path, "appear twice", dup)
+    _expect_error(corpus, tmp_path, path, "1 repeated utterance_id value", dup)
 
 
 def test_row_sums_must_be_one(corpus: dict, tmp_path: Path) -> None:
@@ -253,7 +257,7 @@ def test_prediction_for_audio_failure_is_rejected(corpus: dict, tmp_path: Path) 
 def test_missing_probability_column(corpus: dict, tmp_path: Path) -> None:
     path = corpus["predictions"]["AR"][1]
     _rewrite(path, lambda f: f.drop(columns="p_happiness"))
-    _expect_error(corpus, tmp_path, path, "missing column.*p_happiness")
+    _expect_error(corpus, tmp_path, path, "lacks column.*p_happiness")
 
 
 def test_ar_labels_must_cover_every_pooled_utterance(corpus: dict, tmp_path: Path) -> None:
@@ -266,7 +270,7 @@ def test_ar_labels_must_cover_every_pooled_utterance(corpus: dict, tmp_path: Pat
 def test_repeated_utterance_rows_are_rejected(corpus: dict, tmp_path: Path) -> None:
     path = corpus["utterances"]
     _rewrite(path, lambda f: pd.concat([f, f.iloc[[7]]]))
-    _expect_error(corpus, tmp_path, path, "repeated utterance ids: u007")
+    _expect_error(corpus, tmp_path, path, "1 repeated utterance_id value.*: u007")
 
 
 def test_pooled_utterance_without_valid_vote_is_rejected(corpus: dict, tmp_path: Path) -> None:

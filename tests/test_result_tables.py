@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from serrules.base.errors import TableError
 from serrules.evaluation.corpus_metrics import write_metrics
 from serrules.reporting.result_tables import format_cell, format_p_value, write_result_tables
 
@@ -41,6 +42,14 @@ def _frame() -> pd.DataFrame:
     return frame
 
 
+def _outputs(folder: Path) -> dict[str, dict[str, Path]]:
+    """The nine files of the result_tables rule, in ``folder``."""
+    return {
+        stem: {ext: folder / f"{stem}.{ext}" for ext in ("csv", "md", "tex")}
+        for stem in ("table4", "table5", "table6")
+    }
+
+
 @pytest.fixture
 def tables(tmp_path: Path) -> Path:
     frame = _frame()
@@ -50,7 +59,7 @@ def tables(tmp_path: Path) -> Path:
         path = tmp_path / corpus / "metrics.parquet"
         write_metrics(frame[frame["corpus"] == corpus].reset_index(drop=True), path, settings)
         paths.append(path)
-    write_result_tables(paths, tmp_path / "tables")
+    write_result_tables(paths, _outputs(tmp_path / "tables"))
     return tmp_path / "tables"
 
 
@@ -107,15 +116,17 @@ def test_csv_holds_raw_numbers(tables: Path) -> None:
 def test_without_settings_metadata_zero_p_is_not_dressed_up(tmp_path: Path) -> None:
     path = tmp_path / "metrics.parquet"
     _frame().query("corpus == 'A'").to_parquet(path)
-    write_result_tables([path], tmp_path / "out")
+    write_result_tables([path], _outputs(tmp_path / "out"))
     assert "50.00 (45.00, 55.00) p=0 |" in (tmp_path / "out" / "table4.md").read_text()
 
 
 def test_repeated_rows_across_files_are_rejected(tmp_path: Path) -> None:
     path = tmp_path / "metrics.parquet"
     _frame().to_parquet(path)
-    with pytest.raises(ValueError, match="repeated"):
-        write_result_tables([path, path], tmp_path / "out")
+    with pytest.raises(
+        TableError, match=r"metrics table: 36 repeated .*\('A', 'MR', 'MR', 'macro_f1'\)"
+    ):
+        write_result_tables([path, path], _outputs(tmp_path / "out"))
 
 
 def test_formatters() -> None:

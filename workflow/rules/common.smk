@@ -18,7 +18,11 @@ os.environ.update(
 )
 
 from serrules.base.classes import RULES
-from serrules.base.config import enabled_corpora, result_training_params, validate_config
+from serrules.base.config import (
+    enabled_corpora,
+    result_training_params,
+    validate_config,
+)
 from serrules.corpora import annotation_files, audio_files
 from serrules.labels.folds import FOLD_SCHEMES, fold_table_name, n_folds
 from serrules.training.job_resources import (
@@ -253,10 +257,6 @@ def evaluation_label_tables(wildcards):
         "folds": folds_input(wildcards),
         "audio_index": f"{base}/audio_index.parquet",
     }
-
-
-def all_fold_predictions(wildcards):
-    return [p for paths in fold_predictions(wildcards).values() for p in paths]
 
 
 def label_loss_tables(wildcards):

@@ -3,12 +3,7 @@ rule evaluate_corpus:
     with bootstrap confidence intervals and paired p-values against AR_train."""
     input:
         unpack(fold_predictions),
-        utterances=f"{RESULTS}/{{corpus}}/utterances.parquet",
-        labels_MR=f"{RESULTS}/{{corpus}}/labels_MR.parquet",
-        labels_PR=f"{RESULTS}/{{corpus}}/labels_PR.parquet",
-        labels_AR=f"{RESULTS}/{{corpus}}/labels_AR.parquet",
-        folds=folds_input,
-        audio_index=f"{RESULTS}/{{corpus}}/audio_index.parquet",
+        unpack(evaluation_label_tables),
     output:
         f"{RESULTS}/{{corpus}}/metrics.parquet",
     log:
@@ -32,12 +27,48 @@ rule result_tables:
     input:
         metrics_tables,
     output:
-        report(
-            expand(
-                f"{RESULTS}/tables/table{{n}}.{{ext}}",
-                n=(4, 5, 6),
-                ext=("csv", "md", "tex"),
-            ),
+        table4_csv=report(
+            f"{RESULTS}/tables/table4.csv",
+            caption="../report/result_tables.rst",
+            category="Results",
+        ),
+        table4_md=report(
+            f"{RESULTS}/tables/table4.md",
+            caption="../report/result_tables.rst",
+            category="Results",
+        ),
+        table4_tex=report(
+            f"{RESULTS}/tables/table4.tex",
+            caption="../report/result_tables.rst",
+            category="Results",
+        ),
+        table5_csv=report(
+            f"{RESULTS}/tables/table5.csv",
+            caption="../report/result_tables.rst",
+            category="Results",
+        ),
+        table5_md=report(
+            f"{RESULTS}/tables/table5.md",
+            caption="../report/result_tables.rst",
+            category="Results",
+        ),
+        table5_tex=report(
+            f"{RESULTS}/tables/table5.tex",
+            caption="../report/result_tables.rst",
+            category="Results",
+        ),
+        table6_csv=report(
+            f"{RESULTS}/tables/table6.csv",
+            caption="../report/result_tables.rst",
+            category="Results",
+        ),
+        table6_md=report(
+            f"{RESULTS}/tables/table6.md",
+            caption="../report/result_tables.rst",
+            category="Results",
+        ),
+        table6_tex=report(
+            f"{RESULTS}/tables/table6.tex",
             caption="../report/result_tables.rst",
             category="Results",
         ),

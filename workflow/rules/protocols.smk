@@ -27,12 +27,15 @@ use rule result_tables as result_tables_protocol with:
     input:
         protocol_metrics_tables,
     output:
-        expand(
-            f"{PROTOCOL_RESULTS}/tables/table{{n}}.{{ext}}",
-            n=(4, 5, 6),
-            ext=("csv", "md", "tex"),
-            allow_missing=True,
-        ),
+        table4_csv=f"{PROTOCOL_RESULTS}/tables/table4.csv",
+        table4_md=f"{PROTOCOL_RESULTS}/tables/table4.md",
+        table4_tex=f"{PROTOCOL_RESULTS}/tables/table4.tex",
+        table5_csv=f"{PROTOCOL_RESULTS}/tables/table5.csv",
+        table5_md=f"{PROTOCOL_RESULTS}/tables/table5.md",
+        table5_tex=f"{PROTOCOL_RESULTS}/tables/table5.tex",
+        table6_csv=f"{PROTOCOL_RESULTS}/tables/table6.csv",
+        table6_md=f"{PROTOCOL_RESULTS}/tables/table6.md",
+        table6_tex=f"{PROTOCOL_RESULTS}/tables/table6.tex",
     log:
         f"{RESULTS}/logs/protocols/{{protocol}}/result_tables.log",
 

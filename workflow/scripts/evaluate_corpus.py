@@ -1,16 +1,11 @@
 from serrules.base.script_logging import log_to_file
-from serrules.evaluation import evaluate_corpus
+from serrules.evaluation.corpus_metrics import evaluate_corpus
+from serrules.evaluation.pooled_corpus import CorpusFiles
 
 log_to_file(snakemake.log[0])
 cfg = snakemake.params.evaluation
 evaluate_corpus(
-    corpus=snakemake.wildcards.corpus,
-    fmt=snakemake.params.fmt,
-    utterances_path=snakemake.input.utterances,
-    labels_paths={rule: snakemake.input[f"labels_{rule}"] for rule in snakemake.params.rules},
-    folds_path=snakemake.input.folds,
-    audio_index_path=snakemake.input.audio_index,
-    predictions={rule: list(snakemake.input[rule]) for rule in snakemake.params.rules},
+    CorpusFiles.from_job(snakemake),
     n_bootstrap=int(cfg["n_bootstrap"]),
     alpha=float(cfg["alpha"]),
     unit=cfg["unit"],

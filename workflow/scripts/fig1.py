@@ -1,9 +1,5 @@
-from pathlib import Path
-
 from serrules.base.script_logging import log_to_file
-from serrules.labels.label_loss import plot_fig1
+from serrules.reporting.table3_fig1 import plot_fig1
 
 log_to_file(snakemake.log[0])
-plot_fig1(
-    [Path(p) for p in snakemake.input], Path(snakemake.output.png), Path(snakemake.output.pdf)
-)
+plot_fig1(list(snakemake.input), png=snakemake.output.png, pdf=snakemake.output.pdf)

@@ -1,21 +1,14 @@
 from serrules.base.script_logging import log_to_file
 from serrules.evaluation.per_class import write_per_class_views
-from serrules.evaluation.pooled_corpus import load_pooled_corpus
+from serrules.evaluation.pooled_corpus import CorpusFiles, load_pooled_corpus
 
 log_to_file(snakemake.log[0])
-data = load_pooled_corpus(
-    corpus=snakemake.wildcards.corpus,
-    fmt=snakemake.params.fmt,
-    utterances_path=snakemake.input.utterances,
-    labels_paths={rule: snakemake.input[f"labels_{rule}"] for rule in snakemake.params.rules},
-    folds_path=snakemake.input.folds,
-    audio_index_path=snakemake.input.audio_index,
-    predictions={rule: list(snakemake.input[rule]) for rule in snakemake.params.rules},
-)
 write_per_class_views(
-    data,
+    load_pooled_corpus(CorpusFiles.from_job(snakemake)),
     per_class_path=snakemake.output.per_class,
+    per_class_csv=snakemake.output.per_class_csv,
     confusion_path=snakemake.output.confusion,
+    confusion_csv=snakemake.output.confusion_csv,
     per_class_png=snakemake.output.per_class_png,
     confusion_png=snakemake.output.confusion_png,
 )

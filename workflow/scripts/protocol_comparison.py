@@ -1,12 +1,11 @@
-from pathlib import Path
-
 from serrules.base.script_logging import log_to_file
-from serrules.evaluation.protocol_comparison import write_protocol_comparison
+from serrules.evaluation.protocol_comparison import compare_protocols
+from serrules.reporting.protocol_comparison import write_protocol_comparison
 
 log_to_file(snakemake.log[0])
 named = {key: snakemake.input[key] for key in snakemake.input.keys()}
 settings = snakemake.params.settings
-write_protocol_comparison(
+frame = compare_protocols(
     corpora=settings["formats"],
     prediction_paths={k: v for k, v in named.items() if k.count("/") == 3},
     label_paths={
@@ -20,5 +19,11 @@ write_protocol_comparison(
         if k.count("/") == 1 and k.split("/")[0] in settings["protocols"]
     },
     settings=settings["protocols"],
-    out_csv=Path(snakemake.output.csv),
+)
+write_protocol_comparison(
+    frame,
+    settings["protocols"],
+    csv=snakemake.output.csv,
+    md=snakemake.output.md,
+    tex=snakemake.output.tex,
 )

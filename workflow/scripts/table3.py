@@ -1,7 +1,10 @@
-from pathlib import Path
-
 from serrules.base.script_logging import log_to_file
-from serrules.labels.label_loss import write_table3
+from serrules.reporting.table3_fig1 import write_table3
 
 log_to_file(snakemake.log[0])
-write_table3([Path(p) for p in snakemake.input], Path(snakemake.output.csv).with_suffix(""))
+write_table3(
+    list(snakemake.input),
+    csv=snakemake.output.csv,
+    md=snakemake.output.md,
+    tex=snakemake.output.tex,
+)

@@ -377,6 +377,11 @@ def read_table(
             for prefix, _ in spec.per_class:
                 read_cols += prefixed(prefix, tuple(classes))
     try:
+        if read_cols is not None:  # a missing column is reported by check_table, by name
+            import pyarrow.parquet as pq
+
+            present = set(pq.read_schema(path).names)
+            read_cols = [c for c in read_cols if c in present]
         frame = pd.read_parquet(path, columns=read_cols)
     except FileNotFoundError:
         raise error(f"{path}: {name} table not found") from None

@@ -87,5 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+__all__ = ["COMMANDS", "EXIT_BAD_INPUT", "build_parser", "input_errors", "main"]
+
 if __name__ == "__main__":  # python -m serrules.cli
     sys.exit(main())

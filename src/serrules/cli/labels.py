@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
 from serrules.base.classes import FORMATS, RULES
+from serrules.base.tables import read_table
 from serrules.corpora.parsing import UNKNOWN_LABEL_MODES
 
 
@@ -47,10 +46,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def summary(out: Path) -> str:
     """Readable summary of a written label stage."""
-    utterances = pd.read_parquet(out / "utterances.parquet")
-    ratings = pd.read_parquet(out / "ratings.parquet", columns=["status"])
-    exclusions = pd.read_parquet(out / "exclusions.parquet", columns=["level", "reason"])
-    loss = pd.read_parquet(out / "label_loss.parquet").set_index("rule")
+    utterances = read_table(out / "utterances.parquet", "utterances", columns=["n_valid"])
+    ratings = read_table(out / "ratings.parquet", "ratings", columns=["status"])
+    exclusions = read_table(out / "exclusions.parquet", "exclusions", columns=["level", "reason"])
+    loss = read_table(out / "label_loss.parquet", "label_loss").set_index("rule")
     status = ratings["status"].value_counts()
     lines = [
         f"utterances: {len(utterances):,} parsed, {int((utterances['n_valid'] > 0).sum()):,} "
@@ -91,3 +90,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"{corpus} ({args.fmt}) -> {args.out}")
     print(summary(args.out))
     return 0
+
+
+__all__ = ["add_parser", "run", "summary"]

@@ -60,3 +60,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         table.to_csv(sys.stdout, index=False)
     return 0
+
+
+__all__ = ["add_parser", "run"]

@@ -62,12 +62,8 @@ def _default_name(paths: list[Path]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from serrules.base.errors import CliError
-    from serrules.evaluation.system_scoring import (
-        load_corpus_labels,
-        score_markdown,
-        score_system,
-        write_scores,
-    )
+    from serrules.evaluation.system_scoring import load_corpus_labels, score_system
+    from serrules.reporting.system_scores import score_markdown, write_scores
 
     if args.n_bootstrap is not None and args.n_bootstrap < 1:
         raise CliError(f"--n-bootstrap must be >= 1, got {args.n_bootstrap}")
@@ -95,7 +91,12 @@ def run(args: argparse.Namespace) -> int:
         ),
     )
     print(score_markdown(result))
-    if args.out:
-        for path in write_scores(result, args.out):
+    if args.out:  # --out STEM: the command's interface names STEM.md and STEM.csv
+        md, csv = (args.out.with_name(f"{args.out.name}.{ext}") for ext in ("md", "csv"))
+        write_scores(result, md=md, csv=csv)
+        for path in (md, csv):
             print(f"wrote {path}")
     return 0
+
+
+__all__ = ["add_parser", "run"]

@@ -163,3 +163,14 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--rows must be >= 0, got {args.rows}")
     print(describe(args.table, args.rows))
     return 0
+
+
+__all__ = [
+    "PREFIXES",
+    "TABLE_CONTRACTS",
+    "add_parser",
+    "class_counts",
+    "contract_of",
+    "describe",
+    "run",
+]

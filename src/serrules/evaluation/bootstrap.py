@@ -174,3 +174,14 @@ def paired_p_value(values: np.ndarray, reference: np.ndarray) -> float:
 def p_value_resolution(n_bootstrap: int) -> float:
     """Smallest non-zero paired p-value attainable with ``n_bootstrap`` resamples (``2/B``)."""
     return 2.0 / n_bootstrap
+
+
+__all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "bootstrap_metrics",
+    "iter_resample_chunks",
+    "p_value_resolution",
+    "paired_p_value",
+    "percentile_interval",
+    "resample_counts",
+]

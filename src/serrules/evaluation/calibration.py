@@ -28,13 +28,17 @@ checks them against a direct loop over classes, bins and utterances.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from serrules.base.classes import RULES
-from serrules.evaluation.pooled_corpus import PooledCorpus
+from serrules.base.tables import contract
+from serrules.evaluation.pooled_corpus import (
+    PathLike,
+    PooledCorpus,
+    save_figure,
+    write_view_table,
+)
 
 #: Number of equal-width probability bins of the ECE and the reliability diagram.
 CALIBRATION_BINS = 10
@@ -45,27 +49,9 @@ RELIABILITY_TEST_RULE = "AR"
 #: Name of the pooled (all classes) rows of the reliability table.
 ALL_CLASSES = "(all)"
 
-CALIBRATION_COLUMNS: tuple[str, ...] = (
-    "corpus",
-    "train_rule",
-    "test_rule",
-    "ece_classwise",
-    "ece_pooled",
-    "n_utterances",
-    "n_bins",
-)
-RELIABILITY_COLUMNS: tuple[str, ...] = (
-    "corpus",
-    "train_rule",
-    "test_rule",
-    "class",
-    "bin",
-    "bin_low",
-    "bin_high",
-    "count",
-    "mean_predicted",
-    "mean_observed",
-)
+#: Columns of ``calibration.parquet`` and ``reliability.parquet`` (:mod:`serrules.base.tables`).
+CALIBRATION_COLUMNS: tuple[str, ...] = tuple(contract("calibration").column_names())
+RELIABILITY_COLUMNS: tuple[str, ...] = tuple(contract("reliability").column_names())
 
 
 def _check(probabilities: np.ndarray, target: np.ndarray, n_bins: int) -> tuple:
@@ -229,18 +215,34 @@ def reliability_figure(reliability: pd.DataFrame, calibration: pd.DataFrame):
 def write_calibration_views(
     data: PooledCorpus,
     *,
-    calibration_path: Path,
-    reliability_path: Path,
-    png: Path,
+    calibration_path: PathLike,
+    calibration_csv: PathLike,
+    reliability_path: PathLike,
+    reliability_csv: PathLike,
+    png: PathLike,
     n_bins: int = CALIBRATION_BINS,
 ) -> None:
-    """Write ``calibration`` and ``reliability`` tables (Parquet + CSV beside) and the figure."""
+    """Write the ``calibration`` and ``reliability`` tables (Parquet and CSV) and the figure."""
     calibration = calibration_table(data, n_bins)
     reliability = reliability_table(data, n_bins)
-    for frame, path in ((calibration, calibration_path), (reliability, reliability_path)):
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(path, index=False)
-        frame.to_csv(path.with_suffix(".csv"), index=False, float_format="%.6g")
-    Path(png).parent.mkdir(parents=True, exist_ok=True)
-    reliability_figure(reliability, calibration).savefig(png, dpi=150)
+    write_view_table(calibration, calibration_path, calibration_csv)
+    write_view_table(reliability, reliability_path, reliability_csv)
+    save_figure(reliability_figure(reliability, calibration), png)
+
+
+__all__ = [
+    "ALL_CLASSES",
+    "CALIBRATION_BINS",
+    "CALIBRATION_COLUMNS",
+    "MIN_PAIRS_SHOWN",
+    "RELIABILITY_COLUMNS",
+    "RELIABILITY_TEST_RULE",
+    "bin_index",
+    "calibration_table",
+    "classwise_ece",
+    "pooled_ece",
+    "reliability_bins",
+    "reliability_figure",
+    "reliability_table",
+    "write_calibration_views",
+]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from serrules.base.classes import RULES
+from serrules.base.tables import contract, read_table
 from serrules.evaluation.bootstrap import (
     DEFAULT_CHUNK_BYTES,
     bootstrap_metrics,
@@ -23,7 +24,7 @@ from serrules.evaluation.bootstrap import (
     percentile_interval,
 )
 from serrules.evaluation.metrics import EPSILON, METRICS, SystemScores
-from serrules.evaluation.pooled_corpus import load_pooled_corpus, ordered_rules
+from serrules.evaluation.pooled_corpus import CorpusFiles, load_pooled_corpus, ordered_rules
 from serrules.evaluation.pooling import PredictionError, TestSet, with_divergence_target
 
 #: Bootstrap units: resample utterances, or speakers then utterances within each speaker.
@@ -32,17 +33,8 @@ UNITS: tuple[str, ...] = ("utterance", "speaker")
 #: Key of the run settings stored in the Parquet schema metadata of ``metrics.parquet``.
 METADATA_KEY = b"serrules.evaluation"
 
-METRICS_COLUMNS: tuple[str, ...] = (
-    "corpus",
-    "train_rule",
-    "test_rule",
-    "metric",
-    "value",
-    "low",
-    "high",
-    "n_utterances",
-    "p_value_vs_AR",
-)
+#: Columns of ``metrics.parquet`` (its contract in :mod:`serrules.base.tables`).
+METRICS_COLUMNS: tuple[str, ...] = tuple(contract("metrics").column_names())
 
 REFERENCE_RULE = "AR"
 
@@ -50,14 +42,8 @@ log = logging.getLogger(__name__)
 
 
 def evaluate_corpus(
+    files: CorpusFiles,
     *,
-    corpus: str,
-    fmt: str,
-    utterances_path: Path,
-    labels_paths: Mapping[str, Path],
-    folds_path: Path,
-    audio_index_path: Path,
-    predictions: Mapping[str, Sequence[Path]],
     n_bootstrap: int = 1000,
     alpha: float = 5.0,
     unit: str = "utterance",
@@ -73,8 +59,8 @@ def evaluate_corpus(
     and write ``metrics.parquet`` (columns :data:`METRICS_COLUMNS`; the run settings go to the
     Parquet schema metadata under :data:`METADATA_KEY`). Returns the metrics frame.
 
-    ``labels_paths``: test rule -> ``labels_<rule>.parquet``; ``predictions``: train rule -> its
-    per-fold ``predictions.parquet`` files (fold number read from each file and checked).
+    ``files.labels``: test rule -> ``labels_<rule>.parquet``; ``files.predictions``: train rule
+    -> its per-fold ``predictions.parquet`` files (fold number read from each file and checked).
     ``unit="speaker"`` resamples speakers, then utterances within each chosen speaker.
     ``divergence_target`` / ``label_smoothing``: KLD/JSD target on MR_test/PR_test
     (:func:`~serrules.evaluation.pooling.with_divergence_target`); ``protocol`` (the record of
@@ -82,20 +68,13 @@ def evaluate_corpus(
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
-    train_rules = ordered_rules(list(predictions), "train")
-    test_rules = ordered_rules(list(labels_paths), "test")
+    corpus = files.corpus
+    train_rules = ordered_rules(list(files.predictions), "train")
+    test_rules = ordered_rules(list(files.labels), "test")
     if not train_rules or not test_rules:
         raise ValueError("need at least one train rule (predictions) and one test rule (labels)")
 
-    data = load_pooled_corpus(
-        corpus=corpus,
-        fmt=fmt,
-        utterances_path=utterances_path,
-        labels_paths=labels_paths,
-        folds_path=folds_path,
-        audio_index_path=audio_index_path,
-        predictions=predictions,
-    )
+    data = load_pooled_corpus(files)
     pooled = data.pooled
     log.info(
         "%s: pooled %d test utterances for train rules %s",
@@ -116,8 +95,8 @@ def evaluate_corpus(
             epsilon=epsilon,
             chunk_bytes=chunk_bytes,
             label=corpus,
-            labels_sources={rule: str(labels_paths[rule]) for rule in test_rules},
-            utterances_source=str(utterances_path),
+            labels_sources={rule: str(files.labels[rule]) for rule in test_rules},
+            utterances_source=str(files.utterances),
         )
     ]
     frame = pd.DataFrame(rows, columns=list(METRICS_COLUMNS))
@@ -224,9 +203,18 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, dict]:
     """A ``metrics.parquet`` and its run settings (``n_bootstrap``, ``alpha``, ``unit``,
     ``epsilon``; empty when the file carries none)."""
     path = Path(path)
-    frame = pd.read_parquet(path)
-    missing = [c for c in METRICS_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+    frame = read_table(path, "metrics")
     raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)
     return frame, (json.loads(raw) if raw else {})
+
+
+__all__ = [
+    "METADATA_KEY",
+    "METRICS_COLUMNS",
+    "REFERENCE_RULE",
+    "UNITS",
+    "evaluate_corpus",
+    "read_metrics",
+    "score_test_sets",
+    "write_metrics",
+]

@@ -58,9 +58,7 @@ def kld_per_utterance(
     target: np.ndarray, prediction: np.ndarray, epsilon: float = EPSILON
 ) -> np.ndarray:
     """``KL(target || prediction)`` per row, natural log, after :func:`clip_renormalise`."""
-    t = clip_renormalise(target, epsilon)
-    p = clip_renormalise(prediction, epsilon)
-    _check_same_shape(t, p)
+    t, p = _clipped_pair(target, prediction, epsilon)
     return np.sum(t * np.log(t / p), axis=1)
 
 
@@ -68,11 +66,19 @@ def jsd_per_utterance(
     target: np.ndarray, prediction: np.ndarray, epsilon: float = EPSILON
 ) -> np.ndarray:
     """Jensen-Shannon divergence per row (natural log), after :func:`clip_renormalise`."""
+    t, p = _clipped_pair(target, prediction, epsilon)
+    m = 0.5 * (t + p)
+    return 0.5 * np.sum(t * np.log(t / m), axis=1) + 0.5 * np.sum(p * np.log(p / m), axis=1)
+
+
+def _clipped_pair(
+    target: np.ndarray, prediction: np.ndarray, epsilon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both distributions after :func:`clip_renormalise`; their shapes must agree."""
     t = clip_renormalise(target, epsilon)
     p = clip_renormalise(prediction, epsilon)
     _check_same_shape(t, p)
-    m = 0.5 * (t + p)
-    return 0.5 * np.sum(t * np.log(t / m), axis=1) + 0.5 * np.sum(p * np.log(p / m), axis=1)
+    return t, p
 
 
 def _check_same_shape(a: np.ndarray, b: np.ndarray) -> None:
@@ -135,3 +141,16 @@ class SystemScores:
             "kld": float(np.mean(self.kld)),
             "jsd": float(np.mean(self.jsd)),
         }
+
+
+__all__ = [
+    "EPSILON",
+    "METRICS",
+    "SystemScores",
+    "clip_renormalise",
+    "jsd_per_utterance",
+    "kld_per_utterance",
+    "macro_f1",
+    "macro_f1_from_counts",
+    "predicted_presence",
+]

@@ -15,37 +15,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
 from serrules.base.classes import RULES
+from serrules.base.tables import contract
 from serrules.evaluation.metrics import predicted_presence
-from serrules.evaluation.pooled_corpus import PooledCorpus
+from serrules.evaluation.pooled_corpus import (
+    PathLike,
+    PooledCorpus,
+    save_figure,
+    write_view_table,
+)
 
-PER_CLASS_COLUMNS: tuple[str, ...] = (
-    "corpus",
-    "train_rule",
-    "test_rule",
-    "class",
-    "precision",
-    "recall",
-    "f1",
-    "support",
-    "n_predicted",
-    "n_utterances",
-)
-CONFUSION_COLUMNS: tuple[str, ...] = (
-    "corpus",
-    "train_rule",
-    "true_class",
-    "predicted_class",
-    "count",
-    "n_true",
-    "share",
-)
+#: Columns of ``per_class.parquet`` and ``confusion_AR.parquet`` (:mod:`serrules.base.tables`).
+PER_CLASS_COLUMNS: tuple[str, ...] = tuple(contract("per_class").column_names())
+CONFUSION_COLUMNS: tuple[str, ...] = tuple(contract("confusion_AR").column_names())
 #: The test set of the confusion view.
 CONFUSION_TEST_RULE = "AR"
 
@@ -179,22 +166,30 @@ def confusion_figure(frame: pd.DataFrame, classes: Sequence[str]):
 def write_per_class_views(
     data: PooledCorpus,
     *,
-    per_class_path: Path,
-    confusion_path: Path,
-    per_class_png: Path,
-    confusion_png: Path,
+    per_class_path: PathLike,
+    per_class_csv: PathLike,
+    confusion_path: PathLike,
+    confusion_csv: PathLike,
+    per_class_png: PathLike,
+    confusion_png: PathLike,
 ) -> None:
-    """Write the per-class and confusion tables (Parquet + a CSV beside each) and figures."""
+    """Write the per-class and confusion tables (Parquet and CSV) and their figures."""
     per_class = per_class_scores(data)
     confusion = confusion_table(data)
-    for frame, path in ((per_class, per_class_path), (confusion, confusion_path)):
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(path, index=False)
-        frame.to_csv(path.with_suffix(".csv"), index=False, float_format="%.6g")
-    for fig, png in (
-        (per_class_figure(per_class, data.classes), per_class_png),
-        (confusion_figure(confusion, data.classes), confusion_png),
-    ):
-        Path(png).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(png, dpi=150)
+    write_view_table(per_class, per_class_path, per_class_csv)
+    write_view_table(confusion, confusion_path, confusion_csv)
+    save_figure(per_class_figure(per_class, data.classes), per_class_png)
+    save_figure(confusion_figure(confusion, data.classes), confusion_png)
+
+
+__all__ = [
+    "CONFUSION_COLUMNS",
+    "CONFUSION_TEST_RULE",
+    "PER_CLASS_COLUMNS",
+    "co_occurrence",
+    "confusion_figure",
+    "confusion_table",
+    "per_class_figure",
+    "per_class_scores",
+    "write_per_class_views",
+]

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.base.classes import RULES, classes_for
+from serrules.base.classes import RULES, classes_for, prefixed
+from serrules.base.errors import PredictionError
+from serrules.base.tables import read_table
 from serrules.evaluation.pooling import (
     TestSet,
     build_test_sets,
@@ -20,6 +22,7 @@ from serrules.evaluation.pooling import (
     pool_predictions,
 )
 
+#: A file path as the workflow and the tests hand it over.
 PathLike = str | os.PathLike[str]
 
 
@@ -54,10 +57,15 @@ def read_test_sets(
     """:func:`~serrules.evaluation.pooling.build_test_sets` on the label-stage files (test rule
     -> ``labels_<rule>.parquet``, ``utterances.parquet``), in :data:`RULES` order."""
     test_rules = ordered_rules(list(labels_paths), "test")
+    t_cols = prefixed("t_", tuple(classes))
+    utterance_cols = ("speaker", *prefixed("votes_", tuple(classes)))
     return build_test_sets(
         pooled_ids,
-        {rule: pd.read_parquet(labels_paths[rule]) for rule in test_rules},
-        pd.read_parquet(utterances_path),
+        {
+            rule: read_table(labels_paths[rule], "labels", columns=t_cols, error=PredictionError)
+            for rule in test_rules
+        },
+        read_table(utterances_path, "utterances", columns=utterance_cols, error=PredictionError),
         classes,
         label_sources={rule: str(labels_paths[rule]) for rule in test_rules},
         utterances_source=str(utterances_path),
@@ -75,7 +83,7 @@ def pool_fold_predictions(
 ) -> tuple[pd.Index, dict[str, np.ndarray]]:
     """The pooled test utterance ids of a fold table and each train rule's pooled probabilities
     (n x C, rows in that order), with every check of :mod:`serrules.evaluation.pooling`."""
-    folds = pd.read_parquet(folds_path)
+    folds = read_table(folds_path, "folds", error=PredictionError)
     expected = expected_test_utterances(
         folds, audio_index, folds_source=str(folds_path), audio_source=audio_source
     )
@@ -92,31 +100,81 @@ def pool_fold_predictions(
     return expected.index, pooled
 
 
-def load_pooled_corpus(
-    *,
-    corpus: str,
-    fmt: str,
-    utterances_path: PathLike,
-    labels_paths: Mapping[str, PathLike],
-    folds_path: PathLike,
-    audio_index_path: PathLike,
-    predictions: Mapping[str, Sequence[PathLike]],
-) -> PooledCorpus:
+@dataclass(frozen=True)
+class CorpusFiles:
+    """The files one corpus's evaluation reads: the label-stage tables (``labels``: test rule ->
+    ``labels_<rule>.parquet``), the fold table the models were trained on, the audio index and
+    each train rule's per-fold ``predictions.parquet`` files."""
+
+    corpus: str
+    fmt: str
+    utterances: Path
+    labels: Mapping[str, Path]
+    folds: Path
+    audio_index: Path
+    predictions: Mapping[str, Sequence[Path]]
+
+    @classmethod
+    def from_job(cls, job) -> CorpusFiles:
+        """From the ``snakemake`` object of an evaluation rule's script: ``wildcards.corpus``,
+        ``params.fmt``, ``params.rules`` and the inputs ``utterances``, ``labels_<rule>``,
+        ``folds``, ``audio_index`` and ``<rule>`` (that train rule's fold predictions), as
+        ``evaluation_label_tables`` and ``fold_predictions`` of workflow/rules/common.smk name
+        them."""
+        rules = list(job.params.rules)
+        return cls(
+            corpus=job.wildcards.corpus,
+            fmt=job.params.fmt,
+            utterances=Path(job.input.utterances),
+            labels={rule: Path(job.input[f"labels_{rule}"]) for rule in rules},
+            folds=Path(job.input.folds),
+            audio_index=Path(job.input.audio_index),
+            predictions={rule: [Path(p) for p in job.input[rule]] for rule in rules},
+        )
+
+
+def load_pooled_corpus(files: CorpusFiles) -> PooledCorpus:
     """Pool each train rule's per-fold predictions and build MR_test, PR_test and AR_test
     (every check of :mod:`serrules.evaluation.pooling` applies)."""
-    classes = classes_for(fmt)
+    classes = classes_for(files.fmt)
+    audio_index = read_table(
+        files.audio_index, "audio_index", columns=("status",), error=PredictionError
+    )
     pooled_ids, pooled = pool_fold_predictions(
-        predictions,
+        files.predictions,
         classes,
-        folds_path,
-        pd.read_parquet(audio_index_path),
-        audio_source=str(audio_index_path),
-        label=corpus,
+        files.folds,
+        audio_index,
+        audio_source=str(files.audio_index),
+        label=files.corpus,
     )
-    test_sets = read_test_sets(
-        pooled_ids,
-        {rule: Path(path) for rule, path in labels_paths.items()},
-        Path(utterances_path),
-        classes,
-    )
-    return PooledCorpus(corpus, classes, pooled, test_sets)
+    test_sets = read_test_sets(pooled_ids, files.labels, files.utterances, classes)
+    return PooledCorpus(files.corpus, classes, pooled, test_sets)
+
+
+def write_view_table(frame: pd.DataFrame, parquet: PathLike, csv: PathLike) -> None:
+    """Write one table of the evaluation views as ``parquet`` and as ``csv`` (6 significant
+    digits), each to the path its rule names."""
+    for path in (parquet, csv):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(parquet, index=False)
+    frame.to_csv(csv, index=False, float_format="%.6g")
+
+
+def save_figure(fig, png: PathLike) -> None:
+    """Save a view's figure (a matplotlib ``Figure``) as PNG at 150 dpi."""
+    Path(png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=150)
+
+
+__all__ = [
+    "CorpusFiles",
+    "PathLike",
+    "PooledCorpus",
+    "load_pooled_corpus",
+    "ordered_rules",
+    "pool_fold_predictions",
+    "read_test_sets",
+    "save_figure",
+    "write_view_table",
+]

@@ -26,6 +26,7 @@ import pandas as pd
 
 from serrules.base.classes import prefixed
 from serrules.base.errors import PredictionError
+from serrules.base.tables import check_table, preview, read_table
 from serrules.labels.aggregation import smooth_targets, vote_distribution
 
 #: ``evaluation.divergence_target``: KLD/JSD target on MR_test/PR_test.
@@ -37,11 +38,23 @@ ROW_SUM_TOLERANCE = 1e-4
 _FOLD_DIR = re.compile(r"^fold(\d+)$")
 
 
-def _preview(ids: Sequence[str] | np.ndarray | pd.Index, limit: int = 5) -> str:
-    ids = list(ids)
-    shown = ", ".join(str(i) for i in ids[:limit])
-    more = f", ... ({len(ids)} in all)" if len(ids) > limit else ""
-    return f"{shown}{more}"
+def check_distributions(probs: np.ndarray, ids: pd.Series | pd.Index, source: object) -> None:
+    """Every row of ``probs`` (n x C) is a distribution over the classes: finite, in [0, 1] and
+    summing to 1 within :data:`ROW_SUM_TOLERANCE`; otherwise :class:`PredictionError` naming
+    ``source``, the count and the ids of the offending rows."""
+    for bad, what in (
+        (~np.isfinite(probs).all(axis=1), "hold missing or non-finite probabilities"),
+        (((probs < 0) | (probs > 1)).any(axis=1), "hold probabilities outside [0, 1]"),
+        (
+            np.abs(probs.sum(axis=1) - 1.0) > ROW_SUM_TOLERANCE,
+            f"do not sum to 1 (tolerance {ROW_SUM_TOLERANCE})",
+        ),
+    ):
+        if bad.any():
+            raise PredictionError(
+                f"{source}: {int(bad.sum())} rows {what}, so they are not distributions over "
+                f"the classes: {preview(ids[bad])}"
+            )
 
 
 def expected_test_utterances(
@@ -54,13 +67,10 @@ def expected_test_utterances(
     """Fold of every utterance that must get a pooled prediction: the union of the folds' test
     parts, restricted to utterances whose audio status is ``ok``. Index = utterance id (sorted,
     which is the order of every pooled array), values = fold number."""
-    for name, frame, columns, source in (
-        ("folds", folds, ("fold", "utterance_id", "part"), folds_source),
-        ("audio index", audio_index, ("utterance_id", "status"), audio_source),
-    ):
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise PredictionError(f"{source}: {name} table lacks column(s) {', '.join(missing)}")
+    check_table(folds, "folds", columns=("part",), source=folds_source, error=PredictionError)
+    check_table(
+        audio_index, "audio_index", columns=("status",), source=audio_source, error=PredictionError
+    )
     test = folds.loc[folds["part"] == "test", ["utterance_id", "fold"]]
     if test.empty:
         raise PredictionError(f"{folds_source}: no utterance has part == 'test'")
@@ -68,17 +78,14 @@ def expected_test_utterances(
     if repeated.size:
         raise PredictionError(
             f"{folds_source}: {repeated.size} utterances lie in the test part of more than one "
-            f"fold, so test predictions cannot be pooled: {_preview(repeated)}"
+            f"fold, so test predictions cannot be pooled: {preview(repeated)}"
         )
-    dup_audio = audio_index["utterance_id"][audio_index["utterance_id"].duplicated()].unique()
-    if dup_audio.size:
-        raise PredictionError(f"{audio_source}: repeated utterance ids: {_preview(dup_audio)}")
     status = audio_index.set_index("utterance_id")["status"]
     unindexed = test.loc[~test["utterance_id"].isin(status.index), "utterance_id"]
     if len(unindexed):
         raise PredictionError(
             f"{audio_source}: {len(unindexed)} test utterances of {folds_source} have no audio "
-            f"index row: {_preview(unindexed)}"
+            f"index row: {preview(unindexed)}"
         )
     ok = test["utterance_id"].map(status).eq("ok")
     expected = test.loc[ok].set_index("utterance_id")["fold"].astype(int).sort_index()
@@ -91,14 +98,8 @@ def read_fold_predictions(path: Path, classes: Sequence[str]) -> tuple[int, pd.D
     """Read one ``predictions.parquet``: its fold number and the frame (utterance_id + p_ columns
     as float64), after the per-file checks that do not need the fold table."""
     path = Path(path)
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several types for unreadable files
-        raise PredictionError(f"{path}: cannot read prediction file ({exc})") from exc
     p_cols = prefixed("p_", tuple(classes))
-    missing = [c for c in ("utterance_id", "fold", *p_cols) if c not in frame.columns]
-    if missing:
-        raise PredictionError(f"{path}: missing column(s) {', '.join(missing)}")
+    frame = read_table(path, "predictions", classes=classes, error=PredictionError)
     if frame.empty:
         raise PredictionError(f"{path}: no prediction rows")
     folds = pd.unique(frame["fold"])
@@ -114,26 +115,8 @@ def read_fold_predictions(path: Path, classes: Sequence[str]) -> tuple[int, pd.D
                 f"{path}: fold column says {fold} but the file lies in folder {part!r}"
             )
     ids = frame["utterance_id"].astype(str)
-    dup = ids[ids.duplicated()].unique()
-    if dup.size:
-        raise PredictionError(f"{path}: {dup.size} utterances appear twice: {_preview(dup)}")
     probs = frame[p_cols].to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(probs).all(axis=1)
-    if bad.any():
-        raise PredictionError(
-            f"{path}: {bad.sum()} rows hold non-finite probabilities: {_preview(ids[bad])}"
-        )
-    bad = ((probs < 0) | (probs > 1)).any(axis=1)
-    if bad.any():
-        raise PredictionError(
-            f"{path}: {bad.sum()} rows hold probabilities outside [0, 1]: {_preview(ids[bad])}"
-        )
-    bad = np.abs(probs.sum(axis=1) - 1.0) > ROW_SUM_TOLERANCE
-    if bad.any():
-        raise PredictionError(
-            f"{path}: {bad.sum()} rows do not sum to 1 (tolerance {ROW_SUM_TOLERANCE}): "
-            f"{_preview(ids[bad])}"
-        )
+    check_distributions(probs, ids, path)
     out = pd.DataFrame(probs, columns=p_cols, index=pd.Index(ids.to_numpy(), name="utterance_id"))
     return fold, out
 
@@ -173,13 +156,13 @@ def pool_predictions(
             wrong = ids[~in_fold]
             raise PredictionError(
                 f"{prefix}{path}: {len(wrong)} utterances are not in the test part of fold "
-                f"{fold}: {_preview(wrong)}"
+                f"{fold}: {preview(wrong)}"
             )
         not_ok = ~ids.isin(expected.index)
         if not_ok.any():
             raise PredictionError(
                 f"{prefix}{path}: {not_ok.sum()} utterances are not audio-ok, so no prediction "
-                f"is expected for them: {_preview(ids[not_ok])}"
+                f"is expected for them: {preview(ids[not_ok])}"
             )
         frames.append(frame)
     pooled = pd.concat(frames)
@@ -189,7 +172,7 @@ def pool_predictions(
         for fold, ids in expected.loc[missing].groupby(expected.loc[missing]):
             where = by_fold.get(int(fold))
             source = str(where) if where is not None else f"no prediction file for fold {fold}"
-            lines.append(f"{source}: {len(ids)} missing ({_preview(ids.index)})")
+            lines.append(f"{source}: {len(ids)} missing ({preview(ids.index)})")
         raise PredictionError(
             f"{prefix}{len(missing)} expected test utterances have no prediction: "
             + "; ".join(lines)
@@ -230,17 +213,18 @@ def build_test_sets(
     classes = tuple(classes)
     votes_cols = prefixed("votes_", classes)
     t_cols = prefixed("t_", classes)
-    missing = [c for c in ("utterance_id", "speaker", *votes_cols) if c not in utterances.columns]
-    if missing:
-        raise PredictionError(f"{utterances_source}: missing column(s) {', '.join(missing)}")
+    check_table(
+        utterances,
+        "utterances",
+        columns=("speaker", *votes_cols),
+        source=utterances_source,
+        error=PredictionError,
+    )
     meta = utterances.set_index(utterances["utterance_id"].astype(str))
-    dup = meta.index[meta.index.duplicated()].unique()
-    if len(dup):
-        raise PredictionError(f"{utterances_source}: repeated utterance ids: {_preview(dup)}")
     absent = pooled_ids[~pooled_ids.isin(meta.index)]
     if len(absent):
         raise PredictionError(
-            f"{utterances_source}: {len(absent)} pooled utterances have no row: {_preview(absent)}"
+            f"{utterances_source}: {len(absent)} pooled utterances have no row: {preview(absent)}"
         )
     meta = meta.loc[pooled_ids]
     target_all = vote_distribution(meta[votes_cols].to_numpy())
@@ -249,32 +233,27 @@ def build_test_sets(
         empty = meta.index[no_vote]
         raise PredictionError(
             f"{utterances_source}: {len(empty)} pooled utterances have no valid vote: "
-            f"{_preview(empty)}"
+            f"{preview(empty)}"
         )
     speakers_all = meta["speaker"].to_numpy(dtype=object)
 
     sets: dict[str, TestSet] = {}
     for rule, table in labels.items():
         source = label_sources.get(rule, f"labels_{rule}.parquet")
-        missing = [c for c in ("utterance_id", *t_cols) if c not in table.columns]
-        if missing:
-            raise PredictionError(f"{source}: missing column(s) {', '.join(missing)}")
+        check_table(table, "labels", columns=t_cols, source=source, error=PredictionError)
         table = table.set_index(table["utterance_id"].astype(str))
-        dup = table.index[table.index.duplicated()].unique()
-        if len(dup):
-            raise PredictionError(f"{source}: repeated utterance ids: {_preview(dup)}")
         kept = pooled_ids.isin(table.index)
         if rule == "AR" and not kept.all():
             raise PredictionError(
                 f"{source}: {(~kept).sum()} pooled utterances have no AR label row: "
-                f"{_preview(pooled_ids[~kept])}"
+                f"{preview(pooled_ids[~kept])}"
             )
         positions = np.flatnonzero(kept)
         ids = pooled_ids[positions]
         t = table.loc[ids, t_cols]
         if t.isna().any().any() or not t.isin([0, 1]).all().all():
             bad = ids[~t.isin([0, 1]).all(axis=1).to_numpy()]
-            raise PredictionError(f"{source}: t_ targets must be 0 or 1: {_preview(bad)}")
+            raise PredictionError(f"{source}: t_ targets must be 0 or 1: {preview(bad)}")
         sets[rule] = TestSet(
             rule=rule,
             utterance_ids=ids.to_numpy(dtype=str),
@@ -308,3 +287,17 @@ def with_divergence_target(
         target = smooth_targets(test.truth.astype(np.float32), label_smoothing)
         out[rule] = replace(test, target=target.astype(np.float64))
     return out
+
+
+__all__ = [
+    "DIVERGENCE_TARGETS",
+    "ROW_SUM_TOLERANCE",
+    "PredictionError",
+    "TestSet",
+    "build_test_sets",
+    "check_distributions",
+    "expected_test_utterances",
+    "pool_predictions",
+    "read_fold_predictions",
+    "with_divergence_target",
+]

@@ -1,5 +1,6 @@
 """Paper vs authors: the two protocols' pooled predictions scored on the same test sets and the same
-bootstrap resamples (``results/tables/protocols.{csv,md,tex}``, rule ``protocol_comparison``).
+bootstrap resamples (rule ``protocol_comparison``; :mod:`serrules.reporting.protocol_comparison`
+writes ``results/tables/protocols.{csv,md,tex}``).
 
 For each corpus, train rule, test rule and metric: both protocols' values, their difference
 (authors - paper) and a two-sided paired bootstrap p-value. Both protocols' systems go through one
@@ -17,13 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from serrules.base.classes import RULES, classes_for
-from serrules.base.protocols import PROTOCOL_SOURCES, PROTOCOLS, describe
+from serrules.base.protocols import PROTOCOLS
 from serrules.evaluation.bootstrap import bootstrap_metrics, paired_p_value
 from serrules.evaluation.metrics import METRICS, SystemScores
 from serrules.evaluation.pooled_corpus import pool_fold_predictions, read_test_sets
 from serrules.evaluation.pooling import PredictionError, with_divergence_target
-from serrules.reporting.result_tables import TABLE_SPECS, format_p_value
-from serrules.reporting.writers import write_table
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +37,21 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "p_value",
     "n_utterances",
 )
+
+
+def comparison_bootstrap(settings: Mapping[str, Mapping]) -> tuple[int, str]:
+    """The ``evaluation.n_bootstrap`` and ``evaluation.unit`` both protocols share (the paired
+    test needs the same resamples); different values raise ``ValueError``."""
+    paper_eval = settings["paper"]["evaluation"]
+    n_bootstrap, unit = int(paper_eval["n_bootstrap"]), paper_eval["unit"]
+    for p in PROTOCOLS:
+        ev = settings[p]["evaluation"]
+        if (int(ev["n_bootstrap"]), ev["unit"]) != (n_bootstrap, unit):
+            raise ValueError(
+                "protocol_comparison needs the same evaluation.n_bootstrap and evaluation.unit "
+                f"for both protocols, got {paper_eval} and {ev}"
+            )
+    return n_bootstrap, unit
 
 
 def compare_corpus(
@@ -114,70 +128,21 @@ def compare_corpus(
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
 
-def comparison_display(frame: pd.DataFrame, n_bootstrap: int) -> pd.DataFrame:
-    """One row per (corpus, train rule, test rule); per metric: paper, authors, difference (p)."""
-    out = []
-    for (corpus, train_rule, test_rule), group in frame.groupby(
-        ["corpus", "train_rule", "test_rule"], sort=False
-    ):
-        row = {"Corpus": corpus, "Train": f"{train_rule}_train", "Test": f"{test_rule}_test"}
-        by_metric = group.set_index("metric")
-        for spec in TABLE_SPECS:
-            if spec.metric not in by_metric.index:
-                continue
-            cell = by_metric.loc[spec.metric]
-            d = spec.decimals
-            name = "F1 (%)" if spec.metric == "macro_f1" else spec.title
-            row[f"{name} paper"] = f"{spec.scale * cell['paper']:.{d}f}"
-            row[f"{name} authors"] = f"{spec.scale * cell['authors']:.{d}f}"
-            p_text = format_p_value(cell["p_value"], n_bootstrap)
-            row[f"{name} diff"] = f"{spec.scale * cell['difference']:+.{d}f} {p_text}".strip()
-        out.append(row)
-    return pd.DataFrame(out)
-
-
-def comparison_caption(records: Mapping[str, Mapping], n_bootstrap: int, unit: str) -> str:
-    """Caption naming both protocols, every value where they differ and the test."""
-    protocols = "; ".join(
-        f"{p} = {PROTOCOL_SOURCES.get(p, p)} ({describe(records[p])})" for p in PROTOCOLS
-    )
-    differing = [
-        f"{k}: {records['paper']['settings'][k]} vs {records['authors']['settings'][k]}"
-        for k in records["paper"]["settings"]
-        if records["paper"]["settings"][k] != records["authors"]["settings"][k]
-    ]
-    return (
-        f"Paper vs authors protocol ({protocols}). Settings that differ (paper vs authors): "
-        f"{', '.join(differing) or 'none'}. Each cell: pooled test predictions of both "
-        "protocols on the same test set; diff = authors - paper; p: two-sided paired bootstrap "
-        f"p-value on the same {n_bootstrap} resamples over {unit}s (p<2/B: no resample crossed "
-        "zero). KLD/JSD use each protocol's own divergence target."
-    )
-
-
-def write_protocol_comparison(
+def compare_protocols(
     *,
     corpora: Mapping[str, str],
     prediction_paths: Mapping[str, Path],
     label_paths: Mapping[str, Path],
     folds_paths: Mapping[str, Path],
     settings: Mapping[str, Mapping],
-    out_csv: Path,
 ) -> pd.DataFrame:
     """The workflow's entry point. ``corpora``: name -> format; ``prediction_paths``: keys
     ``<protocol>/<corpus>/<train rule>/fold<k>``; ``label_paths``: keys ``<corpus>/<table>``
     (``utterances``, ``audio_index``, ``labels_<rule>``); ``folds_paths``: keys
     ``<protocol>/<corpus>``; ``settings[protocol]``: ``record``, ``evaluation``,
-    ``target_smoothing``. Writes ``<stem>.csv/.md/.tex`` next to ``out_csv``."""
-    paper_eval = settings["paper"]["evaluation"]
-    n_bootstrap, unit = int(paper_eval["n_bootstrap"]), paper_eval["unit"]
-    for p in PROTOCOLS:
-        ev = settings[p]["evaluation"]
-        if (int(ev["n_bootstrap"]), ev["unit"]) != (n_bootstrap, unit):
-            raise ValueError(
-                "protocol_comparison needs the same evaluation.n_bootstrap and evaluation.unit "
-                f"for both protocols, got {paper_eval} and {ev}"
-            )
+    ``target_smoothing``. Returns the rows of :data:`COMPARISON_COLUMNS` of every corpus
+    (:mod:`serrules.reporting.protocol_comparison` writes them as tables)."""
+    n_bootstrap, unit = comparison_bootstrap(settings)
     frames = []
     for corpus, fmt in corpora.items():
         predictions: dict[str, dict[str, list[Path]]] = {
@@ -201,22 +166,12 @@ def write_protocol_comparison(
                 unit=unit,
             )
         )
-    frame = pd.concat(frames, ignore_index=True)
-    records = {p: settings[p]["record"] for p in PROTOCOLS}
-    write_table(
-        comparison_display(frame, n_bootstrap),
-        Path(out_csv).with_suffix(""),
-        caption=comparison_caption(records, n_bootstrap, unit),
-        label="tab:protocols",
-        csv_frame=frame,
-    )
-    return frame
+    return pd.concat(frames, ignore_index=True)
 
 
 __all__ = [
     "COMPARISON_COLUMNS",
     "compare_corpus",
-    "comparison_caption",
-    "comparison_display",
-    "write_protocol_comparison",
+    "compare_protocols",
+    "comparison_bootstrap",
 ]

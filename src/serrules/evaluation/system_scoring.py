@@ -25,8 +25,10 @@ import numpy as np
 import pandas as pd
 
 from serrules.base.classes import CORPUS_CLASSES, RULES, prefixed
+from serrules.base.tables import preview
 from serrules.evaluation.bootstrap import DEFAULT_CHUNK_BYTES
 from serrules.evaluation.corpus_metrics import (
+    METRICS_COLUMNS,
     UNITS,
     read_metrics,
     score_test_sets,
@@ -34,23 +36,13 @@ from serrules.evaluation.corpus_metrics import (
 from serrules.evaluation.metrics import EPSILON
 from serrules.evaluation.pooled_corpus import read_test_sets
 from serrules.evaluation.pooling import (
-    ROW_SUM_TOLERANCE,
     PredictionError,
     TestSet,
-    _preview,
+    check_distributions,
     expected_test_utterances,
     with_divergence_target,
 )
 from serrules.labels.folds import fold_table_name
-from serrules.reporting.result_tables import (
-    AVERAGE,
-    TABLE_SPECS,
-    TEST_COLUMNS,
-    _numbers,
-    format_cell,
-    format_p_value,
-)
-from serrules.reporting.writers import to_markdown
 
 #: Label-stage files a corpus folder must hold to be scored against.
 LABEL_FILES: tuple[str, ...] = (
@@ -70,17 +62,8 @@ DEFAULT_SETTINGS: dict[str, object] = {
     "divergence_target": "votes",
     "label_smoothing": 0.0,
 }
-#: Columns of :attr:`SystemScore.frame` (and of the CSV written by :func:`write_scores`).
-SCORE_COLUMNS: tuple[str, ...] = (
-    "system",
-    "test_rule",
-    "metric",
-    "value",
-    "low",
-    "high",
-    "n_utterances",
-    "p_value",
-)
+#: Columns of :attr:`SystemScore.frame`.
+SCORE_COLUMNS: tuple[str, ...] = ("system", *METRICS_COLUMNS[2:-1], "p_value")
 
 
 @dataclass
@@ -219,19 +202,7 @@ def read_system_predictions(
             raise PredictionError(f"{path}: {int(ids.isna().sum())} rows have no utterance_id")
         ids = ids.astype(str)
         probs = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
-        for bad, what in (
-            (~np.isfinite(probs).all(axis=1), "hold missing or non-finite probabilities"),
-            (((probs < 0) | (probs > 1)).any(axis=1), "hold probabilities outside [0, 1]"),
-            (
-                np.abs(probs.sum(axis=1) - 1.0) > ROW_SUM_TOLERANCE,
-                f"do not sum to 1 (tolerance {ROW_SUM_TOLERANCE})",
-            ),
-        ):
-            if bad.any():
-                raise PredictionError(
-                    f"{path}: {int(bad.sum())} rows {what}, so they are not distributions "
-                    f"over the classes: {_preview(ids[bad])}"
-                )
+        check_distributions(probs, ids, path)
         if "fold" in frame.columns:
             fold = pd.to_numeric(frame["fold"], errors="coerce").to_numpy()
             want = ids.map(labels.expected).to_numpy(dtype=np.float64)
@@ -239,7 +210,7 @@ def read_system_predictions(
             if wrong.any():
                 raise PredictionError(
                     f"{path}: {int(wrong.sum())} rows name another fold than folds.parquet's "
-                    f"test part: {_preview(ids[wrong])}"
+                    f"test part: {preview(ids[wrong])}"
                 )
         frames.append(pd.DataFrame(probs, index=pd.Index(ids, name="utterance_id")))
         origin.extend([str(path)] * len(frame))
@@ -251,7 +222,7 @@ def read_system_predictions(
         files = sorted(set(where.loc[dup[:5]]))
         raise PredictionError(
             f"{', '.join(files)}: {len(dup)} utterances have more than one prediction: "
-            f"{_preview(dup)}"
+            f"{preview(dup)}"
         )
     extra = pooled.index[~pooled.index.isin(labels.expected.index)]
     if len(extra):
@@ -259,14 +230,14 @@ def read_system_predictions(
         raise PredictionError(
             f"{', '.join(files)}: {len(extra)} utterances are not test utterances of "
             f"{labels.corpus} (not in a test part of folds.parquet, or without usable audio in "
-            f"audio_index.parquet): {_preview(extra)}"
+            f"audio_index.parquet): {preview(extra)}"
         )
     missing = labels.expected.index[~labels.expected.index.isin(pooled.index)]
     if len(missing):
         raise PredictionError(
             f"{', '.join(str(p) for p in paths)}: {len(missing)} of the "
             f"{len(labels.expected)} test utterances of {labels.corpus} have no prediction: "
-            f"{_preview(missing)}"
+            f"{preview(missing)}"
         )
     return pooled.loc[labels.expected.index]
 
@@ -343,85 +314,11 @@ def score_system(
     )
 
 
-def score_tables(score: SystemScore) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Display frame (System, Metric, Average, MR_test, PR_test, AR_test; cells as in Tables
-    4-6) and the long CSV frame (``system, column, metric, value, low, high, p_value,
-    n_utterances``; macro-F1 as a fraction)."""
-    as_metrics = score.frame.rename(columns={"system": "train_rule", "p_value": "p_value_vs_AR"})
-    as_metrics.insert(0, "corpus", score.corpus)
-    n_bootstrap = int(score.settings["n_bootstrap"])
-    display_rows, csv_parts = [], []
-    for spec in TABLE_SPECS:
-        numbers = _numbers(as_metrics, spec)
-        csv_parts.append(numbers)
-        for system in score.systems:
-            cells = numbers[numbers["train_rule"] == system].set_index("column")
-            row: dict[str, str] = {"System": system, "Metric": spec.title}
-            for column in (AVERAGE, *TEST_COLUMNS):
-                if column not in cells.index:
-                    row[column] = ""
-                    continue
-                cell = cells.loc[column]
-                value, low, high = (spec.scale * cell[k] for k in ("value", "low", "high"))
-                p_text = format_p_value(cell["p_value_vs_AR"], n_bootstrap)
-                row[column] = format_cell(value, low, high, spec.decimals, p_text)
-            display_rows.append(row)
-    display = pd.DataFrame(display_rows, columns=["System", "Metric", AVERAGE, *TEST_COLUMNS])
-    csv = pd.concat(csv_parts, ignore_index=True).rename(
-        columns={"train_rule": "system", "p_value_vs_AR": "p_value"}
-    )
-    csv = csv[
-        ["system", "column", "metric", "value", "low", "high", "p_value", "n_utterances"]
-    ].copy()
-    csv["n_utterances"] = csv["n_utterances"].astype("Int64")
-    csv.insert(0, "corpus", score.corpus)
-    return display, csv
-
-
-def score_markdown(score: SystemScore) -> str:
-    """Markdown: a caption paragraph (corpus, test-set sizes, settings) and the table."""
-    display, _ = score_tables(score)
-    sizes = (
-        score.frame.drop_duplicates("test_rule").set_index("test_rule")["n_utterances"].to_dict()
-    )
-    s = score.settings
-    unit = "speakers, then utterances" if s["unit"] == "speaker" else "utterances"
-    level = 100 - float(s["alpha"])
-    text = (
-        f"Scores on {score.corpus} ("
-        + ", ".join(f"{rule}_test: {sizes[rule]} utterances" for rule in sizes)
-        + f"). Cells: value ({level:g}% bootstrap confidence interval, {s['n_bootstrap']} "
-        f"resamples over {unit}; settings from {score.settings_source}). Macro-F1 in %, "
-        "KLD and JSD against the vote distribution (lower is better). Average: mean of the "
-        "three test columns and of their bounds."
-    )
-    if score.reference is not None:
-        text += (
-            f" p: two-sided paired bootstrap p-value against {score.reference} on the same "
-            "resamples (p<2/B: no resample crossed zero)."
-        )
-    return text + "\n\n" + to_markdown(display)
-
-
-def write_scores(score: SystemScore, stem: str | os.PathLike[str]) -> list[Path]:
-    """Write ``<stem>.md`` (:func:`score_markdown`) and ``<stem>.csv`` (long numbers)."""
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    _, csv = score_tables(score)
-    md_path, csv_path = stem.with_name(stem.name + ".md"), stem.with_name(stem.name + ".csv")
-    md_path.write_text(score_markdown(score))
-    csv.to_csv(csv_path, index=False)
-    return [md_path, csv_path]
-
-
 __all__ = [
     "CorpusLabels",
     "SCORE_COLUMNS",
     "SystemScore",
     "load_corpus_labels",
     "read_system_predictions",
-    "score_markdown",
     "score_system",
-    "score_tables",
-    "write_scores",
 ]

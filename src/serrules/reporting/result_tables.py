@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from serrules.base.classes import RULES
 from serrules.base.protocols import PROTOCOL_SOURCES, describe
+from serrules.base.tables import check_table
 from serrules.evaluation.bootstrap import p_value_resolution
 from serrules.evaluation.corpus_metrics import read_metrics
 from serrules.reporting.writers import write_table
@@ -57,7 +58,7 @@ def format_cell(value: float, low: float, high: float, decimals: int, p_text: st
     return f"{text} {p_text}" if p_text else text
 
 
-def _numbers(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+def table_numbers(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     """Long frame: one row per (corpus, train rule, column) incl. the Average column."""
     part = frame.loc[frame["metric"] == spec.metric].copy()
     part["column"] = part["test_rule"] + "_test"
@@ -89,7 +90,7 @@ def build_result_table(
 ) -> tuple[pd.DataFrame, list[tuple[int, str]], pd.DataFrame]:
     """Display frame (Corpus, Train, Average, MR_test, PR_test, AR_test), bold cells (best per
     corpus and column on the displayed, rounded values; ties all bold) and the long CSV frame."""
-    numbers = _numbers(frame, spec)
+    numbers = table_numbers(frame, spec)
     corpora = list(dict.fromkeys(frame["corpus"]))
     columns = [AVERAGE, *TEST_COLUMNS]
     display_rows, rounded_rows = [], []
@@ -184,9 +185,16 @@ def _caption(spec: TableSpec, settings: list[dict]) -> str:
     )
 
 
-def write_result_tables(metrics_paths: list[Path], out_dir: Path) -> None:
-    """Write Tables 4 (macro-F1), 5 (KLD) and 6 (JSD) as ``table{4,5,6}.{csv,md,tex}`` in
-    ``out_dir`` from the corpora's ``metrics.parquet`` files (corpus order = file order)."""
+def write_result_tables(
+    metrics_paths: Sequence[str | os.PathLike[str]],
+    outputs: Mapping[str, Mapping[str, str | os.PathLike[str]]],
+) -> None:
+    """Write Tables 4 (macro-F1), 5 (KLD) and 6 (JSD) from the corpora's ``metrics.parquet``
+    files (corpus order = file order). ``outputs[stem]`` (``table4``, ``table5``, ``table6``)
+    names the ``csv``, ``md`` and ``tex`` file of each table."""
+    missing = [spec.stem for spec in TABLE_SPECS if spec.stem not in outputs]
+    if missing:
+        raise ValueError(f"no output files given for {', '.join(missing)}")
     if not metrics_paths:
         raise ValueError("no metrics files given")
     frames, settings, n_bootstrap = [], [], {}
@@ -197,21 +205,30 @@ def write_result_tables(metrics_paths: list[Path], out_dir: Path) -> None:
         for corpus in frame["corpus"].unique():
             n_bootstrap[corpus] = meta.get("n_bootstrap")
     frame = pd.concat(frames, ignore_index=True)
-    dup = frame.duplicated(["corpus", "train_rule", "test_rule", "metric"])
-    if dup.any():
-        first = frame.loc[dup].iloc[0]
-        raise ValueError(
-            f"metrics rows repeated across files, e.g. {first['corpus']} {first['train_rule']} "
-            f"{first['test_rule']} {first['metric']}"
-        )
-    out_dir = Path(out_dir)
+    # a corpus in two files repeats the metrics key (corpus, train_rule, test_rule, metric)
+    check_table(frame, "metrics", source=", ".join(str(p) for p in metrics_paths))
     for spec in TABLE_SPECS:
         display, bold, csv = build_result_table(frame, spec, n_bootstrap)
         write_table(
             display,
-            out_dir / spec.stem,
+            csv=outputs[spec.stem]["csv"],
+            md=outputs[spec.stem]["md"],
+            tex=outputs[spec.stem]["tex"],
             caption=_caption(spec, settings),
             label=f"tab:{spec.metric}",
             bold=bold,
             csv_frame=csv,
         )
+
+
+__all__ = [
+    "AVERAGE",
+    "TABLE_SPECS",
+    "TEST_COLUMNS",
+    "TableSpec",
+    "build_result_table",
+    "format_cell",
+    "format_p_value",
+    "table_numbers",
+    "write_result_tables",
+]

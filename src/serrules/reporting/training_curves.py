@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from serrules.base.classes import RULES
+from serrules.base.errors import TableError
+from serrules.base.tables import check_table
 
 _FOLD_DIR = re.compile(r"^fold(\d+)$")
 #: Columns of a training log the curves need.
@@ -19,8 +21,9 @@ CURVE_COLUMNS: tuple[str, ...] = ("epoch", "train_loss", "dev_loss", "best")
 
 def read_train_logs(logs: Mapping[str, Sequence[str | os.PathLike[str]]]) -> pd.DataFrame:
     """One frame of every log (train rule -> its ``.../fold<k>/train_log.csv`` files) with
-    ``train_rule`` and ``fold`` columns; a log without the needed columns or rows, or outside a
-    ``fold<k>`` folder, raises ``ValueError`` naming it."""
+    ``train_rule`` and ``fold`` columns; a log without the needed columns (its contract in
+    :mod:`serrules.base.tables`) or rows, or outside a ``fold<k>`` folder, raises ``ValueError``
+    (:class:`~serrules.base.errors.TableError` for the table itself) naming it."""
     frames = []
     for rule, paths in logs.items():
         for raw in paths:
@@ -28,11 +31,9 @@ def read_train_logs(logs: Mapping[str, Sequence[str | os.PathLike[str]]]) -> pd.
             match = _FOLD_DIR.match(path.parent.name)
             if match is None:
                 raise ValueError(f"{path}: a training log must lie in a fold<k> folder")
-            frame = pd.read_csv(path)
-            missing = [c for c in CURVE_COLUMNS if c not in frame.columns]
-            if missing or frame.empty:
-                what = f"lacks column(s) {', '.join(missing)}" if missing else "has no epochs"
-                raise ValueError(f"{path}: training log {what}")
+            frame = check_table(pd.read_csv(path), "train_log", columns=CURVE_COLUMNS, source=path)
+            if frame.empty:
+                raise TableError(f"{path}: train_log table has no epochs")
             frame.insert(0, "fold", int(match.group(1)))
             frame.insert(0, "train_rule", rule)
             frames.append(frame)
@@ -87,3 +88,6 @@ def plot_training_curves(
     fig = training_curves_figure(read_train_logs(logs), corpus)
     Path(png).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=150)
+
+
+__all__ = ["CURVE_COLUMNS", "plot_training_curves", "read_train_logs", "training_curves_figure"]

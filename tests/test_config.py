@@ -118,10 +118,10 @@ def test_every_documented_training_value_is_accepted(raw_config, key, value):
 
 def test_result_neutral_training_keys_are_not_rule_params(raw_config):
     from serrules.base.config import RESULT_NEUTRAL_TRAINING_KEYS, result_training_params
-    from serrules.training.fold_training import TRAIN_DEFAULTS
+    from serrules.training.run_config import resolve_train_cfg
 
     config = validate_config(raw_config)
     params = result_training_params(config)
     assert not set(params) & set(RESULT_NEUTRAL_TRAINING_KEYS)
     assert set(params) | set(RESULT_NEUTRAL_TRAINING_KEYS) == set(config["training"])
-    assert set(RESULT_NEUTRAL_TRAINING_KEYS) <= set(TRAIN_DEFAULTS)
+    assert set(RESULT_NEUTRAL_TRAINING_KEYS) <= set(resolve_train_cfg({}))

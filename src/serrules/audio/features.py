@@ -22,11 +22,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from serrules.audio.loading import OK, load_audio
+from serrules.audio.loading import OK, SAMPLE_RATE, load_audio
 
 log = logging.getLogger(__name__)
 
-#: Number of eGeMAPSv02 functionals.
+#: Number of eGeMAPSv02 functionals (the one home of this figure; the eGeMAPS model's default
+#: input width).
 N_EGEMAPS = 88
 #: Key of the cache description stored in the Parquet file's key-value metadata.
 CACHE_METADATA_KEY = b"serrules.egemaps"
@@ -82,7 +83,7 @@ _CHUNK = 64
 def compute_egemaps(
     audio_index: pd.DataFrame,
     *,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     max_seconds: float | None = None,
     workers: int = 1,
 ) -> pd.DataFrame:
@@ -98,7 +99,9 @@ def compute_egemaps(
     ok = _ok_rows(audio_index)
     names = list(egemaps_extractor().feature_names)
     if len(names) != N_EGEMAPS:
-        raise RuntimeError(f"openSMILE eGeMAPSv02 returned {len(names)} functionals, expected 88")
+        raise RuntimeError(
+            f"openSMILE eGeMAPSv02 returned {len(names)} functionals, expected {N_EGEMAPS}"
+        )
     if ok.empty:
         return _empty_features(names)
     paths = ok["audio_path"].astype(str).tolist()
@@ -207,7 +210,7 @@ def write_egemaps(
     *,
     max_seconds: float | None = None,
     cache_path: str | os.PathLike[str] | None = None,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     workers: int = 1,
 ) -> pd.DataFrame:
     """Compute (or reuse) the eGeMAPS functionals of a corpus and write ``egemaps.parquet``

@@ -27,6 +27,7 @@ import pandas as pd
 import soundfile as sf
 
 from serrules.base.errors import AudioError
+from serrules.base.tables import read_table
 
 log = logging.getLogger(__name__)
 
@@ -259,20 +260,8 @@ def probe_audio(
 
 
 def _read_utterances(utterances_path: str | os.PathLike[str]) -> pd.DataFrame:
-    utterances = pd.read_parquet(utterances_path, columns=None)
-    missing = [c for c in ("utterance_id", "audio_path") if c not in utterances.columns]
-    if missing:
-        raise ValueError(f"{utterances_path}: missing column(s) {', '.join(missing)}")
-    dup = utterances["utterance_id"][utterances["utterance_id"].duplicated()]
-    if len(dup):
-        raise ValueError(
-            f"{utterances_path}: {dup.nunique()} duplicated utterance_id value(s), "
-            f"e.g. {', '.join(map(str, dup.unique()[:_MAX_NAMED]))}"
-        )
-    if utterances["utterance_id"].isna().any():
-        rows = np.flatnonzero(utterances["utterance_id"].isna().to_numpy())[:_MAX_NAMED]
-        raise ValueError(f"{utterances_path}: null utterance_id in row(s) {rows.tolist()}")
-    return utterances
+    """The utterance table; missing columns, null or repeated ids are named by its contract."""
+    return read_table(utterances_path, "utterances", columns=["audio_path"])
 
 
 def build_audio_index(utterances: pd.DataFrame, sample_rate: int = SAMPLE_RATE) -> pd.DataFrame:

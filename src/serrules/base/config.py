@@ -14,7 +14,7 @@ import jsonschema
 import yaml
 
 from serrules.base.errors import ConfigError
-from serrules.base.protocols import resolve_protocol, section_defaults
+from serrules.base.protocols import preset_section, resolve_protocol
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -95,7 +95,7 @@ def validate_section(
     values = copy.deepcopy(dict(values))
     _raise_errors(jsonschema.Draft202012Validator(sub), values, prefix=f"{section}.")
     _fill_defaults(values, sub)
-    for key, value in section_defaults(section).items():
+    for key, value in preset_section(section).items():
         values.setdefault(key, value)
     if section == "training":
         _check_training(values)

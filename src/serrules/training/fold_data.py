@@ -45,20 +45,23 @@ class FoldData:
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def load_fold_parts(
-    fmt: str,
-    fold: int,
-    train_rule: str,
-    labels_path: str | os.PathLike[str],
-    folds_path: str | os.PathLike[str],
-    audio_index_path: str | os.PathLike[str],
-) -> FoldData:
+@dataclass(frozen=True)
+class FoldTables:
+    """The tables a fold job joins, at the paths its rule names."""
+
+    labels: str | os.PathLike[str]  #: ``labels_<rule>.parquet`` of the train rule
+    folds: str | os.PathLike[str]  #: the fold table
+    audio_index: str | os.PathLike[str]  #: ``audio_index.parquet``
+
+
+def load_fold_parts(fmt: str, fold: int, train_rule: str, tables: FoldTables) -> FoldData:
     """Join folds, the rule's labels and the audio index into the train, dev and test parts.
 
     Utterances whose audio status is not ``ok`` (or that are absent from the index) are skipped
     and counted per part and reason in :attr:`FoldData.skipped`. Empty parts raise ``ValueError``
     naming the labels file, the fold and the rule.
     """
+    labels_path, folds_path, audio_index_path = tables.labels, tables.folds, tables.audio_index
     classes = classes_for(fmt)
     y_cols = prefixed("y_", classes)
     # missing columns, null or repeated keys: the table contracts (serrules.base.tables)
@@ -208,4 +211,11 @@ def fold_inputs(
     )
 
 
-__all__ = ["FoldData", "FoldInputs", "fold_inputs", "load_features", "load_fold_parts"]
+__all__ = [
+    "FoldData",
+    "FoldInputs",
+    "FoldTables",
+    "fold_inputs",
+    "load_features",
+    "load_fold_parts",
+]

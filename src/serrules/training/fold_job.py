@@ -45,7 +45,7 @@ from serrules.training.epoch_loop import (
     predict_probabilities,
     train_epoch,
 )
-from serrules.training.fold_data import FoldData, fold_inputs, load_fold_parts
+from serrules.training.fold_data import FoldData, FoldTables, fold_inputs, load_fold_parts
 from serrules.training.inference import model_input_settings
 from serrules.training.loss import ClassBalancedSoftCrossEntropy
 from serrules.training.model_names import AUDIO_INPUT, model_spec
@@ -97,7 +97,8 @@ def train_fold(
     if spec.needs_features and not features_path:
         raise ValueError(f"model {spec.name} needs features_path (the eGeMAPS Parquet table)")
 
-    data = load_fold_parts(fmt, fold, train_rule, labels_path, folds_path, audio_index_path)
+    tables = FoldTables(labels_path, folds_path, audio_index_path)
+    data = load_fold_parts(fmt, fold, train_rule, tables)
     for part in PARTS:
         skipped = data.skipped[part]
         if skipped:

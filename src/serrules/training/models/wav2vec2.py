@@ -13,9 +13,6 @@ from transformers import Wav2Vec2Config, Wav2Vec2Model
 
 from serrules.training.models.head import ClassificationHead, head_parameter_count
 
-#: Number of transformer layers the study keeps ("wav2vec2-large-robust-12").
-DEFAULT_KEEP_LAYERS = 12
-
 
 def large_robust_config(num_hidden_layers: int = 24) -> Wav2Vec2Config:
     """Architecture of ``facebook/wav2vec2-large-robust`` built in code (no download).
@@ -66,8 +63,8 @@ def prune_encoder_layers(backbone: Wav2Vec2Model, keep_layers: int) -> Wav2Vec2M
 
 def load_pretrained_backbone(
     pretrained: str,
-    keep_layers: int = DEFAULT_KEEP_LAYERS,
-    freeze_feature_encoder: bool = True,
+    keep_layers: int,
+    freeze_feature_encoder: bool,
 ) -> Wav2Vec2Model:
     """``Wav2Vec2Model.from_pretrained(pretrained)`` (a local folder or a hub id), pruned to the
     first ``keep_layers`` layers, with the CNN feature encoder frozen if asked."""
@@ -160,17 +157,19 @@ class Wav2Vec2Classifier(nn.Module):
 
 def parameter_counts(
     n_classes: int,
-    keep_layers: int = DEFAULT_KEEP_LAYERS,
+    keep_layers: int | None = None,
     head_hidden: int | None = None,
     config: Wav2Vec2Config | None = None,
 ) -> dict[str, int]:
     """Parameter counts of the full and the pruned backbone (+ head), built on the meta device
     from ``config`` (default: :func:`large_robust_config`), so no weights are allocated.
-    ``head_hidden`` defaults to the config schema's ``model.head_hidden``."""
-    if head_hidden is None:
-        from serrules.base.config import schema_defaults
+    ``keep_layers`` and ``head_hidden`` default to the config schema's ``model.keep_layers`` (12,
+    the study's "wav2vec2-large-robust-12") and ``model.head_hidden``."""
+    from serrules.base.config import schema_defaults
 
-        head_hidden = int(schema_defaults("model")["head_hidden"])
+    defaults = schema_defaults("model")
+    keep_layers = int(defaults["keep_layers"] if keep_layers is None else keep_layers)
+    head_hidden = int(defaults["head_hidden"] if head_hidden is None else head_hidden)
     config = config or large_robust_config()
     with torch.device("meta"):
         backbone = Wav2Vec2Model(config)

@@ -30,10 +30,6 @@ def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-def _key_path(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
-
-
 def _fill_defaults(instance: Any, schema: dict[str, Any]) -> None:
     """Insert schema defaults into ``instance`` in place (objects only, recursively)."""
     if not isinstance(instance, dict):
@@ -60,24 +56,25 @@ def schema_defaults(section: str, schema: dict[str, Any] | None = None) -> dict[
     return {k: copy.deepcopy(v["default"]) for k, v in props.items() if "default" in v}
 
 
-def _raise_errors(validator: jsonschema.Validator, instance: Any, prefix: str = "") -> None:
+def _raise_errors(
+    validator: jsonschema.Validator, instance: Any, section: str | None = None
+) -> None:
+    """:class:`ConfigError` listing every schema violation of ``instance`` by key path (prefixed
+    with ``section`` when ``instance`` is one section of the config)."""
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     if errors:
-        paths = [_key_path(e) for e in errors]
-        paths = [
-            prefix + p if e.absolute_path else prefix.rstrip(".") or p
-            for e, p in zip(errors, paths, strict=True)
-        ]
+        prefix = [section] if section else []
+        paths = [".".join([*prefix, *map(str, e.absolute_path)]) or "<top level>" for e in errors]
         lines = [f"  {p}: {e.message}" for e, p in zip(errors, paths, strict=True)]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
 
 
-def _check_training(training: dict[str, Any], where: str = "training") -> None:
+def _check_training(training: dict[str, Any]) -> None:
     """Cross-field rule of the ``training`` section the schema cannot express."""
     bucket, batch = training.get("bucket_size"), training.get("batch_size")
     if bucket is not None and batch is not None and bucket < batch:
         raise ConfigError(
-            f"invalid configuration:\n  {where}.bucket_size: "
+            "invalid configuration:\n  training.bucket_size: "
             f"{bucket} is below training.batch_size ({batch}); a bucket must hold at least one "
             "batch (or set bucket_size: null for random batches)"
         )
@@ -93,7 +90,7 @@ def validate_section(
     schema = load_schema() if schema is None else schema
     sub = schema["properties"][section]
     values = copy.deepcopy(dict(values))
-    _raise_errors(jsonschema.Draft202012Validator(sub), values, prefix=f"{section}.")
+    _raise_errors(jsonschema.Draft202012Validator(sub), values, section)
     _fill_defaults(values, sub)
     for key, value in preset_section(section).items():
         values.setdefault(key, value)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from transformers import Wav2Vec2Model
 
+from serrules.base.config import schema_defaults
 from serrules.training.batching import (
     BatchSampler,
     FeatureDataset,
@@ -36,6 +37,8 @@ from serrules.training.models import EgemapsMLP, Wav2Vec2Classifier
 from serrules.training.models.wav2vec2 import configure_backbone, large_robust_config
 
 N_CLASSES = 4
+#: The head of the study (the config schema's defaults of model.head_hidden and model.dropout).
+HEAD = {k: schema_defaults("model")[k] for k in ("head_hidden", "dropout")}
 SR = 16000
 
 
@@ -86,7 +89,7 @@ def bench_egemaps(device, precisions, batch_size, n_batches, warmup, seed) -> li
     rows = []
     for precision in precisions:
         torch.manual_seed(seed)
-        model = EgemapsMLP(N_CLASSES).to(device)
+        model = EgemapsMLP(N_CLASSES, 88, **HEAD).to(device)
         sampler = BatchSampler(n, batch_size, torch.Generator().manual_seed(seed))
         batches = [stack_collate([ds[i] for i in b]) for b in sampler.batches()]
         sec, count = _time_steps(model, batches, criterion, device, precision, warmup)
@@ -121,7 +124,7 @@ def bench_wav2vec2(
         for precision in precisions:
             torch.manual_seed(seed)
             backbone = configure_backbone(Wav2Vec2Model(large_robust_config()), 12, True)
-            model = Wav2Vec2Classifier(backbone, N_CLASSES).to(device)
+            model = Wav2Vec2Classifier(backbone, N_CLASSES, **HEAD).to(device)
             sec, count = _time_steps(model, batches, criterion, device, precision, warmup)
             rows.append(
                 _row(

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from serrules.training.checkpoints import RESUME_KEYS, load_best_weights, load_resume_state
+from serrules.training.resume import RESUME_KEYS, load_best_weights, load_resume_state
 
 
 def _good(path):
@@ -57,7 +57,7 @@ def test_damaged_checkpoint_is_moved_aside_with_its_best_weights(tmp_path, caplo
         torch.save([1, 2], path)
     else:
         torch.save({"fingerprint": "x", "epoch": 1, "best_epoch": 1}, path)
-    with caplog.at_level(logging.WARNING, logger="serrules.training.checkpoints"):
+    with caplog.at_level(logging.WARNING, logger="serrules.training.resume"):
         assert load_resume_state(path, also=[best]) is None
     assert not path.exists() and not best.exists()
     assert len(list(tmp_path.glob("last.pt.corrupt-*"))) == 1
@@ -71,7 +71,7 @@ def test_damaged_checkpoint_is_moved_aside_with_its_best_weights(tmp_path, caplo
 def test_damaged_best_weights(tmp_path, caplog, content):
     best = tmp_path / "best_epoch0003.safetensors"
     best.write_bytes(content)
-    with caplog.at_level(logging.WARNING, logger="serrules.training.checkpoints"):
+    with caplog.at_level(logging.WARNING, logger="serrules.training.resume"):
         assert load_best_weights(best) is None
     assert not best.exists() and list(tmp_path.glob("best_epoch0003.safetensors.corrupt-*"))
     assert str(best) in caplog.text
@@ -80,7 +80,7 @@ def test_damaged_best_weights(tmp_path, caplog, content):
 def test_gradient_scaler_state_survives_a_resume(tmp_path):
     """An fp16 run's loss scale and growth tracker are in the epoch checkpoint and come back on
     resume (the scaler is built enabled on the CPU here, as it is on a GPU under fp16)."""
-    from serrules.training.fold_training import _load_checkpoint, _Progress, _save_checkpoint
+    from serrules.training.resume import Progress, load_checkpoint, save_checkpoint
 
     def parts(init_scale):
         torch.manual_seed(0)
@@ -96,12 +96,12 @@ def test_gradient_scaler_state_survives_a_resume(tmp_path):
         scaler.step(optimizer)
         scaler.update()
     scaler.update(new_scale=scaler.get_scale() / 4)
-    progress = _Progress(epoch=1, best_epoch=1, best_dev_loss=0.5)
+    progress = Progress(epoch=1, best_epoch=1, best_dev_loss=0.5)
     progress.best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    _save_checkpoint(tmp_path, progress, model, optimizer, scaler, generator, "fp", True)
+    save_checkpoint(tmp_path, progress, model, optimizer, scaler, generator, "fp", True)
 
     model2, optimizer2, scaler2, generator2 = parts(2.0**16)
-    restored = _load_checkpoint(tmp_path, "fp", model2, optimizer2, scaler2, generator2)
+    restored = load_checkpoint(tmp_path, "fp", model2, optimizer2, scaler2, generator2)
     assert restored is not None and restored.epoch == 1
     assert scaler2.get_scale() == scaler.get_scale() == 2.0**8
     assert scaler2.state_dict() == scaler.state_dict()

@@ -253,7 +253,7 @@ def test_predict_wav2vec2_model_matches_its_test_predictions(demo_run, tmp_path)
     from tiny_wav2vec2 import tiny_config as tiny_w2v_config
     from transformers import Wav2Vec2Model
 
-    from serrules.training.fold_training import train_fold
+    from serrules.training.fold_job import train_fold
 
     base = demo_run / "results" / "msp-podcast"
     torch.manual_seed(0)
@@ -283,7 +283,7 @@ def test_predict_wav2vec2_model_matches_its_test_predictions(demo_run, tmp_path)
             "bucket_size": None,
         },  # fmt: skip
         out_model=model_dir / "best.safetensors",
-        out_log=model_dir / "train_log.csv",
+        out_train_log=model_dir / "train_log.csv",
         out_predictions=model_dir / "predictions.parquet",
         checkpoint_dir=tmp_path / "ckpt",
     )

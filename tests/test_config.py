@@ -118,10 +118,47 @@ def test_every_documented_training_value_is_accepted(raw_config, key, value):
 
 def test_result_neutral_training_keys_are_not_rule_params(raw_config):
     from serrules.base.config import RESULT_NEUTRAL_TRAINING_KEYS, result_training_params
-    from serrules.training.fold_training import TRAIN_DEFAULTS
+    from serrules.training.run_config import resolve_train_cfg
 
     config = validate_config(raw_config)
     params = result_training_params(config)
     assert not set(params) & set(RESULT_NEUTRAL_TRAINING_KEYS)
     assert set(params) | set(RESULT_NEUTRAL_TRAINING_KEYS) == set(config["training"])
-    assert set(RESULT_NEUTRAL_TRAINING_KEYS) <= set(TRAIN_DEFAULTS)
+    assert set(RESULT_NEUTRAL_TRAINING_KEYS) <= set(resolve_train_cfg({}))
+
+
+def test_python_api_sections_take_the_schema_defaults_and_reject_unknown_keys():
+    """The schema is the one home of defaults: the training and model settings given to the
+    Python API are filled from it (and the paper preset), and an unknown key is an error there
+    as in the workflow."""
+    from serrules.base.config import load_schema, schema_defaults, validate_section
+    from serrules.training.models import resolve_model_cfg
+    from serrules.training.run_config import resolve_train_cfg
+
+    schema = load_schema()
+    train = resolve_train_cfg({"epochs": 3})
+    assert train["epochs"] == 3 and train["batch_size"] == 32 and train["beta"] == 0.99
+    for key, sub in schema["properties"]["training"]["properties"].items():
+        if "default" in sub and key != "epochs":
+            assert train[key] == sub["default"], key
+    model = resolve_model_cfg({"name": "egemaps-mlp"})
+    assert model["head_hidden"] == schema_defaults("model")["head_hidden"] == 1024
+    assert model["dropout"] == 0.5 and model["head_batchnorm"] is False
+    with pytest.raises(ConfigError, match=r"training: .*'epoch' was unexpected"):
+        resolve_train_cfg({"epoch": 3})
+    with pytest.raises(ConfigError, match=r"model\.dropout: 1 is greater than or equal"):
+        validate_section("model", {"name": "egemaps-mlp", "dropout": 1})
+    with pytest.raises(ConfigError, match=r"training\.bucket_size: 4 is below"):
+        resolve_train_cfg({"batch_size": 8, "bucket_size": 4})
+
+
+def test_every_model_of_the_schema_is_in_the_registry():
+    from serrules.base.config import load_schema
+    from serrules.training.model_names import MODEL_NAMES, model_spec
+
+    names = load_schema()["properties"]["model"]["properties"]["name"]["enum"]
+    assert sorted(names) == sorted(MODEL_NAMES)
+    assert model_spec("egemaps-mlp").needs_features and not model_spec("egemaps-mlp").needs_gpu
+    assert model_spec("wav2vec2-large-robust-12").needs_gpu
+    with pytest.raises(ConfigError, match="unknown model 'bert'"):
+        model_spec("bert")

@@ -19,20 +19,18 @@ from transformers import Wav2Vec2Model
 from serrules.audio.features import FeatureStandardizer
 from serrules.audio.loading import AudioError
 from serrules.base.classes import classes_for, prefixed
+from serrules.base.errors import TableError
 from serrules.training.batching import (
     AudioDataset,
     BatchSampler,
     pad_collate,
     sequential_batches,
 )
-from serrules.training.fold_training import (
-    CHECKPOINT_NAME,
-    LOG_COLUMNS,
-    load_trained_model,
-    standardizer_state_from_file,
-    train_fold,
-)
+from serrules.training.fold_job import train_fold
 from serrules.training.loss import ClassBalancedSoftCrossEntropy
+from serrules.training.models.storage import load_trained_model, standardizer_state_from_file
+from serrules.training.outputs import LOG_COLUMNS
+from serrules.training.resume import CHECKPOINT_NAME
 
 FMT = "msp-improv"
 CLASSES = classes_for(FMT)  # 4 classes
@@ -121,7 +119,7 @@ def run(corpus, out: Path, rule="AR", name="wav2vec2-large-robust-12", **overrid
     callback = overrides.pop("on_epoch_end", None)
     paths = {
         "out_model": out / "best.safetensors",
-        "out_log": out / "train_log.csv",
+        "out_train_log": out / "train_log.csv",
         "out_predictions": out / "predictions.parquet",
         "checkpoint_dir": out / "ckpt",
     }
@@ -157,7 +155,7 @@ def test_wav2vec2_outputs(corpus, reference):
     assert all(pred[c].dtype == np.float32 for c in p_cols)
     np.testing.assert_allclose(pred[p_cols].sum(axis=1), 1.0, atol=1e-5)
 
-    logdf = pd.read_csv(reference["out_log"])
+    logdf = pd.read_csv(reference["out_train_log"])
     assert tuple(logdf.columns) == LOG_COLUMNS and logdf["epoch"].tolist() == [1, 2, 3]
     best_epoch = int(logdf["epoch"][logdf["dev_loss"].idxmin()])  # first minimum
     assert logdf["best"].tolist() == [e == best_epoch for e in (1, 2, 3)]
@@ -227,12 +225,12 @@ def test_resume_after_kill_matches_uninterrupted_run(corpus, reference, tmp_path
         torch.testing.assert_close(got[key], want[key], rtol=0, atol=0)
     cols = ["epoch", "train_loss", "dev_loss", "best"]
     pd.testing.assert_frame_equal(
-        pd.read_csv(paths["out_log"])[cols], pd.read_csv(reference["out_log"])[cols]
+        pd.read_csv(paths["out_train_log"])[cols], pd.read_csv(reference["out_train_log"])[cols]
     )
 
 
 def test_egemaps_fold(corpus, tmp_path, caplog):
-    with caplog.at_level(logging.INFO, logger="serrules.training.fold_training"):
+    with caplog.at_level(logging.INFO, logger="serrules.training.fold_job"):
         paths = run(corpus, tmp_path, rule="MR", name="egemaps-mlp", epochs=2, batch_size=3)
     assert "test part: skipped 1 utterance(s) without usable audio (missing_file: 1)" in caplog.text
     assert "train part: skipped 1 utterance(s) without usable audio (unreadable: 1)" in caplog.text
@@ -264,7 +262,9 @@ def test_empty_dev_part_is_named(corpus, tmp_path):
 def test_missing_target_column_is_named(corpus, tmp_path):
     path = tmp_path / "labels_AR.parquet"
     pd.read_parquet(corpus["root"] / "labels_AR.parquet").drop(columns="y_anger").to_parquet(path)
-    with pytest.raises(KeyError, match=r"labels_AR\.parquet.*y_anger"):
+    with pytest.raises(
+        TableError, match=r"labels_AR\.parquet: labels table lacks column\(s\) y_anger"
+    ):
         run(corpus, tmp_path / "o", labels_path=path)
 
 
@@ -330,7 +330,7 @@ def test_checkpoint_of_other_settings_is_ignored(corpus, reference, tmp_path, ca
     with pytest.raises(RuntimeError, match="killed"):
         run(corpus, out, seed=1, on_epoch_end=kill)  # leaves a seed-1 checkpoint after epoch 1
     seen = []
-    with caplog.at_level(logging.WARNING, logger="serrules.training.fold_training"):
+    with caplog.at_level(logging.WARNING, logger="serrules.training.resume"):
         paths = run(corpus, out, on_epoch_end=seen.append)  # seed 0: must start from scratch
     assert seen == [1, 2, 3] and "training from scratch" in caplog.text
     pd.testing.assert_frame_equal(
@@ -363,7 +363,7 @@ def test_authors_protocol_wav2vec2_job(corpus, tmp_path):
         model_cfg=mcfg,
         train_cfg=tcfg,
         out_model=out / "best.safetensors",
-        out_log=out / "train_log.csv",
+        out_train_log=out / "train_log.csv",
         out_predictions=out / "predictions.parquet",
         checkpoint_dir=out / "ckpt",
         protocol=record,
@@ -406,7 +406,7 @@ def test_batchnorm_head_with_a_batch_of_one_is_a_clear_error(corpus, tmp_path):
             model_cfg={**model_cfg(corpus, "egemaps-mlp"), "head_batchnorm": True},
             train_cfg={**TRAIN_CFG, "drop_last": False},
             out_model=tmp_path / "best.safetensors",
-            out_log=tmp_path / "train_log.csv",
+            out_train_log=tmp_path / "train_log.csv",
             out_predictions=tmp_path / "predictions.parquet",
             checkpoint_dir=tmp_path / "ckpt",
         )
@@ -434,7 +434,7 @@ def test_damaged_checkpoint_is_moved_aside_and_the_fold_restarts(
         )
     )
     seen = []
-    with caplog.at_level(logging.WARNING, logger="serrules.training.checkpoints"):
+    with caplog.at_level(logging.WARNING, logger="serrules.training.resume"):
         paths = run(corpus, out, on_epoch_end=seen.append)
     assert seen == [1, 2, 3]
     assert f"resume checkpoint {victim} is unusable" in caplog.text

@@ -32,6 +32,7 @@ from serrules.training.job_resources import (
     parquet_rows,
     train_request,
 )
+from serrules.training.model_names import model_spec
 from serrules.base.protocols import (
     PROTOCOLS,
     explicit_keys,
@@ -164,7 +165,7 @@ def checkpoint_dir(wildcards):
 
 def features_input(wildcards):
     """Only the eGeMAPS baseline trains on cached features; wav2vec2 reads the audio."""
-    if config["model"]["name"] == "egemaps-mlp":
+    if model_spec(config["model"]["name"]).needs_features:
         return f"{RESULTS}/{wildcards.corpus}/features/egemaps.parquet"
     return []
 

@@ -5,7 +5,7 @@
 use rule train_fold as train_fold_protocol with:
     output:
         model=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/best.safetensors",
-        log=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/train_log.csv",
+        train_log=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/train_log.csv",
         predictions=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/predictions.parquet",
         protocol=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/protocol.json",
     log:

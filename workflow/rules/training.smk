@@ -9,7 +9,7 @@ rule train_fold:
         features=features_input,
     output:
         model=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/best.safetensors",
-        log=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/train_log.csv",
+        train_log=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/train_log.csv",
         predictions=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/predictions.parquet",
         protocol=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/protocol.json",
     log:

@@ -7,7 +7,7 @@ import torch  # noqa: E402
 from serrules.base.config import RESULT_NEUTRAL_TRAINING_KEYS  # noqa: E402
 from serrules.base.script_logging import log_to_file  # noqa: E402
 from serrules.training.devices import select_device  # noqa: E402
-from serrules.training.fold_training import train_fold  # noqa: E402
+from serrules.training.fold_job import train_fold  # noqa: E402
 
 log_to_file(snakemake.log[0])
 # A job given a GPU (Snakemake gpu resource, CUDA_VISIBLE_DEVICES, SLURM_GPUS*) that cannot use
@@ -33,7 +33,7 @@ train_fold(
         },
     },
     out_model=snakemake.output.model,
-    out_log=snakemake.output.log,
+    out_train_log=snakemake.output.train_log,
     out_predictions=snakemake.output.predictions,
     checkpoint_dir=snakemake.params.checkpoint_dir,
     protocol=dict(snakemake.params.protocol),

@@ -27,8 +27,13 @@ import pandas as pd
 import soundfile as sf
 
 from serrules.base.errors import AudioError
+from serrules.base.tables import read_table
 
 log = logging.getLogger(__name__)
+
+#: The pipeline's sample rate (Hz): every stage reads audio at this rate (``audio.sample_rate``
+#: in the config schema accepts only this value).
+SAMPLE_RATE = 16000
 
 #: Status of an audio file that passed every check.
 OK = "ok"
@@ -102,7 +107,7 @@ def _resample_margin(rate_in: int) -> int:
 
 
 def load_audio(
-    path: str | os.PathLike[str], sample_rate: int = 16000, max_seconds: float | None = None
+    path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None
 ) -> np.ndarray:
     """Read an audio file as float32 mono samples in [-1, 1] at ``sample_rate``.
 
@@ -159,7 +164,9 @@ def _full_scan(f: sf.SoundFile) -> bool:
     return not str(f.subtype).startswith("PCM_") and f.subtype not in ("ULAW", "ALAW")
 
 
-def probe_audio(path: str | os.PathLike[str] | None, sample_rate: int = 16000) -> dict[str, object]:
+def probe_audio(
+    path: str | os.PathLike[str] | None, sample_rate: int = SAMPLE_RATE
+) -> dict[str, object]:
     """Check one file for the audio index, once, for everything a later stage would trip on.
 
     Checks, in order: the path names an existing file (``missing_file``); libsndfile parses the
@@ -253,23 +260,11 @@ def probe_audio(path: str | os.PathLike[str] | None, sample_rate: int = 16000) -
 
 
 def _read_utterances(utterances_path: str | os.PathLike[str]) -> pd.DataFrame:
-    utterances = pd.read_parquet(utterances_path, columns=None)
-    missing = [c for c in ("utterance_id", "audio_path") if c not in utterances.columns]
-    if missing:
-        raise ValueError(f"{utterances_path}: missing column(s) {', '.join(missing)}")
-    dup = utterances["utterance_id"][utterances["utterance_id"].duplicated()]
-    if len(dup):
-        raise ValueError(
-            f"{utterances_path}: {dup.nunique()} duplicated utterance_id value(s), "
-            f"e.g. {', '.join(map(str, dup.unique()[:_MAX_NAMED]))}"
-        )
-    if utterances["utterance_id"].isna().any():
-        rows = np.flatnonzero(utterances["utterance_id"].isna().to_numpy())[:_MAX_NAMED]
-        raise ValueError(f"{utterances_path}: null utterance_id in row(s) {rows.tolist()}")
-    return utterances
+    """The utterance table; missing columns, null or repeated ids are named by its contract."""
+    return read_table(utterances_path, "utterances", columns=["audio_path"])
 
 
-def build_audio_index(utterances: pd.DataFrame, sample_rate: int = 16000) -> pd.DataFrame:
+def build_audio_index(utterances: pd.DataFrame, sample_rate: int = SAMPLE_RATE) -> pd.DataFrame:
     """Probe every utterance's ``audio_path`` (see :func:`probe_audio`); one row per utterance."""
     probes = [probe_audio(p, sample_rate) for p in utterances["audio_path"].tolist()]
     index = pd.DataFrame(probes, columns=list(AUDIO_INDEX_COLUMNS[2:]))
@@ -293,7 +288,7 @@ def write_audio_index(
     out_path: str | os.PathLike[str],
     *,
     on_error: str = "error",
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
 ) -> pd.DataFrame:
     """Check every utterance's audio file and write ``audio_index.parquet``.
 

@@ -14,7 +14,7 @@ import jsonschema
 import yaml
 
 from serrules.base.errors import ConfigError
-from serrules.base.protocols import resolve_protocol
+from serrules.base.protocols import preset_section, resolve_protocol
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -28,10 +28,6 @@ RESULT_NEUTRAL_TRAINING_KEYS: tuple[str, ...] = ("num_workers", "keep_checkpoint
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
     with open(path) as fh:
         return yaml.safe_load(fh)
-
-
-def _key_path(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
 
 def _fill_defaults(instance: Any, schema: dict[str, Any]) -> None:
@@ -51,6 +47,58 @@ def _fill_defaults(instance: Any, schema: dict[str, Any]) -> None:
                 _fill_defaults(value, extra)
 
 
+def schema_defaults(section: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The defaults the schema declares for the keys of one config section (``training``,
+    ``model``, ...): the one home of these values. Protocol-dependent keys have no schema default;
+    their values come from a protocol preset (:mod:`serrules.base.protocols`)."""
+    schema = load_schema() if schema is None else schema
+    props = schema["properties"][section].get("properties", {})
+    return {k: copy.deepcopy(v["default"]) for k, v in props.items() if "default" in v}
+
+
+def _raise_errors(
+    validator: jsonschema.Validator, instance: Any, section: str | None = None
+) -> None:
+    """:class:`ConfigError` listing every schema violation of ``instance`` by key path (prefixed
+    with ``section`` when ``instance`` is one section of the config)."""
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    if errors:
+        prefix = [section] if section else []
+        paths = [".".join([*prefix, *map(str, e.absolute_path)]) or "<top level>" for e in errors]
+        lines = [f"  {p}: {e.message}" for e, p in zip(errors, paths, strict=True)]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+
+
+def _check_training(training: dict[str, Any]) -> None:
+    """Cross-field rule of the ``training`` section the schema cannot express."""
+    bucket, batch = training.get("bucket_size"), training.get("batch_size")
+    if bucket is not None and batch is not None and bucket < batch:
+        raise ConfigError(
+            "invalid configuration:\n  training.bucket_size: "
+            f"{bucket} is below training.batch_size ({batch}); a bucket must hold at least one "
+            "batch (or set bucket_size: null for random batches)"
+        )
+
+
+def validate_section(
+    section: str, values: dict[str, Any], schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One config section (e.g. the ``training`` or ``model`` mapping given to the Python API)
+    checked against its part of the schema, with the schema's defaults filled in and the
+    protocol-dependent keys left unset by ``values`` taken from the paper's preset. Unknown keys
+    are errors (:class:`ConfigError` naming ``section.key``), as in :func:`validate_config`."""
+    schema = load_schema() if schema is None else schema
+    sub = schema["properties"][section]
+    values = copy.deepcopy(dict(values))
+    _raise_errors(jsonschema.Draft202012Validator(sub), values, section)
+    _fill_defaults(values, sub)
+    for key, value in preset_section(section).items():
+        values.setdefault(key, value)
+    if section == "training":
+        _check_training(values)
+    return values
+
+
 def validate_config(
     config: dict[str, Any], schema: dict[str, Any] | None = None, *, resolve: bool = True
 ) -> dict[str, Any]:
@@ -63,10 +111,7 @@ def validate_config(
     schema = load_schema() if schema is None else schema
     config = copy.deepcopy(config)
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = [f"  {_key_path(e)}: {e.message}" for e in errors]
-        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    _raise_errors(validator, config)
     _fill_defaults(config, schema)
     enabled = [name for name, c in config["corpora"].items() if c.get("enabled", True)]
     if not enabled:
@@ -83,14 +128,7 @@ def validate_config(
                 f"invalid configuration:\n  corpora.{name}.include_self_evaluations: "
                 f"only IEMOCAP has self-evaluations, not {corpus['format']}"
             )
-    training = config["training"]
-    bucket, batch = training.get("bucket_size"), training.get("batch_size")
-    if bucket is not None and batch is not None and bucket < batch:
-        raise ConfigError(
-            "invalid configuration:\n  training.bucket_size: "
-            f"{bucket} is below training.batch_size ({batch}); a bucket must hold at least one "
-            "batch (or set bucket_size: null for random batches)"
-        )
+    _check_training(config["training"])
     return resolve_protocol(config) if resolve else config
 
 

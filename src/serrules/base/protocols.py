@@ -98,8 +98,9 @@ def preset(protocol: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def section_defaults(section: str, protocol: str = DEFAULT_PROTOCOL) -> dict[str, Any]:
-    """The preset's keys of one config section (e.g. training defaults for the Python API)."""
+def preset_section(section: str, protocol: str = DEFAULT_PROTOCOL) -> dict[str, Any]:
+    """The preset's keys of one config section (``{key: value}``). Presets are not defaults: the
+    schema holds the defaults of the other keys (:func:`serrules.base.config.schema_defaults`)."""
     return preset(protocol).get(section, {})
 
 
@@ -165,5 +166,5 @@ __all__ = [
     "preset",
     "protocol_record",
     "resolve_protocol",
-    "section_defaults",
+    "preset_section",
 ]

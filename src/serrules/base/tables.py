@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from serrules.base.classes import prefixed
 from serrules.base.errors import TableError
@@ -377,9 +378,7 @@ def read_table(
             for prefix, _ in spec.per_class:
                 read_cols += prefixed(prefix, tuple(classes))
     try:
-        if read_cols is not None:  # a missing column is reported by check_table, by name
-            import pyarrow.parquet as pq
-
+        if read_cols is not None:  # read what is there; check_table names the missing columns
             present = set(pq.read_schema(path).names)
             read_cols = [c for c in read_cols if c in present]
         frame = pd.read_parquet(path, columns=read_cols)

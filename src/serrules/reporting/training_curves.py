@@ -1,5 +1,5 @@
 """Training curves: train and dev loss per epoch of every fold model of a corpus, from the
-``train_log.csv`` files that :func:`serrules.training.fold_training.train_fold` writes."""
+``train_log.csv`` files that :func:`serrules.training.fold_job.train_fold` writes."""
 
 from __future__ import annotations
 

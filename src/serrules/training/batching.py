@@ -23,9 +23,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
-from serrules.audio.loading import load_audio
-
-SAMPLE_RATE = 16000
+from serrules.audio.loading import SAMPLE_RATE, load_audio
 
 
 def normalise_waveform(wave: np.ndarray, eps: float = 1e-7) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The protocol-dependent pieces of one training job (docs/protocols.md), built from the resolved
 ``training`` config section: training targets, class-balanced criterion, dev loss, optimiser and
-mixed precision. :mod:`serrules.training.fold_training` calls these so that its loop stays
+mixed precision. :mod:`serrules.training.fold_job` calls these so that its loop stays
 protocol-agnostic.
 """
 

@@ -1,8 +1,7 @@
 """Class distributions for new recordings from a trained fold model (``best.safetensors``).
 
-A model folder written by :func:`serrules.training.fold_training.train_fold` holds everything
-needed: the
-weights, the class list, the model configuration (and, for wav2vec2, the backbone
+A model folder written by :func:`serrules.training.fold_job.train_fold` holds everything
+needed: the weights, the class list, the model configuration (and, for wav2vec2, the backbone
 configuration, so no pretrained download is needed), the eGeMAPS standardisation statistics of
 the fold's training part, and the *input settings* (metadata key :data:`INPUT_METADATA_KEY`):
 how a recording becomes the model's input. The same functions as training are used at every
@@ -10,7 +9,7 @@ step: :func:`serrules.audio.loading.load_audio` (16 kHz mono, same resampling an
 :func:`serrules.audio.features.compute_egemaps` and the stored
 :class:`~serrules.audio.features.FeatureStandardizer` for the eGeMAPS model,
 :class:`~serrules.training.batching.AudioDataset` (waveform normalisation) for wav2vec2, and
-:func:`serrules.training.fold_training.predict_probabilities` (eval mode, softmax).
+:func:`serrules.training.epoch_loop.predict_probabilities` (eval mode, softmax).
 """
 
 from __future__ import annotations
@@ -50,10 +49,10 @@ def model_input_settings(
     ``max_seconds`` are null when that file carries no description (then prediction refuses to
     guess them).
     """
-    from serrules.training.batching import SAMPLE_RATE
-    from serrules.training.models import WAV2VEC2_NAME
+    from serrules.audio.loading import SAMPLE_RATE
+    from serrules.training.model_names import AUDIO_INPUT, model_spec
 
-    if model_name == WAV2VEC2_NAME:
+    if model_spec(model_name).input_kind == AUDIO_INPUT:
         return {
             "kind": "audio",
             "sample_rate": SAMPLE_RATE,
@@ -137,7 +136,8 @@ def predict_files(
         sequential_batches,
         stack_collate,
     )
-    from serrules.training.fold_training import load_trained_model, predict_probabilities
+    from serrules.training.epoch_loop import predict_probabilities
+    from serrules.training.models.storage import load_trained_model, standardizer_state_from_file
 
     path = model_file(model)
     net, meta = load_trained_model(path)
@@ -159,7 +159,6 @@ def predict_files(
         collate = pad_collate
     else:
         from serrules.audio.features import FeatureStandardizer, compute_egemaps
-        from serrules.training.fold_training import standardizer_state_from_file
 
         index = pd.DataFrame(
             {"utterance_id": [str(i) for i in range(len(wavs))], "audio_path": wavs, "status": OK}

@@ -15,32 +15,13 @@ import errno
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from serrules.training.model_names import EGEMAPS_NAME, WAV2VEC2_NAME
+from serrules.training.model_names import MODELS, TrainNeeds, model_spec
 
-
-@dataclass(frozen=True)
-class TrainNeeds:
-    """Scheduler request of one training job (one corpus x train rule x fold)."""
-
-    gpus: int
-    threads: int
-    mem_mb: int
-    runtime_min: int
-
-
-#: Per model. wav2vec2-large-robust-12: one GPU, 8 CPUs for the audio-decoding DataLoader
-#: workers, 16 GB host memory (the 166M-parameter model, its AdamW state and the best-epoch copy
-#: are ~3 GB in float32; 8 workers with batches of 32 x 12 s audio a few GB more), 12 h (a longer
-#: job is retried and resumes from its last epoch checkpoint). egemaps-mlp: a
-#: 88-input MLP trains at ~5,000 utterances/s on one core (benchmarks/bench_training.py), so one
-#: thread (which also keeps its results independent of the thread count), no GPU.
-TRAIN_NEEDS: dict[str, TrainNeeds] = {
-    WAV2VEC2_NAME: TrainNeeds(gpus=1, threads=8, mem_mb=16000, runtime_min=720),
-    EGEMAPS_NAME: TrainNeeds(gpus=0, threads=1, mem_mb=4000, runtime_min=60),
-}
+#: Per model, from the registry of models (:data:`serrules.training.model_names.MODELS`, where
+#: each figure is explained).
+TRAIN_NEEDS: dict[str, TrainNeeds] = {name: spec.needs for name, spec in MODELS.items()}
 
 #: eGeMAPS extraction speed assumed per core when sizing the job's time: the low end of the
 #: measured 18-25 utterances/s (3 s utterances, benchmarks/bench_egemaps.py) with a margin for
@@ -55,10 +36,7 @@ EGEMAPS_MEM_MB = 4000
 
 def train_needs(model_cfg: Mapping[str, Any], train_cfg: Mapping[str, Any]) -> TrainNeeds:
     """The request of a training job for this model; no GPU when ``training.device`` is cpu."""
-    name = model_cfg.get("name")
-    if name not in TRAIN_NEEDS:
-        raise ValueError(f"model.name: unknown model {name!r}; known: {', '.join(TRAIN_NEEDS)}")
-    needs = TRAIN_NEEDS[name]
+    needs = model_spec(model_cfg.get("name")).needs
     if train_cfg.get("device") == "cpu" and needs.gpus:
         needs = TrainNeeds(0, needs.threads, needs.mem_mb, needs.runtime_min)
     return needs

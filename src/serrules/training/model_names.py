@@ -1,9 +1,104 @@
-"""Names accepted in ``model.name`` (kept apart from :mod:`serrules.training.models` so that the
-workflow
-can read them without importing torch)."""
+"""The registry of models: every value accepted in ``model.name``, with what the workflow and the
+training code need to know about it (kept apart from :mod:`serrules.training.models` so that the
+workflow can read it without importing torch).
+
+Each :class:`ModelSpec` names the module that builds the model (``build`` from a config,
+``rebuild`` from a trained file's metadata; see :func:`serrules.training.models.build_model`), the
+kind of input it reads and the scheduler request of one training job. Code that differs per model
+asks this registry (:func:`model_spec`) instead of comparing names.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from serrules.base.errors import ConfigError
+
+#: ``ModelSpec.input_kind`` of a model that reads waveforms (decoded per batch).
+AUDIO_INPUT = "audio"
+#: ``ModelSpec.input_kind`` of a model that reads the corpus's eGeMAPS feature table.
+FEATURE_INPUT = "features"
+
+
+@dataclass(frozen=True)
+class TrainNeeds:
+    """Scheduler request of one training job (one corpus x train rule x fold)."""
+
+    gpus: int
+    threads: int
+    mem_mb: int
+    runtime_min: int
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of the registry."""
+
+    name: str
+    #: :data:`AUDIO_INPUT` or :data:`FEATURE_INPUT` (which data pipeline trains and predicts).
+    input_kind: str
+    #: Module defining ``build(model_cfg, n_classes, n_features)``,
+    #: ``rebuild(meta, model_cfg, n_classes)`` and ``file_metadata(model)``.
+    module: str
+    #: What one training job asks a scheduler for (serrules.training.job_resources).
+    needs: TrainNeeds
+
+    @property
+    def needs_gpu(self) -> bool:
+        return self.needs.gpus > 0
+
+    @property
+    def needs_features(self) -> bool:
+        return self.input_kind == FEATURE_INPUT
+
+
 WAV2VEC2_NAME = "wav2vec2-large-robust-12"
 EGEMAPS_NAME = "egemaps-mlp"
-MODEL_NAMES: tuple[str, ...] = (WAV2VEC2_NAME, EGEMAPS_NAME)
+
+#: Every model, by ``model.name``. wav2vec2-large-robust-12: one GPU, 8 CPUs for the
+#: audio-decoding DataLoader workers, 16 GB host memory (the 166M-parameter model, its AdamW state
+#: and the best-epoch copy are ~3 GB in float32; 8 workers with batches of 32 x 12 s audio a few GB
+#: more), 12 h (a longer job is retried and resumes from its last epoch checkpoint). egemaps-mlp:
+#: an 88-input MLP trains at ~5,000 utterances/s on one core (benchmarks/bench_training.py), so
+#: one thread (which also keeps its results independent of the thread count), no GPU.
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            WAV2VEC2_NAME,
+            AUDIO_INPUT,
+            "serrules.training.models.wav2vec2",
+            TrainNeeds(gpus=1, threads=8, mem_mb=16000, runtime_min=720),
+        ),
+        ModelSpec(
+            EGEMAPS_NAME,
+            FEATURE_INPUT,
+            "serrules.training.models.egemaps_mlp",
+            TrainNeeds(gpus=0, threads=1, mem_mb=4000, runtime_min=60),
+        ),
+    )
+}
+MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
+
+
+def model_spec(name: object) -> ModelSpec:
+    """The registry entry of ``model.name``; :class:`ConfigError` naming the known ones."""
+    try:
+        return MODELS[name]  # type: ignore[index]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"model.name: unknown model {name!r}; known: {', '.join(MODEL_NAMES)}"
+        ) from None
+
+
+__all__ = [
+    "AUDIO_INPUT",
+    "EGEMAPS_NAME",
+    "FEATURE_INPUT",
+    "MODELS",
+    "MODEL_NAMES",
+    "WAV2VEC2_NAME",
+    "ModelSpec",
+    "TrainNeeds",
+    "model_spec",
+]

@@ -11,14 +11,18 @@ class ClassificationHead(nn.Module):
     BatchNorm1d(hidden) follows each hidden Linear, before its ReLU.
 
     Returns logits; probabilities are ``softmax(logits)`` and training uses ``log_softmax``.
+    ``hidden`` and ``dropout`` have no default here: the config schema is their one home
+    (``model.head_hidden``, ``model.dropout``), filled in by
+    :func:`serrules.base.config.validate_section`.
     """
 
     def __init__(
         self,
         in_features: int,
         n_classes: int,
-        hidden: int = 1024,
-        dropout: float = 0.5,
+        *,
+        hidden: int,
+        dropout: float,
         batchnorm: bool = False,
     ):
         super().__init__()
@@ -39,7 +43,7 @@ class ClassificationHead(nn.Module):
 
 
 def head_parameter_count(
-    in_features: int, n_classes: int, hidden: int = 1024, batchnorm: bool = False
+    in_features: int, n_classes: int, hidden: int, batchnorm: bool = False
 ) -> int:
     """Number of parameters of :class:`ClassificationHead` (weights + biases, BatchNorm scale and
     shift), in closed form."""

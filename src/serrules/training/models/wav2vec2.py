@@ -3,16 +3,15 @@ over valid frames, with the shared classification head on top."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from transformers import Wav2Vec2Config, Wav2Vec2Model
 
 from serrules.training.models.head import ClassificationHead, head_parameter_count
-
-#: Hub id of the pretrained backbone the study fine-tunes.
-LARGE_ROBUST_ID = "facebook/wav2vec2-large-robust"
-#: Number of transformer layers the study keeps ("wav2vec2-large-robust-12").
-DEFAULT_KEEP_LAYERS = 12
 
 
 def large_robust_config(num_hidden_layers: int = 24) -> Wav2Vec2Config:
@@ -64,8 +63,8 @@ def prune_encoder_layers(backbone: Wav2Vec2Model, keep_layers: int) -> Wav2Vec2M
 
 def load_pretrained_backbone(
     pretrained: str,
-    keep_layers: int = DEFAULT_KEEP_LAYERS,
-    freeze_feature_encoder: bool = True,
+    keep_layers: int,
+    freeze_feature_encoder: bool,
 ) -> Wav2Vec2Model:
     """``Wav2Vec2Model.from_pretrained(pretrained)`` (a local folder or a hub id), pruned to the
     first ``keep_layers`` layers, with the CNN feature encoder frozen if asked."""
@@ -120,8 +119,9 @@ class Wav2Vec2Classifier(nn.Module):
         self,
         backbone: Wav2Vec2Model,
         n_classes: int,
-        head_hidden: int = 1024,
-        dropout: float = 0.5,
+        *,
+        head_hidden: int,
+        dropout: float,
         pooling: str = "masked",
         head_batchnorm: bool = False,
     ):
@@ -157,12 +157,19 @@ class Wav2Vec2Classifier(nn.Module):
 
 def parameter_counts(
     n_classes: int,
-    keep_layers: int = DEFAULT_KEEP_LAYERS,
-    head_hidden: int = 1024,
+    keep_layers: int | None = None,
+    head_hidden: int | None = None,
     config: Wav2Vec2Config | None = None,
 ) -> dict[str, int]:
     """Parameter counts of the full and the pruned backbone (+ head), built on the meta device
-    from ``config`` (default: :func:`large_robust_config`), so no weights are allocated."""
+    from ``config`` (default: :func:`large_robust_config`), so no weights are allocated.
+    ``keep_layers`` and ``head_hidden`` default to the config schema's ``model.keep_layers`` (12,
+    the study's "wav2vec2-large-robust-12") and ``model.head_hidden``."""
+    from serrules.base.config import schema_defaults
+
+    defaults = schema_defaults("model")
+    keep_layers = int(defaults["keep_layers"] if keep_layers is None else keep_layers)
+    head_hidden = int(defaults["head_hidden"] if head_hidden is None else head_hidden)
     config = config or large_robust_config()
     with torch.device("meta"):
         backbone = Wav2Vec2Model(config)
@@ -180,3 +187,45 @@ def parameter_counts(
         "pruned_plus_head": pruned + head,
         "pruned_trainable": pruned - frozen + head,
     }
+
+
+def _classifier(backbone: Wav2Vec2Model, model_cfg: Mapping[str, Any], n_classes: int):
+    return Wav2Vec2Classifier(
+        backbone,
+        n_classes,
+        head_hidden=int(model_cfg["head_hidden"]),
+        dropout=float(model_cfg["dropout"]),
+        pooling=str(model_cfg["pooling"]),
+        head_batchnorm=bool(model_cfg["head_batchnorm"]),
+    )
+
+
+def build(
+    model_cfg: Mapping[str, Any], n_classes: int, n_features: int | None = None
+) -> Wav2Vec2Classifier:
+    """The model of a resolved ``model`` config (registry hook, see
+    :func:`serrules.training.models.build_model`): the weights of ``model.pretrained`` (a folder,
+    or a hub id fetched once with ``python -m serrules.training.pretrained fetch``), pruned to
+    ``model.keep_layers``; the head randomly initialised from the current torch seed."""
+    from serrules.training.pretrained import resolve_pretrained
+
+    backbone = load_pretrained_backbone(
+        str(resolve_pretrained(str(model_cfg["pretrained"]))),
+        keep_layers=int(model_cfg["keep_layers"]),
+        freeze_feature_encoder=bool(model_cfg["freeze_feature_encoder"]),
+    )
+    return _classifier(backbone, model_cfg, n_classes)
+
+
+def rebuild(
+    meta: Mapping[str, str], model_cfg: Mapping[str, Any], n_classes: int
+) -> Wav2Vec2Classifier:
+    """The untrained model of a ``best.safetensors``, from the backbone configuration stored in
+    it (no pretrained download; registry hook)."""
+    config = Wav2Vec2Config.from_dict(json.loads(meta["backbone_config"]))
+    return _classifier(Wav2Vec2Model(config), model_cfg, n_classes)
+
+
+def file_metadata(model: nn.Module) -> dict[str, str]:
+    """Metadata a trained file needs to rebuild the model: the backbone configuration."""
+    return {"backbone_config": model.backbone.config.to_json_string()}

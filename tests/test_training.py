@@ -18,7 +18,8 @@ from transformers import Wav2Vec2Model
 
 from serrules.audio.features import FeatureStandardizer
 from serrules.audio.loading import AudioError
-from serrules.base.classes import classes_for, prefixed
+from serrules.base.classes import prefixed
+from serrules.corpora.formats import corpus_format
 from serrules.training.batching import (
     AudioDataset,
     BatchSampler,
@@ -35,7 +36,7 @@ from serrules.training.fold_training import (
 from serrules.training.loss import ClassBalancedSoftCrossEntropy
 
 FMT = "msp-improv"
-CLASSES = classes_for(FMT)  # 4 classes
+CLASSES = corpus_format(FMT).classes  # 4 classes
 SR = 16000
 TRAIN = [f"u{i:02d}" for i in range(10)]  # u08: unreadable audio in the index
 DEV = [f"u{i:02d}" for i in range(10, 14)]

@@ -19,8 +19,9 @@ os.environ.update(
 
 from serrules.base.classes import RULES
 from serrules.base.config import enabled_corpora, result_training_params, validate_config
-from serrules.corpora import annotation_files, audio_files
-from serrules.labels.folds import FOLD_SCHEMES, fold_table_name, n_folds
+from serrules.corpora.formats import FOLD_SCHEMES
+from serrules.corpora.formats import corpus_format as format_record
+from serrules.labels.folds import fold_table_name
 from serrules.training.job_resources import (
     EGEMAPS_MEM_MB,
     EGEMAPS_THREADS,
@@ -76,7 +77,7 @@ def corpus_root(corpus):
 
 
 def folds_of(corpus):
-    return list(range(1, n_folds(corpus_format(corpus)) + 1))
+    return list(range(1, format_record(corpus_format(corpus)).folds.n_folds + 1))
 
 
 def annotation_input(wildcards):
@@ -84,7 +85,7 @@ def annotation_input(wildcards):
     if corpus_cfg(wildcards.corpus)["source"] == "demo":
         return f"{RESULTS}/demo/{wildcards.corpus}/summary.json"
     cfg = corpus_cfg(wildcards.corpus)
-    files = annotation_files(cfg["format"], cfg["root"])
+    files = format_record(cfg["format"]).annotation_files(cfg["root"])
     if not files:
         raise ValueError(
             f"corpora.{wildcards.corpus}.root: no {cfg['format']} annotation files under {cfg['root']}"
@@ -98,7 +99,7 @@ def audio_input(wildcards):
     cfg = corpus_cfg(wildcards.corpus)
     if cfg["source"] == "demo":
         return []
-    return [str(f) for f in audio_files(cfg["format"], cfg["root"])]
+    return [str(f) for f in format_record(cfg["format"]).audio_files(cfg["root"])]
 
 
 def demo_utterances(wildcards):

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.base.classes import RULES, classes_for
+from serrules.base.classes import RULES
+from serrules.corpora.formats import corpus_format
 from serrules.evaluation.pooling import (
     TestSet,
     build_test_sets,
@@ -104,7 +105,7 @@ def load_pooled_corpus(
 ) -> PooledCorpus:
     """Pool each train rule's per-fold predictions and build MR_test, PR_test and AR_test
     (every check of :mod:`serrules.evaluation.pooling` applies)."""
-    classes = classes_for(fmt)
+    classes = corpus_format(fmt).classes
     pooled_ids, pooled = pool_fold_predictions(
         predictions,
         classes,

@@ -47,9 +47,11 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from serrules.base.classes import classes_for, prefixed
+from serrules.base.classes import prefixed
 from serrules.base.config import RESULT_NEUTRAL_TRAINING_KEYS
 from serrules.base.protocols import section_defaults
+from serrules.corpora.formats import corpus_format
+from serrules.labels.folds import PARTS
 from serrules.training import choices
 from serrules.training.batching import (
     SAMPLE_RATE,
@@ -100,7 +102,6 @@ LOG_COLUMNS = (
     "torch_build",
     "gpu_name",
 )
-PARTS = ("train", "dev", "test")
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,7 +188,7 @@ def load_fold_parts(
     and counted per part and reason in :attr:`FoldData.skipped`. Empty parts raise ``ValueError``
     naming the labels file, the fold and the rule.
     """
-    classes = classes_for(fmt)
+    classes = corpus_format(fmt).classes
     y_cols = prefixed("y_", classes)
     labels = _read_table(labels_path, ["utterance_id", *y_cols], f"labels of rule {train_rule}")
     folds = _read_table(folds_path, ["fold", "utterance_id", "part"], "fold table")

@@ -222,7 +222,10 @@ class ParsedCorpus:
         bad = ~u["gender"].isin(GENDERS)
         if bad.any():
             raise ValueError(f"utterances.gender: unexpected {u.loc[bad, 'gender'].iloc[0]!r}")
-        check_references(r, "ratings", u, "utterances", source=_PARSED, parent_source=_PARSED)
+        # Arrow's hash kernel finds orphans in 0.03 s on 1.05M ratings x 150k utterances, the
+        # contract's pandas check in 0.5 s: the contract check runs (and names them) only then
+        if not isin_strings(r["utterance_id"], u["utterance_id"]).all():
+            check_references(r, "ratings", u, "utterances", source=_PARSED, parent_source=_PARSED)
         return self
 
     def status_counts(self) -> pd.Series:

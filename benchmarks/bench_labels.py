@@ -96,7 +96,11 @@ def _maxrss_mb() -> float:
 def measure(root: Path, write: bool) -> dict:
     """Time parse / build / write in this process; returns the figures."""
     from serrules.corpora import parse_corpus
-    from serrules.labels.label_tables import build_label_tables, write_label_tables
+    from serrules.labels.label_tables import (
+        build_label_tables,
+        label_table_paths,
+        write_label_tables,
+    )
 
     baseline = _maxrss_mb()
     t0 = time.perf_counter()
@@ -107,7 +111,7 @@ def measure(root: Path, write: bool) -> dict:
     t3 = t2
     if write:
         with tempfile.TemporaryDirectory(prefix="bench_labels_out_") as out:
-            write_label_tables(tables, out, "msp-podcast", "msp-podcast")
+            write_label_tables(tables, label_table_paths(out), "msp-podcast", "msp-podcast")
             t3 = time.perf_counter()
     return {
         "ratings_rows": len(parsed.ratings),

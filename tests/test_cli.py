@@ -14,7 +14,8 @@ import pytest
 import soundfile as sf
 from demo_workflow import TINY_CORPORA
 
-from serrules.base.classes import RULES, classes_for, prefixed
+from serrules.base.classes import RULES, prefixed
+from serrules.corpora.formats import corpus_format
 
 pytestmark = pytest.mark.e2e
 
@@ -108,7 +109,7 @@ def test_show_summarises_pipeline_tables(demo_run):
     n = len(pd.read_parquet(base / "labels_AR.parquet"))
     assert f"rows: {n:,}" in text
     assert "per class:" in text and "test positives (t_ = 1)" in text
-    for name in classes_for("iemocap"):
+    for name in corpus_format("iemocap").classes:
         assert f"\n{name} " in text
     text = serrules("show", base / "metrics.parquet").stdout
     assert "metadata serrules.evaluation" in text and '"n_bootstrap": 50' in text
@@ -172,7 +173,7 @@ def test_score_accepts_an_outside_csv_with_bare_class_names(demo_run, tmp_path):
     """An outside system's CSV (class names as columns, shuffled rows, no fold column) scores
     like the same probabilities in the pipeline's Parquet (CSV text rounds float32 values)."""
     base = demo_run / "results" / "msp-podcast"
-    classes = classes_for("msp-podcast")
+    classes = corpus_format("msp-podcast").classes
     frame = pooled_predictions(demo_run, "msp-podcast", "AR").drop(columns="fold")
     frame = frame.rename(columns=dict(zip(prefixed("p_", classes), classes, strict=True)))
     frame.sample(frac=1.0, random_state=0).to_csv(tmp_path / "mine.csv", index=False)
@@ -227,7 +228,7 @@ def _fold_test_audio(base: Path, rule: str = "AR", fold: int = 1) -> pd.DataFram
 def test_predict_egemaps_model_matches_its_test_predictions(demo_run, tmp_path):
     base = demo_run / "results" / "msp-podcast"
     expected = _fold_test_audio(base).iloc[:12]
-    classes = classes_for("msp-podcast")
+    classes = corpus_format("msp-podcast").classes
     out = tmp_path / "new.csv"
     serrules(
         "predict",
@@ -292,7 +293,7 @@ def test_predict_wav2vec2_model_matches_its_test_predictions(demo_run, tmp_path)
     wavs = expected["utterance_id"].map(index["audio_path"])
     proc = serrules("predict", "--model", model_dir, *wavs, "--batch-size", "4")
     got = pd.read_csv(__import__("io").StringIO(proc.stdout))
-    p_cols = prefixed("p_", classes_for("msp-podcast"))
+    p_cols = prefixed("p_", corpus_format("msp-podcast").classes)
     np.testing.assert_allclose(got[p_cols], expected[p_cols], rtol=0, atol=1e-5)
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serrules.base.classes import FORMATS, classes_for
-from serrules.corpora import PARSERS, AnnotationError, parse_corpus
+from serrules.corpora import FORMATS, AnnotationError, parse_corpus
 from serrules.corpora.records import (
     EXCLUSION_COLUMNS,
     RATING_COLUMNS,
@@ -19,7 +18,6 @@ from serrules.corpora.records import (
     ratings_frame,
     utterances_frame,
 )
-from serrules.corpora.vocabulary import vocabulary_for
 
 FIX = Path(__file__).parent / "fixtures" / "corpora"
 FIXTURE_ROOT = {
@@ -61,7 +59,10 @@ def test_builders_give_contract_columns_and_dtypes():
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda p: p.ratings.__delitem__("source"), "columns"),
+        (
+            lambda p: p.ratings.__delitem__("source"),
+            r"parsed corpus: ratings table lacks column\(s\) source",
+        ),
         (
             lambda p: p.ratings.__setitem__("emotion", pd.array(["anger", "anger"], dtype="str")),
             "emotion must be set exactly",
@@ -69,12 +70,16 @@ def test_builders_give_contract_columns_and_dtypes():
         (lambda p: p.utterances.__setitem__("gender", pd.array(["female"], dtype="str")), "gender"),
         (
             lambda p: p.ratings.__setitem__("utterance_id", pd.array(["u1", "u9"], dtype="str")),
-            "has no utterances row",
+            r"parsed corpus: ratings table: 1 utterance_id value\(s\) not in parsed corpus "
+            r"\(utterances\): u9",
         ),
-        (lambda p: p.utterances.__setitem__("session", pd.array([1.0], dtype="float64")), "Int64"),
+        (
+            lambda p: p.utterances.__setitem__("session", pd.array([1.0], dtype="float64")),
+            "column session holds float64 values, expected int",
+        ),
         (
             lambda p: p.ratings.__setitem__("source", pd.array(["f:2", None], dtype="str")),
-            "ratings.source: null",
+            r"ratings table: column source has 1 null value\(s\) \(rows 1\)",
         ),
     ],
 )
@@ -110,18 +115,12 @@ def test_annotation_error_format_and_pickling():
     assert str(AnnotationError("/x/f.json", None, "key 'a': bad")) == "/x/f.json: key 'a': bad"
 
 
-def test_every_format_has_a_parser_and_vocabulary():
-    assert set(PARSERS) == set(FORMATS)
-    for fmt in FORMATS:
-        assert set(vocabulary_for(fmt).words.values()) == set(classes_for(fmt))
-
-
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_format_parses_its_fixture_and_validates(fmt):
     parsed = parse_corpus(fmt, FIX / FIXTURE_ROOT[fmt])
-    parsed.validate(classes_for(fmt))
+    parsed.validate(FORMATS[fmt].classes)
     valid = parsed.ratings[parsed.ratings["status"] == "valid"]
-    assert len(valid) > 0 and valid["emotion"].isin(classes_for(fmt)).all()
+    assert len(valid) > 0 and valid["emotion"].isin(FORMATS[fmt].classes).all()
 
 
 def test_dispatch_errors(tmp_path: Path):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from serrules.base.classes import FORMATS, classes_for
+from serrules.corpora.formats import FORMATS
 from serrules.demo import format_seed_sequence, generate_demo_corpus, minimum_utterances
 from serrules.demo.raters import MIN_WINS_PER_CLASS, design_corpus
 
@@ -87,7 +87,7 @@ def test_summary_rules_really_differ(corpora, fmt):
     assert s["n_mr_kept"] < s["n_pr_kept"] < s["n_utterances"]
     assert s["n_pr_kept"] <= s["n_ar_kept"] <= s["n_utterances"]
     assert s["n_ratings"] == s["n_valid_votes"] + s["n_other_votes"]
-    assert list(s["mr_wins"]) == list(classes_for(fmt))
+    assert list(s["mr_wins"]) == list(FORMATS[fmt].classes)
     assert min(s["mr_wins"].values()) >= MIN_WINS_PER_CLASS
     assert min(s["pr_wins"].values()) >= MIN_WINS_PER_CLASS
     assert sum(s["mr_wins"].values()) == s["n_mr_kept"]
@@ -325,11 +325,10 @@ def test_crema_d_layout(corpora):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_parsers_read_what_the_generator_wrote(corpora, fmt):
-    corpora_module = pytest.importorskip(
-        "serrules.corpora", reason="serrules.corpora (native parsers) is not written yet"
-    )
+    from serrules.corpora import parse_corpus
+
     root, s = corpora[fmt]
-    parsed = corpora_module.parse_corpus(fmt, root)
+    parsed = parse_corpus(fmt, root)
     status = parsed.ratings["status"].value_counts().to_dict()
     assert len(parsed.utterances) == s["n_utterances"]
     assert status.get("valid", 0) == s["n_valid_votes"]
@@ -353,13 +352,13 @@ def test_shipped_demo_table3_is_within_two_points_of_the_paper(fmt):
     Table 3 row of each corpus (data and rating loss of MR, PR and AR)."""
     import yaml
 
-    from serrules.demo.raters import PAPER_TABLE3, design_table3
+    from serrules.demo.raters import design_table3
 
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
     design_ss, _, _ = format_seed_sequence(fmt, config["seed"]).spawn(3)
     design = design_corpus(fmt, config["demo"]["n_utterances"], np.random.default_rng(design_ss))
     got = design_table3(fmt, design)
-    for rule, (data_loss, rating_loss) in PAPER_TABLE3[fmt].items():
+    for rule, (data_loss, rating_loss) in FORMATS[fmt].demo_writer().paper_table3.items():
         assert got[rule][0] == pytest.approx(data_loss, abs=2.0), (fmt, rule, "data")
         assert got[rule][1] == pytest.approx(rating_loss, abs=2.0), (fmt, rule, "rating")
     assert got["AR"][0] == 0.0

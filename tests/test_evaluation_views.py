@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
-from serrules.base.classes import RULES, classes_for
+from serrules.base.classes import RULES
+from serrules.corpora.formats import corpus_format
 from serrules.evaluation import pooling
 from serrules.evaluation.calibration import (
     ALL_CLASSES,
@@ -30,7 +31,7 @@ from serrules.evaluation.pooled_corpus import PooledCorpus
 from serrules.reporting.training_curves import read_train_logs, training_curves_figure
 
 FMT = "msp-improv"
-CLASSES = classes_for(FMT)
+CLASSES = corpus_format(FMT).classes
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

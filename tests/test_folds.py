@@ -6,8 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serrules.base.classes import FORMATS
-from serrules.labels.folds import SESSION_FOLDS, FoldError, assign_folds, n_folds
+from serrules.corpora.formats import FOLD_SCHEMES, FORMATS
+from serrules.labels.folds import FoldError, assign_folds
+
+SESSION_FORMATS = sorted(f for f, r in FORMATS.items() if r.folds.column == "session")
+
+
+def n_folds(fmt: str) -> int:
+    return FORMATS[fmt].folds.n_folds
 
 
 def session_utterances(sessions: list[int], per_session: int = 3) -> pd.DataFrame:
@@ -41,16 +47,16 @@ def parts_by_session(folds: pd.DataFrame, utts: pd.DataFrame) -> list[tuple]:
     return out
 
 
-def test_n_folds():
-    assert {f: n_folds(f) for f in FORMATS} == {
-        "iemocap": 5,
-        "msp-improv": 6,
-        "msp-podcast": 1,
-        "biic-podcast": 1,
-        "crema-d": 5,
-    }
+def test_unknown_format():
     with pytest.raises(KeyError, match="unknown corpus format"):
-        n_folds("ravdess")
+        assign_folds(session_utterances([1, 2, 3, 4, 5]), "ravdess")
+
+
+def test_assign_folds_takes_the_record():
+    utts = session_utterances([1, 2, 3, 4, 5])
+    by_record = assign_folds(utts, FORMATS["iemocap"], "authors")
+    pd.testing.assert_frame_equal(by_record, assign_folds(utts, "iemocap", "authors"))
+    assert parts_by_session(by_record, utts)[0] == ((1, 2, 3), (5,), (4,))
 
 
 def test_iemocap_study_tuples():
@@ -76,13 +82,15 @@ def test_msp_improv_study_tuples():
     ]
 
 
-@pytest.mark.parametrize("fmt", sorted(SESSION_FOLDS))
-def test_session_tables_partition_all_sessions(fmt):
+@pytest.mark.parametrize("scheme", FOLD_SCHEMES)
+@pytest.mark.parametrize("fmt", SESSION_FORMATS)
+def test_session_tables_partition_all_sessions(fmt, scheme):
     sessions = set(range(1, n_folds(fmt) + 1))
-    for train, dev, test in SESSION_FOLDS[fmt]:
+    table = FORMATS[fmt].folds.sessions[scheme]
+    for train, dev, test in table:
         assert set(train) | set(dev) | set(test) == sessions
         assert len(train) + len(dev) + len(test) == len(sessions)
-    assert sorted(t[0] for _, _, t in SESSION_FOLDS[fmt]) == sorted(sessions)
+    assert sorted(t[0] for _, _, t in table) == sorted(sessions)
 
 
 @pytest.mark.parametrize("fmt, n_sessions", [("iemocap", 5), ("msp-improv", 6)])
@@ -114,7 +122,9 @@ def test_session_errors():
         assign_folds(utts, "iemocap")
     utts = session_utterances([1, 2, 3, 4, 5])
     utts.loc[1, "utterance_id"] = "S1_u0"
-    with pytest.raises(FoldError, match="'S1_u0' listed twice"):
+    with pytest.raises(
+        FoldError, match=r"iemocap: utterances table: 1 repeated utterance_id .*S1_u0"
+    ):
         assign_folds(utts, "iemocap")
 
 

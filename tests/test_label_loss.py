@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serrules.base.classes import CORPUS_CLASSES, prefixed
+from serrules.base.classes import prefixed
+from serrules.corpora.formats import FORMATS
 from serrules.labels.label_loss import label_loss
 from serrules.reporting.table3_fig1 import fig1_figure, plot_fig1, write_table3
 
-CLASSES = CORPUS_CLASSES["msp-improv"]  # anger, happiness, sadness, neutral
+CLASSES = FORMATS["msp-improv"].classes  # anger, happiness, sadness, neutral
 
 
 def utterances(rows: dict[str, tuple[list[int], int]]) -> pd.DataFrame:
@@ -83,7 +84,7 @@ def test_label_loss_no_loss_when_unanimous():
 def test_label_loss_errors():
     with pytest.raises(ValueError, match="no utterance has a valid vote"):
         label_loss(utterances({"a": ([0, 0, 0, 0], 0)}), CLASSES, "empty")
-    with pytest.raises(ValueError, match=r"lacks columns \['n_other'\]"):
+    with pytest.raises(ValueError, match=r"x: utterances table lacks column\(s\) n_other"):
         label_loss(utterances(EXAMPLE).drop(columns="n_other"), CLASSES, "x")
 
 

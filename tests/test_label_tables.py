@@ -8,17 +8,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serrules.base.classes import CORPUS_CLASSES, prefixed
+from serrules.base.classes import prefixed
+from serrules.corpora.formats import FORMATS
 from serrules.corpora.records import (
     ParsedCorpus,
     exclusions_frame,
     ratings_frame,
     utterances_frame,
 )
-from serrules.labels.label_tables import build_label_tables, run_label_stage
+from serrules.labels.label_tables import (
+    build_label_tables,
+    label_table_paths,
+    run_label_stage,
+    write_label_tables,
+)
 
 FMT = "msp-improv"  # classes: anger, happiness, sadness, neutral
-CLASSES = CORPUS_CLASSES[FMT]
+CLASSES = FORMATS[FMT].classes
 FIXTURES = Path(__file__).parent / "fixtures" / "corpora"
 
 # (utterance, rater, emotion or None, status)
@@ -208,23 +214,42 @@ def test_ratings_joined_with_metadata(tables):
 def test_orphan_rating_is_an_error():
     parsed = parsed_corpus()
     parsed.utterances = parsed.utterances[parsed.utterances["utterance_id"] != "u6"]
-    with pytest.raises(ValueError, match=r"Evaluation\.txt:23: rating for utterance 'u6'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Evaluation\.txt:23: ratings table: 1 utterance_id value\(s\) not in utterances: u6",
+    ):
         build_label_tables(parsed, FMT)
 
 
 def test_run_label_stage_writes_all_tables(tmp_path):
     root = FIXTURES / "msp-podcast"
-    tables = run_label_stage(corpus="podcast-mini", fmt="msp-podcast", root=root, out_dir=tmp_path)
+    tables = run_label_stage(
+        corpus="podcast-mini", fmt="msp-podcast", root=root, outputs=label_table_paths(tmp_path)
+    )
     names = ["ratings", "utterances", "labels_MR", "labels_PR", "labels_AR", "folds"]
     names += ["folds_authors"]  # the authors' code's fold scheme (same as folds for podcasts)
     names += ["exclusions", "label_loss"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.parquet" for n in names)
     back = pd.read_parquet(tmp_path / "labels_AR.parquet")
     pd.testing.assert_frame_equal(back, tables.labels["AR"], check_dtype=False)
-    assert back[prefixed("y_", CORPUS_CLASSES["msp-podcast"])].dtypes.eq(np.float32).all()
+    assert back[prefixed("y_", FORMATS["msp-podcast"].classes)].dtypes.eq(np.float32).all()
     loss = pd.read_parquet(tmp_path / "label_loss.parquet")
     assert loss["corpus"].eq("podcast-mini").all() and loss["rule"].tolist() == ["MR", "PR", "AR"]
     ex = pd.read_parquet(tmp_path / "exclusions.parquet")
     assert set(ex["reason"]) >= {"duplicate_rater", "not_in_consensus"}
     folds = pd.read_parquet(tmp_path / "folds.parquet")
     assert set(folds["utterance_id"]) == set(tables.labels["AR"]["utterance_id"])
+
+
+def test_write_label_tables_writes_where_the_caller_says(tmp_path):
+    tables = build_label_tables(parsed_corpus(), FMT)
+    paths = {
+        name: tmp_path / f"sub{i}" / f"t{i}.pq" for i, name in enumerate(label_table_paths(""))
+    }
+    written = write_label_tables(tables, paths, "toy", FMT)
+    assert written == paths and all(p.is_file() for p in paths.values())
+    pd.testing.assert_frame_equal(pd.read_parquet(paths["folds"]), tables.folds)
+    del paths["folds_authors"]
+    paths["folds_paper"] = tmp_path / "x.parquet"
+    with pytest.raises(ValueError, match=r"missing \['folds_authors'\], unknown \['folds_paper'\]"):
+        write_label_tables(tables, paths, "toy", FMT)

@@ -11,14 +11,15 @@ import pytest
 from scipy.stats import entropy
 from sklearn.metrics import f1_score
 
-from serrules.base.classes import RULES, classes_for, prefixed
+from serrules.base.classes import RULES, prefixed
+from serrules.corpora.formats import corpus_format
 from serrules.evaluation import PredictionError, evaluate_corpus
 from serrules.evaluation.corpus_metrics import METRICS_COLUMNS, read_metrics
 from serrules.evaluation.metrics import EPSILON, clip_renormalise
 from serrules.evaluation.pooled_corpus import CorpusFiles
 
 FMT = "msp-improv"
-CLASSES = classes_for(FMT)
+CLASSES = corpus_format(FMT).classes
 C = len(CLASSES)
 N = 60
 N_FOLDS = 3

@@ -18,8 +18,9 @@ from transformers import Wav2Vec2Model
 
 from serrules.audio.features import FeatureStandardizer
 from serrules.audio.loading import AudioError
-from serrules.base.classes import classes_for, prefixed
+from serrules.base.classes import prefixed
 from serrules.base.errors import TableError
+from serrules.corpora.formats import corpus_format
 from serrules.training.batching import (
     AudioDataset,
     BatchSampler,
@@ -33,7 +34,7 @@ from serrules.training.outputs import LOG_COLUMNS
 from serrules.training.resume import CHECKPOINT_NAME
 
 FMT = "msp-improv"
-CLASSES = classes_for(FMT)  # 4 classes
+CLASSES = corpus_format(FMT).classes  # 4 classes
 SR = 16000
 TRAIN = [f"u{i:02d}" for i in range(10)]  # u08: unreadable audio in the index
 DEV = [f"u{i:02d}" for i in range(10, 14)]

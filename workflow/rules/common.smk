@@ -23,8 +23,9 @@ from serrules.base.config import (
     result_training_params,
     validate_config,
 )
-from serrules.corpora import annotation_files, audio_files
-from serrules.labels.folds import FOLD_SCHEMES, fold_table_name, n_folds
+from serrules.corpora.formats import FOLD_SCHEMES
+from serrules.corpora.formats import corpus_format
+from serrules.labels.folds import fold_table_name
 from serrules.training.job_resources import (
     EGEMAPS_MEM_MB,
     EGEMAPS_THREADS,
@@ -69,8 +70,14 @@ def corpus_cfg(corpus):
     return config["corpora"][corpus]
 
 
-def corpus_format(corpus):
+def format_name(corpus):
+    """The native format of a corpus (a key of serrules.corpora.formats.FORMATS)."""
     return corpus_cfg(corpus)["format"]
+
+
+def format_record(corpus):
+    """The format record (classes, parser, file patterns, folds) of a corpus."""
+    return corpus_format(format_name(corpus))
 
 
 def corpus_root(corpus):
@@ -81,7 +88,7 @@ def corpus_root(corpus):
 
 
 def folds_of(corpus):
-    return list(range(1, n_folds(corpus_format(corpus)) + 1))
+    return list(range(1, format_record(corpus).folds.n_folds + 1))
 
 
 def annotation_input(wildcards):
@@ -89,7 +96,7 @@ def annotation_input(wildcards):
     if corpus_cfg(wildcards.corpus)["source"] == "demo":
         return f"{RESULTS}/demo/{wildcards.corpus}/summary.json"
     cfg = corpus_cfg(wildcards.corpus)
-    files = annotation_files(cfg["format"], cfg["root"])
+    files = format_record(wildcards.corpus).annotation_files(cfg["root"])
     if not files:
         raise ValueError(
             f"corpora.{wildcards.corpus}.root: no {cfg['format']} annotation files under {cfg['root']}"
@@ -103,7 +110,7 @@ def audio_input(wildcards):
     cfg = corpus_cfg(wildcards.corpus)
     if cfg["source"] == "demo":
         return []
-    return [str(f) for f in audio_files(cfg["format"], cfg["root"])]
+    return [str(f) for f in format_record(wildcards.corpus).audio_files(cfg["root"])]
 
 
 def demo_utterances(wildcards):
@@ -116,7 +123,7 @@ def label_root(wildcards):
 
 
 def format_of(wildcards):
-    return corpus_format(wildcards.corpus)
+    return format_name(wildcards.corpus)
 
 
 def self_evaluations(wildcards):
@@ -235,7 +242,7 @@ def comparison_params(wildcards):
             }
             for p in PROTOCOLS
         },
-        "formats": {c: corpus_format(c) for c in CORPORA},
+        "formats": {c: format_name(c) for c in CORPORA},
     }
 
 

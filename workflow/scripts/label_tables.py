@@ -1,16 +1,30 @@
-from pathlib import Path
-
+from serrules.base.classes import RULES
 from serrules.base.script_logging import exit_on_input_error, log_to_file
 from serrules.corpora import AnnotationError
+from serrules.corpora.formats import FOLD_SCHEMES
+from serrules.labels.folds import fold_table_name
 from serrules.labels.label_tables import run_label_stage
 
 log_to_file(snakemake.log[0])
+out = snakemake.output
+# every output path of the rule, by table name (labels and folds in RULES / FOLD_SCHEMES order)
+outputs = {
+    "ratings": out.ratings,
+    "utterances": out.utterances,
+    **{f"labels_{rule}": path for rule, path in zip(RULES, out.labels, strict=True)},
+    **{
+        fold_table_name(scheme).removesuffix(".parquet"): path
+        for scheme, path in zip(FOLD_SCHEMES, out.folds, strict=True)
+    },
+    "exclusions": out.exclusions,
+    "label_loss": out.label_loss,
+}
 with exit_on_input_error(AnnotationError, FileNotFoundError):
     run_label_stage(
         corpus=snakemake.wildcards.corpus,
         fmt=snakemake.params.fmt,
         root=snakemake.params.root,
-        out_dir=Path(snakemake.output.utterances).parent,
+        outputs=outputs,
         include_self_evaluations=bool(snakemake.params.include_self_evaluations),
         unknown_labels=snakemake.params.unknown_labels,
     )

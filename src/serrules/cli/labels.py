@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from serrules.base.classes import FORMATS, RULES
+from serrules.base.classes import RULES
 from serrules.base.tables import read_table
+from serrules.corpora.formats import FORMATS
 from serrules.corpora.parsing import UNKNOWN_LABEL_MODES
 
 
@@ -22,7 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "summary (utterances, ratings, kept per rule, exclusions by reason)."
         ),
     )
-    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt", help="corpus format")
+    p.add_argument(
+        "--format", required=True, choices=tuple(FORMATS), dest="fmt", help="corpus format"
+    )
     p.add_argument("root", type=Path, help="the corpus release folder (native layout)")
     p.add_argument("out", type=Path, help="output folder, e.g. results/iemocap/")
     p.add_argument(
@@ -76,14 +79,14 @@ def summary(out: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from serrules.labels.label_tables import run_label_stage
+    from serrules.labels.label_tables import label_table_paths, run_label_stage
 
     corpus = args.corpus or args.out.resolve().name
     run_label_stage(
         corpus=corpus,
         fmt=args.fmt,
         root=args.root,
-        out_dir=args.out,
+        outputs=label_table_paths(args.out),
         include_self_evaluations=args.include_self_evaluations,
         unknown_labels=args.unknown_labels,
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,6 @@ import pandas as pd
 from serrules.base.errors import AnnotationError
 from serrules.corpora.parsing import (
     blank_rows,
-    check_mode,
     check_unique,
     classify_labels,
     line_sources,
@@ -42,12 +42,16 @@ from serrules.corpora.records import (
     DUPLICATE_RATER,
     EVALUATOR,
     SLOW_RESPONSE,
+    UNKNOWN_LABEL,
     ParsedCorpus,
     empty_exclusions,
     ratings_frame,
     utterances_frame,
 )
-from serrules.corpora.vocabulary import UNKNOWN_LABEL, vocabulary_for
+
+if TYPE_CHECKING:
+    from serrules.corpora.formats import CorpusFormat
+    from serrules.corpora.vocabulary import Vocabulary
 
 RESPONSES_FILE = "finishedResponses.csv"
 FIRST_CLICK_FILE = "finishedEmoResponses.csv"
@@ -85,6 +89,12 @@ def _numbers(df: pd.DataFrame, cols: list[str], path: Path) -> dict[str, np.ndar
     return out
 
 
+def _voice_only(df: pd.DataFrame, voice: np.ndarray, message: str, rel: str) -> pd.DataFrame:
+    """The voice-only rows of ``df``; logs ``message`` % (file, rows kept, rows not read)."""
+    log.info(message, rel, int(voice.sum()), int((~voice).sum()))
+    return df.loc[voice]
+
+
 def _check_clips(names: pd.Series, lines: pd.Series, path: Path, col: str) -> None:
     line = _first_line(~names.str.match(_CLIP), lines)
     if line is not None:
@@ -119,22 +129,20 @@ def _slow_keys(df: pd.DataFrame, path: Path) -> np.ndarray:
 
 
 def _from_responses(
-    root: Path, path: Path, unknown_labels: str, max_response_ms: float | None
+    root: Path, path: Path, vocab: Vocabulary, unknown_labels: str, max_response_ms: float | None
 ) -> tuple[pd.DataFrame, pd.Series]:
     rel = relative(root, path)
     need = ["localid", "queryType", "clipName", "respEmo", "ttr", "sessionNums", "questNum"]
     df = read_csv_table(path, need, index_col_blank=True)
     df = df.loc[~blank_rows(df)]
     qt = _numbers(df, ["queryType"], path)["queryType"]
-    voice = qt == VOICE_ONLY
-    log.info(
-        "%s: %d voice-only responses (queryType 1) kept; %d face-only or audio-visual responses "
-        "are outside this speech study and not read",
+    df = _voice_only(
+        df,
+        qt == VOICE_ONLY,
+        "%s: %d voice-only responses (queryType 1) kept; %d face-only or audio-visual "
+        "responses are outside this speech study and not read",
         rel,
-        int(voice.sum()),
-        int((~voice).sum()),
     )
-    df = df.loc[voice]
     clips = df["clipName"].str.strip()
     _check_clips(clips, df["_line"], path, "clipName")
     rater = df["localid"].str.strip()
@@ -143,7 +151,7 @@ def _from_responses(
         raise AnnotationError(path, line, "empty localid")
     raw = df["respEmo"].str.strip()
     src = line_sources(rel, df["_line"])
-    emotion, status = classify_labels(vocabulary_for("crema-d"), raw, src, root, unknown_labels)
+    emotion, status = classify_labels(vocab, raw, src, root, unknown_labels)
     status = status.to_numpy(dtype=object)
     known = status != UNKNOWN_LABEL
 
@@ -181,21 +189,19 @@ def _from_responses(
     return ratings, pd.Series(pd.unique(clips.to_numpy()), dtype="str")
 
 
-def _from_tabulated(root: Path, path: Path) -> tuple[pd.DataFrame, pd.Series]:
+def _from_tabulated(root: Path, path: Path, vocab: Vocabulary) -> tuple[pd.DataFrame, pd.Series]:
     rel = relative(root, path)
     df = read_csv_table(
         path, ["_rowname", *VOTE_LETTERS, "fileName", "numResponses"], index_col_blank=True
     )
     df = df.loc[~blank_rows(df)]
     key = _numbers(df, ["_rowname"], path)["_rowname"]
-    voice = (key // 100000) == VOICE_ONLY
-    log.info(
+    df = _voice_only(
+        df,
+        (key // 100000) == VOICE_ONLY,
         "%s: %d voice-only clips (1xxxxx) kept; %d face-only or audio-visual rows not read",
         rel,
-        int(voice.sum()),
-        int((~voice).sum()),
     )
-    df = df.loc[voice]
     clips = df["fileName"].str.strip()
     _check_clips(clips, df["_line"], path, "fileName")
     num = _numbers(df, [*VOTE_LETTERS, "numResponses"], path)
@@ -226,7 +232,7 @@ def _from_tabulated(root: Path, path: Path) -> tuple[pd.DataFrame, pd.Series]:
     starts = np.repeat(np.cumsum(total) - total, total)
     vote_no = np.arange(int(total.sum())) - starts + 1
     raters = pd.Series(vote_no).astype("str")
-    emotion, status = vocabulary_for("crema-d").classify(pd.Series(letters, dtype="str"))
+    emotion, status = vocab.classify(pd.Series(letters, dtype="str"))
     ratings = ratings_frame(
         utterance_id=clips.to_numpy()[clip_idx],
         rater_id=("vote" + raters).to_numpy(),
@@ -240,21 +246,23 @@ def _from_tabulated(root: Path, path: Path) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def parse_crema_d(
-    root: str | Path,
+    root: Path,
     *,
-    include_self_evaluations: bool = False,
-    unknown_labels: str = "error",
+    fmt: CorpusFormat,
+    unknown_labels: str,
     max_response_ms: float | None = OFFICIAL_MAX_RESPONSE_MS,
+    include_self_evaluations: bool = False,
 ) -> ParsedCorpus:
-    """Parse a CREMA-D release rooted at ``root`` (voice-only ratings)."""
-    del include_self_evaluations
-    check_mode(unknown_labels)
-    root = Path(root).absolute()
+    """Parse a CREMA-D release rooted at ``root`` (absolute; voice-only ratings;
+    ``include_self_evaluations`` has no effect: the corpus has no self-evaluations); called by
+    :func:`serrules.corpora.parse_corpus`."""
     responses, tabulated = root / RESPONSES_FILE, root / TABULATED_FILE
     if responses.is_file():
-        ratings, clips = _from_responses(root, responses, unknown_labels, max_response_ms)
+        ratings, clips = _from_responses(
+            root, responses, fmt.vocabulary, unknown_labels, max_response_ms
+        )
     elif tabulated.is_file():
-        ratings, clips = _from_tabulated(root, tabulated)
+        ratings, clips = _from_tabulated(root, tabulated, fmt.vocabulary)
     else:
         raise FileNotFoundError(
             f"CREMA-D ratings not found: expected {responses} (per-response) or {tabulated} "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,6 @@ import pandas as pd
 from serrules.base.classes import OTHER, VALID
 from serrules.base.errors import AnnotationError
 from serrules.corpora.parsing import (
-    check_mode,
     classify_labels,
     relative,
     require_dir,
@@ -43,15 +43,20 @@ from serrules.corpora.records import (
     EVALUATOR,
     SELF,
     SELF_EVALUATION,
+    UNKNOWN_LABEL,
     ParsedCorpus,
     empty_exclusions,
+    meta_utterances,
     ratings_frame,
-    utterances_frame,
 )
 from serrules.corpora.text import AnnotationWarning, read_lines
-from serrules.corpora.vocabulary import UNKNOWN_LABEL, vocabulary_for
+
+if TYPE_CHECKING:
+    from serrules.corpora.formats import CorpusFormat
 
 SESSIONS = (1, 2, 3, 4, 5)
+#: The annotation files read (relative to the release root); hidden files are skipped.
+ANNOTATION_GLOB = "Session*/dialog/EmoEvaluation/*.txt"
 
 _BLOCK = re.compile(
     r"^\[\s*(\d+(?:\.\d*)?)\s*-\s*(\d+(?:\.\d*)?)\s*\]\s+(\S+)\s+(\S+)\s+\[([^\]]*)\]\s*$"
@@ -60,7 +65,7 @@ _RATER = re.compile(r"^C-([A-Za-z]+)(\d*)\s*:(.*)$")
 _UTT_ID = re.compile(r"^Ses(\d{2})[FM]_.+_([FM])\d+$")
 
 
-def annotation_files(root: Path) -> list[tuple[int, Path]]:
+def session_annotation_files(root: Path) -> list[tuple[int, Path]]:
     """``(session, file)`` for every ``*.txt`` directly in ``Session<n>/dialog/EmoEvaluation``
     (hidden files and sub-folders ignored), sessions 1-5 all required."""
     out = []
@@ -99,20 +104,16 @@ def _utterance_meta(utt: str, session: int, path: Path, lineno: int, root: Path)
 
 
 def parse_iemocap(
-    root: str | Path,
-    *,
-    include_self_evaluations: bool = False,
-    unknown_labels: str = "error",
+    root: Path, *, fmt: CorpusFormat, include_self_evaluations: bool, unknown_labels: str
 ) -> ParsedCorpus:
-    """Parse an IEMOCAP release rooted at ``root`` into a :class:`ParsedCorpus`."""
-    check_mode(unknown_labels)
-    root = Path(root).absolute()
-    vocab = vocabulary_for("iemocap")
+    """Parse an IEMOCAP release rooted at ``root`` (absolute) into a :class:`ParsedCorpus`;
+    called by :func:`serrules.corpora.parse_corpus`."""
+    vocab = fmt.vocabulary
     r_utt, r_rater, r_kind, r_raw, r_src, r_pre = [], [], [], [], [], []
     utts: list[tuple] = []
     seen_utt: dict[str, str] = {}
 
-    for session, path in annotation_files(root):
+    for session, path in session_annotation_files(root):
         rel = relative(root, path)
         current: str | None = None
         slots: set[str] = set()
@@ -243,13 +244,4 @@ def parse_iemocap(
         status=status,
         source=src,
     )
-    cols = list(zip(*utts, strict=True)) if utts else [[]] * 5
-    utterances = utterances_frame(
-        utterance_id=list(cols[0]),
-        speaker=list(cols[1]),
-        gender=list(cols[2]),
-        session=list(cols[3]),
-        split=[None] * len(utts),
-        audio_path=list(cols[4]),
-    )
-    return ParsedCorpus(ratings, utterances, empty_exclusions())
+    return ParsedCorpus(ratings, meta_utterances(utts), empty_exclusions())

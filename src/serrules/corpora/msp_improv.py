@@ -18,22 +18,26 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from serrules.base.errors import AnnotationError
-from serrules.corpora.parsing import check_mode, classify_labels, find_first, relative
+from serrules.corpora.parsing import classify_labels, find_first, relative
 from serrules.corpora.records import (
     DUPLICATE_RATER,
     EVALUATOR,
+    UNKNOWN_LABEL,
     ParsedCorpus,
     empty_exclusions,
+    meta_utterances,
     ratings_frame,
-    utterances_frame,
 )
 from serrules.corpora.text import AnnotationWarning, read_lines
-from serrules.corpora.vocabulary import UNKNOWN_LABEL, vocabulary_for
+
+if TYPE_CHECKING:
+    from serrules.corpora.formats import CorpusFormat
 
 ANNOTATION_FILES = ("Evaluation.txt", "Evalution.txt")
 
@@ -63,19 +67,14 @@ def _clip_meta(field0: str, path: Path, lineno: int, root: Path) -> tuple:
 
 
 def parse_msp_improv(
-    root: str | Path,
-    *,
-    include_self_evaluations: bool = False,
-    unknown_labels: str = "error",
+    root: Path, *, fmt: CorpusFormat, unknown_labels: str, include_self_evaluations: bool = False
 ) -> ParsedCorpus:
-    """Parse an MSP-IMPROV release rooted at ``root`` (``include_self_evaluations`` has no
-    effect: the corpus has no self-evaluations)."""
-    del include_self_evaluations
-    check_mode(unknown_labels)
-    root = Path(root).absolute()
+    """Parse an MSP-IMPROV release rooted at ``root`` (absolute; ``include_self_evaluations``
+    has no effect: the corpus has no self-evaluations); called by
+    :func:`serrules.corpora.parse_corpus`."""
     path = find_first(root, ANNOTATION_FILES, "MSP-IMPROV rater annotations")
     rel = relative(root, path)
-    vocab = vocabulary_for("msp-improv")
+    vocab = fmt.vocabulary
     lines = read_lines(path)  # legacy single-byte lines allowed here, with a warning
 
     r_utt, r_rater, r_raw, r_src = [], [], [], []
@@ -135,13 +134,4 @@ def parse_msp_improv(
         status=status,
         source=src,
     )
-    cols = list(zip(*utts.values(), strict=True))
-    utterances = utterances_frame(
-        utterance_id=list(cols[0]),
-        speaker=list(cols[1]),
-        gender=list(cols[2]),
-        session=list(cols[3]),
-        split=None,
-        audio_path=list(cols[4]),
-    )
-    return ParsedCorpus(ratings, utterances, empty_exclusions())
+    return ParsedCorpus(ratings, meta_utterances(list(utts.values())), empty_exclusions())

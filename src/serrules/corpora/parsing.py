@@ -16,8 +16,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from serrules.base.errors import AnnotationError
+from serrules.corpora.records import UNKNOWN_LABEL
 from serrules.corpora.text import read_text
-from serrules.corpora.vocabulary import UNKNOWN_LABEL, Vocabulary
+from serrules.corpora.vocabulary import Vocabulary
 
 UNKNOWN_LABEL_MODES = ("error", "exclude")
 
@@ -134,7 +135,7 @@ def classify_labels(
                 root,
                 str(sources.iloc[i]),
                 f"unknown emotion label {raw.iloc[i]!r} for the {vocab.fmt} vocabulary "
-                f"(known: {', '.join(sorted(set(vocab.words)))}; 'Other...' = other); "
+                f"(known: {', '.join(sorted(vocab.tokens))}; 'Other...' = other); "
                 "use unknown_labels='exclude' to keep it as a counted exclusion",
             )
     return emotion, status
@@ -259,24 +260,26 @@ def _read_csv_strict(
     )
     data = np.flatnonzero(counts > 0)[1:] if counts[0] else np.flatnonzero(counts > 0)
     n = len(header)
-    bad = data[counts[data] != n]
-    if len(bad):
-        i = int(bad[0])
-        raise AnnotationError(
-            path,
-            int(starts[i]),
-            f"row has {counts[i]} fields but the header has {n} ({', '.join(header)}): a "
-            "missing or extra field (e.g. a trailing comma) would shift every column",
-        )
-    multi = data[ends_arr[data] != starts[data]]
-    if len(multi):
-        i = int(multi[0])
-        raise AnnotationError(
-            path,
-            int(starts[i]),
-            f"quoted field spans lines {starts[i]}-{ends_arr[i]} (a stray quote? not a native "
-            "file?)",
-        )
+    problems = (
+        (
+            data[counts[data] != n],
+            lambda i: (
+                f"row has {counts[i]} fields but the header has {n} ({', '.join(header)}): "
+                "a missing or extra field (e.g. a trailing comma) would shift every column"
+            ),
+        ),
+        (
+            data[ends_arr[data] != starts[data]],
+            lambda i: (
+                f"quoted field spans lines {starts[i]}-{ends_arr[i]} (a stray quote? not a "
+                "native file?)"
+            ),
+        ),
+    )
+    for rows_at, what in problems:  # the first row of the first kind of problem
+        if len(rows_at):
+            i = int(rows_at[0])
+            raise AnnotationError(path, int(starts[i]), what(i))
     if not len(data):
         raise AnnotationError(path, None, "header but no data rows (empty or truncated file?)")
     columns = list(zip(*(rows[i] for i in data), strict=True))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,6 @@ import pandas as pd
 from serrules.base.errors import AnnotationError
 from serrules.corpora.parsing import (
     blank_rows,
-    check_mode,
     check_safe_names,
     check_unique,
     classify_labels,
@@ -46,6 +46,7 @@ from serrules.corpora.records import (
     DUPLICATE_RATER,
     EVALUATOR,
     NOT_IN_CONSENSUS,
+    UNKNOWN_LABEL,
     ParsedCorpus,
     exclusions_frame,
     isin_strings,
@@ -53,7 +54,9 @@ from serrules.corpora.records import (
     utterances_frame,
 )
 from serrules.corpora.text import read_text
-from serrules.corpora.vocabulary import UNKNOWN_LABEL, vocabulary_for
+
+if TYPE_CHECKING:
+    from serrules.corpora.formats import CorpusFormat
 
 CONSENSUS_FILES = ("Labels/labels_consensus.csv", "Labels/labels_concensus.csv")
 DETAILED_FILES = ("Labels/labels_detailed.csv", "Labels/labels_detailed.json")
@@ -213,24 +216,16 @@ def read_detailed(root: Path) -> tuple[Path, pd.DataFrame]:
 
 
 def parse_podcast(
-    root: str | Path,
-    *,
-    fmt: str = "msp-podcast",
-    include_self_evaluations: bool = False,
-    unknown_labels: str = "error",
+    root: Path, *, fmt: CorpusFormat, unknown_labels: str, include_self_evaluations: bool = False
 ) -> ParsedCorpus:
-    """Parse an MSP-PODCAST or BIIC-PODCAST release rooted at ``root`` (``fmt`` picks the
-    vocabulary; the corpora have no self-evaluations)."""
-    del include_self_evaluations
-    if fmt not in ("msp-podcast", "biic-podcast"):
-        raise ValueError(f"parse_podcast reads msp-podcast or biic-podcast, not {fmt!r}")
-    check_mode(unknown_labels)
-    root = Path(root).absolute()
+    """Parse an MSP-PODCAST or BIIC-PODCAST release rooted at ``root`` (absolute; ``fmt``'s
+    record gives the vocabulary; ``include_self_evaluations`` has no effect: the corpora have no
+    self-evaluations); called by :func:`serrules.corpora.parse_corpus`."""
     consensus = read_consensus(root)
     _, det = read_detailed(root)
 
     emotion, status = classify_labels(
-        vocabulary_for(fmt), det["raw_label"], det["source"], root, unknown_labels
+        fmt.vocabulary, det["raw_label"], det["source"], root, unknown_labels
     )
     dup = det.duplicated(["utterance_id", "rater_id"], keep="first").to_numpy()
     status = status.to_numpy(dtype=object)

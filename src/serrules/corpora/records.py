@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from serrules.base.classes import OTHER, VALID
+from serrules.base.tables import check_references, check_table
 
 RATING_COLUMNS: tuple[str, ...] = (
     "utterance_id",
@@ -52,6 +53,9 @@ DUPLICATE_LABEL = "duplicate_label"
 UNKNOWN_LABEL = "unknown_label"
 SLOW_RESPONSE = "slow_response"
 NOT_IN_CONSENSUS = "not_in_consensus"
+
+#: ``source`` of the table-contract messages about a parser's result.
+_PARSED = "parsed corpus"
 
 # Columns that may hold nulls; every other column must be filled.
 _NULLABLE = {
@@ -136,6 +140,20 @@ def utterances_frame(
     return _frame(UTTERANCE_COLUMNS, {"session": "Int64"}, dict(locals()))
 
 
+def meta_utterances(meta: Sequence[tuple]) -> pd.DataFrame:
+    """The ``utterances`` table (no split) from ``(utterance_id, speaker, gender, session,
+    audio_path)`` tuples, one per utterance, as the line-by-line parsers collect them."""
+    cols = list(zip(*meta, strict=True)) if meta else [[]] * 5
+    return utterances_frame(
+        utterance_id=list(cols[0]),
+        speaker=list(cols[1]),
+        gender=list(cols[2]),
+        session=list(cols[3]),
+        split=None,
+        audio_path=list(cols[4]),
+    )
+
+
 def exclusions_frame(
     *, utterance_id: Column, rater_id: Column, reason: Column, source: Column
 ) -> pd.DataFrame:
@@ -157,8 +175,10 @@ class ParsedCorpus:
     exclusions: pd.DataFrame
 
     def validate(self, classes: Sequence[str] | None = None) -> ParsedCorpus:
-        """Check column names, order, dtypes and the invariants of docs/architecture.md; raise
-        ``ValueError`` naming the table and column on the first violation. Returns ``self``."""
+        """Check the tables against their contracts (:mod:`serrules.base.tables`: columns, unique
+        ``utterance_id``, every rating's utterance parsed), then column order, dtypes and the
+        invariants of docs/architecture.md; raise ``ValueError`` (:class:`TableError` for a
+        contract) naming the table and column on the first violation. Returns ``self``."""
         specs = {
             "ratings": (self.ratings, RATING_COLUMNS),
             "utterances": (self.utterances, UTTERANCE_COLUMNS),
@@ -167,6 +187,8 @@ class ParsedCorpus:
         for name, (df, cols) in specs.items():
             if not isinstance(df, pd.DataFrame):
                 raise ValueError(f"{name}: expected a DataFrame, got {type(df).__name__}")
+            # the parsed tables are the label-stage tables before it adds its columns
+            check_table(df, name, columns=cols, source=_PARSED)
             if tuple(df.columns) != cols:
                 raise ValueError(f"{name}: columns {list(df.columns)} != expected {list(cols)}")
             for c in cols:
@@ -197,16 +219,13 @@ class ParsedCorpus:
             bad = r["emotion"].notna() & ~r["emotion"].isin(list(classes))
             if bad.any():
                 raise ValueError(f"ratings.emotion: {r.loc[bad, 'emotion'].iloc[0]!r} not a class")
-        if u["utterance_id"].duplicated().any():
-            dup = u.loc[u["utterance_id"].duplicated(), "utterance_id"].iloc[0]
-            raise ValueError(f"utterances.utterance_id: duplicate {dup!r}")
         bad = ~u["gender"].isin(GENDERS)
         if bad.any():
             raise ValueError(f"utterances.gender: unexpected {u.loc[bad, 'gender'].iloc[0]!r}")
-        orphan = ~isin_strings(r["utterance_id"], u["utterance_id"])
-        if orphan.any():
-            first = r["utterance_id"].iloc[int(np.flatnonzero(orphan)[0])]
-            raise ValueError(f"ratings.utterance_id: {first!r} has no utterances row")
+        # Arrow's hash kernel finds orphans in 0.03 s on 1.05M ratings x 150k utterances, the
+        # contract's pandas check in 0.5 s: the contract check runs (and names them) only then
+        if not isin_strings(r["utterance_id"], u["utterance_id"]).all():
+            check_references(r, "ratings", u, "utterances", source=_PARSED, parent_source=_PARSED)
         return self
 
     def status_counts(self) -> pd.Series:
@@ -231,6 +250,8 @@ __all__ = [
     "VALID",
     "empty_exclusions",
     "exclusions_frame",
+    "isin_strings",
+    "meta_utterances",
     "ratings_frame",
     "utterances_frame",
 ]

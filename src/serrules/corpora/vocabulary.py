@@ -1,47 +1,71 @@
-"""Rater vocabularies: the emotion words each corpus release uses, mapped onto the study's classes.
+"""Rater vocabularies: the emotion words a corpus release uses, mapped onto the study's classes.
 
 A token is compared after stripping and lower-casing. Tokens that start with ``other`` (``Other``,
 ``Other-annoyed``, ``Other - bored``) are the ``other`` status; tokens the vocabulary does not know
 are ``unknown_label``. Mapping is vectorised: each distinct token is classified once.
+
+Each format's vocabulary is part of its record (:mod:`serrules.corpora.formats`); the demo writers
+write the same words and codes the parsers read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from serrules.base.classes import OTHER, VALID, classes_for
-
-#: Status of a rating whose emotion word the corpus vocabulary does not know.
-UNKNOWN_LABEL = "unknown_label"
+from serrules.base.classes import OTHER, VALID
+from serrules.corpora.records import UNKNOWN_LABEL
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Emotion words of one corpus format (lower-case token -> canonical class name)."""
+    """Emotion words of one corpus format.
+
+    ``words``: class -> the rater words of that class as the release writes them (the first is
+    the usual spelling). ``codes``: class -> the release's short code of that class (consensus
+    letters, IEMOCAP's block-header code, CREMA-D's clip-name code); a rater token may be a code
+    only when ``codes_are_votes``. ``tokens`` (derived): lower-case token -> class.
+    """
 
     fmt: str
-    words: Mapping[str, str]
+    words: Mapping[str, tuple[str, ...]]
+    codes: Mapping[str, str] = field(default_factory=dict)
+    codes_are_votes: bool = False
     other_words: frozenset[str] = field(default_factory=frozenset)
     other_prefix: str = "other"
+    tokens: Mapping[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        known = set(classes_for(self.fmt))
-        bad = sorted({c for c in self.words.values() if c not in known})
-        if bad:
-            raise ValueError(f"vocabulary of {self.fmt!r} maps onto non-classes {bad}")
-        missing = sorted(known - set(self.words.values()))
-        if missing:
-            raise ValueError(f"vocabulary of {self.fmt!r} has no word for classes {missing}")
+        tokens = {w.lower(): cls for cls, words in self.words.items() for w in words}
+        if self.codes_are_votes:
+            tokens.update({code.lower(): cls for cls, code in self.codes.items()})
+        object.__setattr__(self, "tokens", tokens)
+
+    def check(self, classes: Sequence[str]) -> None:
+        """Raise ``ValueError`` unless the words (and codes) name exactly the classes."""
+        known = set(classes)
+        for what, table in (("words", self.words), ("codes", self.codes)):
+            bad = sorted(set(table) - known)
+            if bad:
+                raise ValueError(f"vocabulary of {self.fmt!r} maps {what} onto non-classes {bad}")
+            missing = sorted(known - set(table))
+            if table and missing:
+                raise ValueError(f"vocabulary of {self.fmt!r} has no {what} for classes {missing}")
+        if not self.words:
+            raise ValueError(f"vocabulary of {self.fmt!r} has no words")
+
+    def word(self, cls: str) -> str:
+        """The usual rater word of class ``cls``, as the release writes it."""
+        return self.words[cls][0]
 
     def classify_token(self, token: str) -> tuple[str | None, str]:
         """``(canonical class or None, status)`` of one raw token."""
         key = token.strip().lower()
-        if key in self.words:
-            return self.words[key], VALID
+        if key in self.tokens:
+            return self.tokens[key], VALID
         if key in self.other_words or (self.other_prefix and key.startswith(self.other_prefix)):
             return None, OTHER
         return None, UNKNOWN_LABEL
@@ -60,72 +84,4 @@ class Vocabulary:
         return emotion, status
 
 
-def _words(**groups: tuple[str, ...]) -> dict[str, str]:
-    return {w.lower(): cls for cls, words in groups.items() for w in words}
-
-
-VOCABULARIES: dict[str, Vocabulary] = {
-    # IEMOCAP rater words (EmoEvaluation C- lines); "Neutral state" occurs in some files.
-    "iemocap": Vocabulary(
-        "iemocap",
-        _words(
-            neutral=("Neutral", "Neutral state"),
-            happiness=("Happiness",),
-            excitement=("Excited",),
-            sadness=("Sadness",),
-            anger=("Anger",),
-            frustration=("Frustration",),
-            fear=("Fear",),
-            surprise=("Surprise",),
-            disgust=("Disgust",),
-        ),
-    ),
-    # MSP-IMPROV primary emotion (words as written, plus the one-letter consensus codes).
-    "msp-improv": Vocabulary(
-        "msp-improv",
-        _words(
-            anger=("Angry", "Anger", "A"),
-            happiness=("Happy", "Happiness", "H"),
-            sadness=("Sad", "Sadness", "S"),
-            neutral=("Neutral", "N"),
-        ),
-        other_words=frozenset({"o"}),
-    ),
-    # MSP-PODCAST primary emotion words, plus the one-letter codes A S H U F D C N (O = other).
-    "msp-podcast": Vocabulary(
-        "msp-podcast",
-        _words(
-            anger=("Angry", "Anger", "A"),
-            sadness=("Sad", "Sadness", "S"),
-            happiness=("Happy", "Happiness", "H"),
-            surprise=("Surprise", "Surprised", "U"),
-            fear=("Fear", "F"),
-            disgust=("Disgust", "Disgusted", "D"),
-            contempt=("Contempt", "C"),
-            neutral=("Neutral", "N"),
-        ),
-        other_words=frozenset({"o"}),
-    ),
-    # CREMA-D respEmo letters.
-    "crema-d": Vocabulary(
-        "crema-d",
-        _words(
-            anger=("A",),
-            disgust=("D",),
-            fear=("F",),
-            happiness=("H",),
-            neutral=("N",),
-            sadness=("S",),
-        ),
-        other_prefix="",
-    ),
-}
-VOCABULARIES["biic-podcast"] = Vocabulary(
-    "biic-podcast", VOCABULARIES["msp-podcast"].words, other_words=frozenset({"o"})
-)
-
-
-def vocabulary_for(fmt: str) -> Vocabulary:
-    """The rater vocabulary of a corpus format."""
-    classes_for(fmt)  # clear error for an unknown format
-    return VOCABULARIES[fmt]
+__all__ = ["Vocabulary"]

@@ -12,28 +12,29 @@ from pathlib import Path
 
 import numpy as np
 
-from serrules.base.classes import FORMATS, classes_for
+from serrules.corpora.formats import CorpusFormat, corpus_format
 from serrules.demo.raters import check_summary, design_corpus, min_utterances, summarise
 from serrules.demo.speech import render_audio
-from serrules.demo.writers import LAYOUT_MINIMUM, TOP_LEVEL_ENTRIES, WRITERS
 
 __all__ = ["generate_demo_corpus", "minimum_utterances", "format_seed_sequence"]
 
 
-def minimum_utterances(fmt: str) -> int:
+def minimum_utterances(fmt: str | CorpusFormat) -> int:
     """Smallest ``n_utterances`` accepted for ``fmt`` (every class must win MR and PR
     a few times; IEMOCAP needs both speakers of 5 sessions, MSP-IMPROV of 6)."""
-    classes_for(fmt)  # clear error for an unknown format
-    return min_utterances(fmt, LAYOUT_MINIMUM[fmt])
+    return min_utterances(corpus_format(fmt))
 
 
-def format_seed_sequence(fmt: str, seed: int) -> np.random.SeedSequence:
+def format_seed_sequence(fmt: str | CorpusFormat, seed: int) -> np.random.SeedSequence:
     """Root random stream of one corpus: the user's seed combined with a stable hash of the
     format name, so corpora generated with the same seed do not share random numbers."""
-    return np.random.SeedSequence([int(seed), zlib.crc32(fmt.encode("utf-8"))])
+    name = corpus_format(fmt).name
+    return np.random.SeedSequence([int(seed), zlib.crc32(name.encode("utf-8"))])
 
 
-def generate_demo_corpus(fmt: str, out_dir: str | Path, n_utterances: int, seed: int) -> dict:
+def generate_demo_corpus(
+    fmt: str | CorpusFormat, out_dir: str | Path, n_utterances: int, seed: int
+) -> dict:
     """Write a synthetic corpus in the native layout of ``fmt`` under ``out_dir``.
 
     Returns a JSON-serialisable summary computed from the simulated votes (independently of the
@@ -44,8 +45,10 @@ def generate_demo_corpus(fmt: str, out_dir: str | Path, n_utterances: int, seed:
     of native quirks the writer added (e.g. ``n_duplicate_ratings``, ``n_non_voice_responses``).
     Same arguments give byte-identical files.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown corpus format {fmt!r}; known: {', '.join(FORMATS)}")
+    try:
+        fmt = corpus_format(fmt)
+    except KeyError as exc:  # a bad argument value here, as for n_utterances and seed
+        raise ValueError(exc.args[0]) from None
     if isinstance(n_utterances, bool) or not isinstance(n_utterances, (int, np.integer)):
         raise TypeError(f"n_utterances must be an integer, got {n_utterances!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -53,12 +56,13 @@ def generate_demo_corpus(fmt: str, out_dir: str | Path, n_utterances: int, seed:
     minimum = minimum_utterances(fmt)
     if n_utterances < minimum:
         raise ValueError(
-            f"{fmt}: n_utterances={n_utterances} is below the demo minimum of {minimum} "
+            f"{fmt.name}: n_utterances={n_utterances} is below the demo minimum of {minimum} "
             "(every class must win MR and PR at least 3 times and every session must have "
             "both speakers)"
         )
     root = Path(out_dir).resolve()
-    clashes = [name for name in TOP_LEVEL_ENTRIES[fmt] if (root / name).exists()]
+    writer = fmt.demo_writer()
+    clashes = [name for name in writer.top_level_entries if (root / name).exists()]
     if clashes:
         raise FileExistsError(
             f"{root}: {', '.join(clashes)} already exist; the demo generator writes a fresh corpus "
@@ -69,7 +73,7 @@ def generate_demo_corpus(fmt: str, out_dir: str | Path, n_utterances: int, seed:
     summary = summarise(fmt, design)
     check_summary(summary)
     root.mkdir(parents=True, exist_ok=True)
-    specs, extra = WRITERS[fmt](root, design, np.random.default_rng(layout_ss))
+    specs, extra = writer.write(fmt, root, design, np.random.default_rng(layout_ss))
     render_audio(specs, audio_ss)
     summary.update(extra)
     summary["seed"] = int(seed)

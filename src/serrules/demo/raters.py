@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from serrules.base.classes import classes_for
+from serrules.corpora.formats import CorpusFormat, corpus_format
 
-OTHER = -1  # class index used for an "other" token
+#: Class index of an "other" token in the simulated votes (not a class; no valid vote).
+OTHER_TOKEN_INDEX = -1
 
 SCENARIOS: tuple[str, ...] = ("majority", "plurality", "tie", "all_other")
 
@@ -37,10 +38,7 @@ MIN_WINS_PER_CLASS = 3
 class OutcomePlan:
     """Planned vote outcomes of one corpus format (shares of the utterances with a valid vote;
     ``all_other`` utterances come on top) and how concentrated a planned majority's blend is.
-
-    Calibrated so that the demo's Table 3 (240 utterances, the shipped seed) lands near the
-    paper's Table 3 row of the corpus (README, "Demo results"; tested in tests/test_demo.py).
-    """
+    Each format's plan is part of its demo writer (:mod:`serrules.demo.writers`)."""
 
     majority: float  # MR and PR keep it
     tie: float  # neither keeps it (the rest of the AR set is plurality without majority)
@@ -67,32 +65,6 @@ class RaterSetup:
     has_other: bool = True  # CREMA-D offers no "other" answer
 
 
-#: Paper's Table 3 rows (MR, PR, AR: data loss %, rating loss %) the demo is calibrated to.
-PAPER_TABLE3: dict[str, dict[str, tuple[float, float]]] = {
-    "iemocap": {"MR": (31.37, 49.44), "PR": (25.32, 45.70), "AR": (0.0, 3.10)},
-    "msp-improv": {"MR": (9.18, 28.52), "PR": (5.63, 26.41), "AR": (0.0, 5.12)},
-    "msp-podcast": {"MR": (44.81, 59.87), "PR": (19.85, 49.24), "AR": (0.0, 6.15)},
-    "biic-podcast": {"MR": (20.25, 43.18), "PR": (0.06, 30.76), "AR": (0.0, 0.61)},
-}
-
-OUTCOME_PLANS: dict[str, OutcomePlan] = {
-    "iemocap": OutcomePlan(0.686, 0.253, 0.03),
-    "msp-improv": OutcomePlan(0.908, 0.056, 0.01),
-    "msp-podcast": OutcomePlan(0.552, 0.199, 0.02, majority_alpha=4.0),
-    "biic-podcast": OutcomePlan(0.798, 0.0, 0.01, majority_alpha=5.0, plurality_min_raters=8),
-    "crema-d": OutcomePlan(0.65, 0.12, 0.0),
-}
-
-RATER_SETUPS: dict[str, RaterSetup] = {
-    "iemocap": RaterSetup(
-        3, 4, 6, 0.035, 0.10, multi_select=True, p_second=0.3, p_third=0.08, p_self_eval=0.35
-    ),
-    "msp-improv": RaterSetup(5, 8, 40, 0.046, 0.12),
-    "msp-podcast": RaterSetup(5, 7, 60, 0.062, 0.12),
-    "biic-podcast": RaterSetup(5, 7, 60, 0.006, 0.12),
-    "crema-d": RaterSetup(6, 10, 200, 0.0, 0.12, has_other=False),
-}
-
 #: Valence, arousal, dominance of each class on a 1-5 scale (mixed by the blend; rater lines
 #: carry noisy, rounded copies, rescaled to the corpus's scale by the writers).
 CLASS_VAD: dict[str, tuple[float, float, float]] = {
@@ -114,7 +86,7 @@ class Vote:
     """One rater's answer for one utterance."""
 
     rater: int  # index into the corpus's rater pool
-    labels: tuple[int, ...]  # chosen class indices, primary first; OTHER for an "other" token
+    labels: tuple[int, ...]  # chosen class indices, primary first; OTHER_TOKEN_INDEX = "other"
     vad: tuple[float, float, float]  # valence, arousal, dominance on a 1-5 scale (not rounded)
     kind: str = "evaluator"  # "evaluator" | "self"
 
@@ -134,19 +106,24 @@ class DesignedUtterance:
         return [v for v in self.votes if v.kind == "evaluator"]
 
 
-def min_utterances(fmt: str, min_groups: int = 0) -> int:
-    """Smallest corpus for which every class can win MR/PR MIN_WINS_PER_CLASS times and every
-    planned outcome occurs; ``min_groups`` = utterances the layout itself needs (e.g. one per
-    session and gender)."""
-    n_classes = len(classes_for(fmt))
+def min_utterances(fmt: str | CorpusFormat) -> int:
+    """Smallest corpus for which every class can win MR/PR MIN_WINS_PER_CLASS times, every
+    planned outcome occurs and the layout has what it needs (``DemoWriter.layout_minimum``, e.g.
+    one utterance per session and gender)."""
+    fmt = corpus_format(fmt)
+    n_classes = len(fmt.classes)
+    min_groups = fmt.demo_writer().layout_minimum
     return max(int(np.ceil(n_classes * MIN_WINS_PER_CLASS / 0.75)), min_groups, 20)
 
 
-def plan_scenarios(fmt: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def plan_scenarios(
+    fmt: str | CorpusFormat, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Dominant class and planned outcome per utterance (shuffled)."""
-    n_classes = len(classes_for(fmt))
-    setup = RATER_SETUPS[fmt]
-    plan = OUTCOME_PLANS[fmt]
+    fmt = corpus_format(fmt)
+    n_classes = len(fmt.classes)
+    writer = fmt.demo_writer()
+    setup, plan = writer.raters, writer.plan
     n_all_other = max(1, round(plan.all_other * n)) if setup.has_other else 0
     n_rated = n - n_all_other
     n_tie = max(1, round(plan.tie * n_rated))
@@ -155,7 +132,7 @@ def plan_scenarios(fmt: str, n: int, rng: np.random.Generator) -> tuple[np.ndarr
     n_tie = max(1, min(n_tie, n - n_major - n_all_other - 1))
     n_plural = n - n_major - n_tie - n_all_other
     if n_plural < 1:
-        raise ValueError(f"{fmt}: {n} utterances are too few to plan every vote outcome")
+        raise ValueError(f"{fmt.name}: {n} utterances are too few to plan every vote outcome")
     scenario = np.repeat(np.array(SCENARIOS), [n_major, n_plural, n_tie, n_all_other]).astype(
         object
     )
@@ -194,7 +171,8 @@ def draw_blend(
 def _draw_tokens(
     blend: np.ndarray, n_raters: int, tries: int, setup: RaterSetup, rng: np.random.Generator
 ) -> np.ndarray:
-    """Candidate token sets, shape (tries, n_raters, 3): class index, OTHER, or -2 (no token)."""
+    """Candidate token sets, shape (tries, n_raters, 3): class index, OTHER_TOKEN_INDEX, or -2
+    (no token)."""
     n_classes = blend.size
     shape = (tries, n_raters)
     tokens = np.full((*shape, 3), -2, dtype=np.int64)
@@ -213,7 +191,7 @@ def _draw_tokens(
         tokens[..., 2] = np.where(ok3, picks[..., 2], -2)
     if setup.has_other:
         other = rng.random(shape) < setup.p_other
-        tokens[..., 0][other] = OTHER
+        tokens[..., 0][other] = OTHER_TOKEN_INDEX
     return tokens
 
 
@@ -221,7 +199,7 @@ def vote_counts(tokens: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndar
     """Valid votes per class (..., C) and "other" tokens (...) of token arrays (..., R, 3)."""
     flat = tokens.reshape(*tokens.shape[:-2], -1)
     counts = (flat[..., None] == np.arange(n_classes)).sum(axis=-2)
-    return counts, (flat == OTHER).sum(axis=-1)
+    return counts, (flat == OTHER_TOKEN_INDEX).sum(axis=-1)
 
 
 def outcome(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -252,11 +230,15 @@ def _vad(blend: np.ndarray, classes: tuple[str, ...], n: int, rng: np.random.Gen
     return np.clip(centre + rng.normal(0.0, 0.5, size=(n, 3)), 1.0, 5.0)
 
 
-def design_corpus(fmt: str, n: int, rng: np.random.Generator) -> list[DesignedUtterance]:
+def design_corpus(
+    fmt: str | CorpusFormat, n: int, rng: np.random.Generator
+) -> list[DesignedUtterance]:
     """Blends, planned outcomes and simulated votes for ``n`` utterances of format ``fmt``."""
-    classes = classes_for(fmt)
+    fmt = corpus_format(fmt)
+    classes = fmt.classes
     n_classes = len(classes)
-    setup = RATER_SETUPS[fmt]
+    writer = fmt.demo_writer()
+    setup, plan = writer.raters, writer.plan
     pool = max(setup.pool_size, setup.max_raters + 1)
     dominant, scenario = plan_scenarios(fmt, n, rng)
     durations = np.round(rng.uniform(1.2, 3.8, n), 3)
@@ -266,13 +248,13 @@ def design_corpus(fmt: str, n: int, rng: np.random.Generator) -> list[DesignedUt
         n_raters = int(rng.integers(setup.min_raters, setup.max_raters + 1))
         if utt.scenario == "plurality" and not setup.multi_select:
             # single-choice plurality without majority needs >= 4 raters
-            n_raters = max(n_raters, OUTCOME_PLANS[fmt].plurality_min_raters)
+            n_raters = max(n_raters, plan.plurality_min_raters)
         tokens = None
         for _ in range(50):
-            utt.blend = draw_blend(utt.scenario, utt.dominant, n_classes, rng, OUTCOME_PLANS[fmt])
+            utt.blend = draw_blend(utt.scenario, utt.dominant, n_classes, rng, plan)
             if utt.scenario == "all_other":
                 tokens = np.full((1, n_raters, 3), -2)
-                tokens[..., 0] = OTHER
+                tokens[..., 0] = OTHER_TOKEN_INDEX
                 break
             candidates = _draw_tokens(utt.blend, n_raters, 128, setup, rng)
             hit = np.flatnonzero(
@@ -282,7 +264,9 @@ def design_corpus(fmt: str, n: int, rng: np.random.Generator) -> list[DesignedUt
                 tokens = candidates[hit[:1]]
                 break
         if tokens is None:  # pragma: no cover - probability far below 1e-12
-            raise RuntimeError(f"{fmt}: could not simulate a {utt.scenario} vote for utterance {i}")
+            raise RuntimeError(
+                f"{fmt.name}: could not simulate a {utt.scenario} vote for utterance {i}"
+            )
         raters = rng.choice(pool, size=n_raters, replace=False)
         vads = _vad(utt.blend, classes, n_raters, rng)
         for r in range(n_raters):
@@ -296,35 +280,38 @@ def design_corpus(fmt: str, n: int, rng: np.random.Generator) -> list[DesignedUt
     return design
 
 
-def summarise(fmt: str, design: list[DesignedUtterance]) -> dict:
-    """Counts the pipeline should find: utterances, counted tokens, "other" tokens, and how many
-    utterances MR / PR / AR keep, with the winners per class (independent of the parsers)."""
-    classes = classes_for(fmt)
-    counts = np.zeros((len(design), len(classes)), dtype=np.int64)
-    n_other = 0
-    n_tokens = 0
-    n_self = 0
+def _counted_tokens(design: list[DesignedUtterance], n_classes: int) -> tuple[np.ndarray, ...]:
+    """Per utterance: valid votes per class (N, C) and "other" tokens (N,) of the counted
+    (evaluator) votes."""
+    counts = np.zeros((len(design), n_classes), dtype=np.int64)
+    n_other = np.zeros(len(design), dtype=np.int64)
     for i, utt in enumerate(design):
-        for vote in utt.votes:
-            if vote.kind != "evaluator":
-                n_self += len(vote.labels)
-                continue
-            n_tokens += len(vote.labels)
+        for vote in utt.counted_votes():
             for label in vote.labels:
-                if label == OTHER:
-                    n_other += 1
+                if label == OTHER_TOKEN_INDEX:
+                    n_other[i] += 1
                 else:
                     counts[i, label] += 1
+    return counts, n_other
+
+
+def summarise(fmt: str | CorpusFormat, design: list[DesignedUtterance]) -> dict:
+    """Counts the pipeline should find: utterances, counted tokens, "other" tokens, and how many
+    utterances MR / PR / AR keep, with the winners per class (independent of the parsers)."""
+    fmt = corpus_format(fmt)
+    classes = fmt.classes
+    counts, n_other = _counted_tokens(design, len(classes))
+    n_self = sum(len(v.labels) for utt in design for v in utt.votes if v.kind != "evaluator")
     mr, pr, winner = outcome(counts)
     mr_wins = np.bincount(winner[mr], minlength=len(classes))
     pr_wins = np.bincount(winner[pr], minlength=len(classes))
     return {
-        "format": fmt,
+        "format": fmt.name,
         "classes": list(classes),
         "n_utterances": len(design),
-        "n_ratings": int(n_tokens),
+        "n_ratings": int(counts.sum() + n_other.sum()),
         "n_valid_votes": int(counts.sum()),
-        "n_other_votes": int(n_other),
+        "n_other_votes": int(n_other.sum()),
         "n_self_evaluation_votes": int(n_self),
         "n_mr_kept": int(mr.sum()),
         "n_pr_kept": int(pr.sum()),
@@ -346,7 +333,9 @@ def check_summary(summary: dict) -> None:
         raise RuntimeError(f"{fmt}: simulated votes do not give MR < PR < all: {summary}")
 
 
-def design_table3(fmt: str, design: list[DesignedUtterance]) -> dict[str, tuple[float, float]]:
+def design_table3(
+    fmt: str | CorpusFormat, design: list[DesignedUtterance]
+) -> dict[str, tuple[float, float]]:
     """Table 3 row (rule -> data loss %, rating loss %) of simulated votes, computed with the
     pipeline's own definitions (:func:`serrules.labels.label_loss.label_loss`)."""
     import pandas as pd
@@ -354,19 +343,13 @@ def design_table3(fmt: str, design: list[DesignedUtterance]) -> dict[str, tuple[
     from serrules.base.classes import prefixed
     from serrules.labels.label_loss import label_loss
 
-    classes = classes_for(fmt)
-    counts = np.zeros((len(design), len(classes)), dtype=np.int64)
-    n_other = np.zeros(len(design), dtype=np.int64)
-    for i, utt in enumerate(design):
-        for vote in utt.counted_votes():
-            for label in vote.labels:
-                if label == OTHER:
-                    n_other[i] += 1
-                else:
-                    counts[i, label] += 1
+    fmt = corpus_format(fmt)
+    classes = fmt.classes
+    counts, n_other = _counted_tokens(design, len(classes))
     table = pd.DataFrame(counts, columns=prefixed("votes_", classes))
+    table.insert(0, "utterance_id", [f"u{i}" for i in range(len(design))])
     table["n_other"] = n_other
-    loss = label_loss(table, classes, fmt).set_index("rule")
+    loss = label_loss(table, classes, fmt.name).set_index("rule")
     return {
         rule: (100 * float(loss.loc[rule, "data_loss"]), 100 * float(loss.loc[rule, "rating_loss"]))
         for rule in loss.index

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from serrules.base.classes import CORPUS_CLASSES
+from serrules.audio.loading import SAMPLE_RATE  # the demo writes audio at the pipeline's rate
+from serrules.corpora.formats import FORMATS
 
-SAMPLE_RATE = 16_000
 MIN_DURATION_S = 1.0
 MAX_DURATION_S = 4.0
 
@@ -51,8 +51,8 @@ CLASS_PROSODY: dict[str, tuple[float, float, float, float, float]] = {
     "sadness": (-3.5, 1.5, -8.0, 2.8, 4.5),
 }
 
-_missing = {c for cls in CORPUS_CLASSES.values() for c in cls} - set(CLASS_PROSODY)
-if _missing:  # pragma: no cover - guards edits of classes.py
+_missing = {c for fmt in FORMATS.values() for c in fmt.classes} - set(CLASS_PROSODY)
+if _missing:  # pragma: no cover - guards edits of the format records
     raise RuntimeError(f"CLASS_PROSODY lacks a prosody vector for: {sorted(_missing)}")
 
 #: Base f0 range of a speaker, Hz, by gender letter.

@@ -1,104 +1,60 @@
-"""Write simulated votes in each corpus's native layout (one function per format).
+"""Write simulated votes in each corpus's native layout (one writer per format).
 
 Each writer lays out utterance names, speakers, sessions or splits, writes the annotation files
 exactly where the parsers look for them (see ``docs/demo.md``), and returns the audio to render
 plus counts of the native quirks it wrote (duplicate rater lines, non-voice responses, ...).
-Native vocabulary (rater words, codes) is keyed by the class names of
-:data:`serrules.base.classes.CORPUS_CLASSES`; a missing key is an error at import time.
+Native words and codes come from the format's vocabulary
+(:class:`serrules.corpora.formats.CorpusFormat`), the very table the parser reads them with.
+
+A :class:`DemoWriter` bundles a writer function with what the demo needs to know about the
+format's layout and raters; each format record names its writer (``demo_writer_ref``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from serrules.base.classes import classes_for
-from serrules.demo.raters import OTHER, DesignedUtterance, Vote
+from serrules.corpora.formats import CorpusFormat
+from serrules.demo.raters import (
+    OTHER_TOKEN_INDEX,
+    DesignedUtterance,
+    OutcomePlan,
+    RaterSetup,
+    Vote,
+)
 from serrules.demo.speech import AudioSpec, speaker_base_f0
 
 WriterResult = tuple[list[AudioSpec], dict[str, int]]
 
-# --------------------------------------------------------------------------- native vocabulary
 
-IEMOCAP_WORDS = {
-    "neutral": "Neutral",
-    "happiness": "Happiness",
-    "excitement": "Excited",
-    "sadness": "Sadness",
-    "anger": "Anger",
-    "frustration": "Frustration",
-    "fear": "Fear",
-    "surprise": "Surprise",
-    "disgust": "Disgust",
-}
-IEMOCAP_CODES = {
-    "neutral": "neu",
-    "happiness": "hap",
-    "excitement": "exc",
-    "sadness": "sad",
-    "anger": "ang",
-    "frustration": "fru",
-    "fear": "fea",
-    "surprise": "sur",
-    "disgust": "dis",
-}
-MSP_IMPROV_WORDS = {"anger": "Angry", "happiness": "Happy", "sadness": "Sad", "neutral": "Neutral"}
-MSP_IMPROV_CODES = {"anger": "A", "happiness": "H", "sadness": "S", "neutral": "N"}
-PODCAST_WORDS = {
-    "anger": "Angry",
-    "sadness": "Sad",
-    "happiness": "Happy",
-    "surprise": "Surprise",
-    "fear": "Fear",
-    "disgust": "Disgust",
-    "contempt": "Contempt",
-    "neutral": "Neutral",
-}
-PODCAST_CODES = {
-    "anger": "A",
-    "sadness": "S",
-    "happiness": "H",
-    "surprise": "U",
-    "fear": "F",
-    "disgust": "D",
-    "contempt": "C",
-    "neutral": "N",
-}
-CREMA_LETTERS = {
-    "anger": "A",
-    "disgust": "D",
-    "fear": "F",
-    "happiness": "H",
-    "neutral": "N",
-    "sadness": "S",
-}
-CREMA_CLIP_CODES = {
-    "anger": "ANG",
-    "disgust": "DIS",
-    "fear": "FEA",
-    "happiness": "HAP",
-    "neutral": "NEU",
-    "sadness": "SAD",
-}
+@dataclass(frozen=True)
+class DemoWriter:
+    """The demo corpus of one format: ``write(fmt, root, design, rng)`` -> (audio specs, extra
+    counts); ``top_level_entries`` = what it creates under the corpus root (refused if already
+    there); ``layout_minimum`` = utterances the layout itself needs (e.g. both speakers of every
+    session); ``plan`` and ``raters`` = the simulated vote outcomes and rater behaviour;
+    ``split_shares`` = share of the utterances per official split (layouts with one);
+    ``paper_table3`` = the paper's Table 3 row the plan is calibrated to (rule -> data loss %,
+    rating loss %), where the paper has one."""
 
-for _fmt, _table in (
-    ("iemocap", IEMOCAP_WORDS),
-    ("iemocap", IEMOCAP_CODES),
-    ("msp-improv", MSP_IMPROV_WORDS),
-    ("msp-improv", MSP_IMPROV_CODES),
-    ("msp-podcast", PODCAST_WORDS),
-    ("msp-podcast", PODCAST_CODES),
-    ("biic-podcast", PODCAST_WORDS),
-    ("crema-d", CREMA_LETTERS),
-    ("crema-d", CREMA_CLIP_CODES),
-):
-    if set(_table) != set(classes_for(_fmt)):  # pragma: no cover - guards edits of classes.py
-        raise RuntimeError(f"native vocabulary of {_fmt} does not cover its classes")
+    write: Callable[
+        [CorpusFormat, Path, list[DesignedUtterance], np.random.Generator], WriterResult
+    ]
+    top_level_entries: tuple[str, ...]
+    layout_minimum: int
+    plan: OutcomePlan
+    raters: RaterSetup
+    split_shares: tuple[tuple[str, float], ...] = ()
+    paper_table3: Mapping[str, tuple[float, float]] | None = None
 
+
+#: Free text of "other" answers.
 OTHER_TEXTS = ("Bored", "Amused", "Concerned", "Confused", "Disappointed", "Sarcastic", "Tired")
 SECONDARY_WORDS = (
     "Frustrated",
@@ -151,7 +107,7 @@ def _majority_code(votes: list[Vote], codes: dict[str, str], classes, other: str
     leaders = [k for k, c in tally.items() if c == best]
     if len(leaders) != 1 or 2 * best <= len(votes):
         return none
-    return other if leaders[0] == OTHER else codes[classes[leaders[0]]]
+    return other if leaders[0] == OTHER_TOKEN_INDEX else codes[classes[leaders[0]]]
 
 
 def _plurality_code(votes: list[Vote], codes: dict[str, str], classes, other: str, none: str):
@@ -161,7 +117,7 @@ def _plurality_code(votes: list[Vote], codes: dict[str, str], classes, other: st
     if best == 0 or (tally == best).sum() != 1:
         return none
     top = int(tally.argmax()) - 1
-    return other if top == OTHER else codes[classes[top]]
+    return other if top == OTHER_TOKEN_INDEX else codes[classes[top]]
 
 
 def _r_csv_line(values: list) -> str:
@@ -185,9 +141,11 @@ def _write_text(path: Path, text: str) -> None:
 # --------------------------------------------------------------------------- IEMOCAP
 
 
-def write_iemocap(root: Path, design: list[DesignedUtterance], rng: np.random.Generator):
+def write_iemocap(
+    fmt: CorpusFormat, root: Path, design: list[DesignedUtterance], rng: np.random.Generator
+):
     """Session{1..5}/dialog/EmoEvaluation/<dialog>.txt + sentences/wav/<dialog>/<utt>.wav."""
-    classes = classes_for("iemocap")
+    classes = fmt.classes
     n_sessions = 5
     session_of = balanced_groups(len(design), n_sessions, rng)
     base_f0 = {(s, g): speaker_base_f0(g, rng) for s in range(1, 6) for g in "FM"}
@@ -210,15 +168,18 @@ def write_iemocap(root: Path, design: list[DesignedUtterance], rng: np.random.Ge
                 dialog = f"Ses{s:02d}{side}_script{k // 2 + 1:02d}_{part}"
             turns = members[pos : pos + size]
             turn_genders = genders[pos : pos + size]
-            neutral_word = "Neutral state" if k % 3 == 2 else "Neutral"
-            words = {**IEMOCAP_WORDS, "neutral": neutral_word}
+            # every third dialog writes the vocabulary's other neutral word, "Neutral state"
+            words = {c: fmt.vocabulary.word(c) for c in classes}
+            words["neutral"] = fmt.vocabulary.words["neutral"][1 if k % 3 == 2 else 0]
             blocks, seen, clock = [], {"F": 0, "M": 0}, float(rng.uniform(2.0, 8.0))
             for utt, gender in zip(turns, turn_genders, strict=True):
                 utt_id = f"{dialog}_{gender}{seen[gender]:03d}"
                 seen[gender] += 1
                 start, end = clock, clock + utt.duration_s
                 clock = end + float(rng.uniform(0.2, 2.5))
-                blocks.append(_iemocap_block(utt, utt_id, start, end, words, gender, rng, counts))
+                blocks.append(
+                    _iemocap_block(fmt, utt, utt_id, start, end, words, gender, rng, counts)
+                )
                 specs.append(
                     AudioSpec(
                         root / f"Session{s}" / "sentences" / "wav" / dialog / f"{utt_id}.wav",
@@ -242,16 +203,16 @@ def write_iemocap(root: Path, design: list[DesignedUtterance], rng: np.random.Ge
 
 
 def _iemocap_token(label: int, words: dict[str, str], classes, rng) -> str:
-    if label != OTHER:
+    if label != OTHER_TOKEN_INDEX:
         return words[classes[label]]
     return "Other" if rng.random() < 0.5 else f"Other:{rng.choice(OTHER_TEXTS)}"
 
 
-def _iemocap_block(utt, utt_id, start, end, words, gender, rng, counts) -> str:
-    classes = classes_for("iemocap")
+def _iemocap_block(fmt, utt, utt_id, start, end, words, gender, rng, counts) -> str:
+    classes = fmt.classes
     evaluators = sorted(utt.counted_votes(), key=lambda v: v.rater)
     selfs = [v for v in utt.votes if v.kind == "self"]
-    code = _majority_code(evaluators, IEMOCAP_CODES, classes, "oth", "xxx")
+    code = _majority_code(evaluators, fmt.vocabulary.codes, classes, "oth", "xxx")
     v, a, d = _mean_vad(evaluators)
     lines = [f"[{start:.4f} - {end:.4f}]\t{utt_id}\t{code}\t[{v:.4f}, {a:.4f}, {d:.4f}]"]
     comment = lambda: str(rng.choice(COMMENTS)) if rng.random() < 0.08 else "()"  # noqa: E731
@@ -273,9 +234,11 @@ def _iemocap_block(utt, utt_id, start, end, words, gender, rng, counts) -> str:
 # --------------------------------------------------------------------------- MSP-IMPROV
 
 
-def write_msp_improv(root: Path, design: list[DesignedUtterance], rng: np.random.Generator):
+def write_msp_improv(
+    fmt: CorpusFormat, root: Path, design: list[DesignedUtterance], rng: np.random.Generator
+):
     """Evaluation.txt + Audio/session{s}/<S01A>/<scenario>/MSP-IMPROV-<id>.wav."""
-    classes = classes_for("msp-improv")
+    classes, vocab = fmt.classes, fmt.vocabulary
     n = len(design)
     session_of = balanced_groups(n, 6, rng) + 1
     gender_of = rng.choice(["F", "M"], size=n)
@@ -291,22 +254,21 @@ def write_msp_improv(root: Path, design: list[DesignedUtterance], rng: np.random
     specs: list[AudioSpec] = []
     for i, utt in enumerate(design):
         s, g = int(session_of[i]), str(gender_of[i])
-        group = f"S{sentence_of[i]:02d}{MSP_IMPROV_CODES[classes[utt.dominant]]}"
+        group = f"S{sentence_of[i]:02d}{vocab.codes[classes[utt.dominant]]}"
         key = (group, g, s, scenario_of[i])
         turn_counter[key] = turn_counter.get(key, 0) + 1
         pair = g + ("M" if g == "F" else "F")
         stem = f"{group}-{g}{s:02d}-{scenario_of[i]}-{pair}{turn_counter[key]:02d}"
         votes = utt.counted_votes()
-        code = _majority_code(votes, MSP_IMPROV_CODES, classes, "O", "X")
+        code = _majority_code(votes, vocab.codes, classes, "O", "X")
         v, a, d = _mean_vad(votes)
         nat = float(rng.uniform(2.5, 4.5))
         lines = [
             f"UTD-IMPROV-{stem}.avi; {code}; A:{6.0 - a:.6f}; V:{v:.6f}; D:{d:.6f} ; N:{nat:.6f};"
         ]
         for vote in votes:
-            primary = (
-                "Other" if vote.labels[0] == OTHER else MSP_IMPROV_WORDS[classes[vote.labels[0]]]
-            )
+            label = vote.labels[0]
+            primary = "Other" if label == OTHER_TOKEN_INDEX else vocab.word(classes[label])
             k = int(rng.choice([0, 0, 1, 2]))
             secondary = ",".join(rng.choice(SECONDARY_WORDS, size=k, replace=False))
             va, vv, vd = (_to_scale(x, 5) for x in vote.vad)
@@ -332,11 +294,6 @@ def write_msp_improv(root: Path, design: list[DesignedUtterance], rng: np.random
 
 # --------------------------------------------------------------------------- podcasts
 
-PODCAST_SPLITS = {
-    "msp-podcast": (("Train", 0.56), ("Development", 0.13), ("Test1", 0.20), ("Test2", 0.11)),
-    "biic-podcast": (("Train", 0.56), ("Development", 0.13), ("Test", 0.31)),
-}
-
 
 def _quota(n: int, shares: list[float]) -> np.ndarray:
     """Largest-remainder integer split of n by shares, each part at least 1."""
@@ -349,10 +306,14 @@ def _quota(n: int, shares: list[float]) -> np.ndarray:
     return sizes
 
 
-def _write_podcast(fmt: str, root: Path, design: list[DesignedUtterance], rng):
-    classes = classes_for(fmt)
-    prefix = "MSP-PODCAST" if fmt == "msp-podcast" else "BIIC-PODCAST"
-    splits = PODCAST_SPLITS[fmt]
+def write_podcast(
+    fmt: CorpusFormat, root: Path, design: list[DesignedUtterance], rng: np.random.Generator
+):
+    """Labels/labels_consensus.csv + Labels/labels_detailed.csv + Audios/<FileName>; names and
+    splits of MSP-PODCAST or (BIIC-PODCAST names, Train/Development/Test) of BIIC-PODCAST."""
+    classes, vocab = fmt.classes, fmt.vocabulary
+    prefix = fmt.name.upper()
+    splits = fmt.demo_writer().split_shares
     split_of = rng.permutation(
         np.repeat([name for name, _ in splits], _quota(len(design), [s for _, s in splits]))
     )
@@ -375,7 +336,7 @@ def _write_podcast(fmt: str, root: Path, design: list[DesignedUtterance], rng):
             f0 = speaker_base_f0(gender[0] if gender != "Unknown" else "?", rng)
             for seg, i in enumerate(members[pos : pos + size], start=1):
                 speaker_of[i], gender_of[i], f0_of[i] = speaker, gender, f0
-                if fmt == "msp-podcast":
+                if fmt.name == "msp-podcast":
                     file_of[i] = f"{prefix}_{next_podcast:04d}_{seg * 4:04d}.wav"
                 else:
                     file_of[i] = f"{prefix}_{next_podcast:04d}_{seg * 8:04d}_{1 + seg % 3:04d}.wav"
@@ -391,17 +352,17 @@ def _write_podcast(fmt: str, root: Path, design: list[DesignedUtterance], rng):
     for i in sorted(range(len(design)), key=lambda j: file_of[j]):
         utt = design[i]
         votes = utt.counted_votes()
-        code = _plurality_code(votes, PODCAST_CODES, classes, "O", "X")
+        code = _plurality_code(votes, vocab.codes, classes, "O", "X")
         v, a, d = (1.0 + (x - 1.0) * 1.5 for x in _mean_vad(votes))
         writer.writerow(
             [file_of[i], code, f"{a:.4f}", f"{v:.4f}", f"{d:.4f}"]
             + [speaker_of[i], gender_of[i], split_of[i]]
         )
         for vote in votes:
-            if vote.labels[0] == OTHER:
+            if vote.labels[0] == OTHER_TOKEN_INDEX:
                 primary = f"Other-{rng.choice(OTHER_TEXTS)}"
             else:
-                primary = PODCAST_WORDS[classes[vote.labels[0]]]
+                primary = vocab.word(classes[vote.labels[0]])
             k = int(rng.choice([0, 0, 1, 2, 3]))
             fields = [f"WORKER{vote.rater + 1:05d}", primary]
             if k:
@@ -416,16 +377,6 @@ def _write_podcast(fmt: str, root: Path, design: list[DesignedUtterance], rng):
     _write_text(root / "Labels" / "labels_detailed.csv", "\n".join(detailed) + "\n")
     n_unknown = int((speaker_of == "Unknown").sum())
     return specs, {"n_speakers": next_speaker - 1, "n_unknown_speaker_utterances": n_unknown}
-
-
-def write_msp_podcast(root: Path, design: list[DesignedUtterance], rng: np.random.Generator):
-    """Labels/labels_consensus.csv + Labels/labels_detailed.csv + Audios/<FileName>."""
-    return _write_podcast("msp-podcast", root, design, rng)
-
-
-def write_biic_podcast(root: Path, design: list[DesignedUtterance], rng: np.random.Generator):
-    """The MSP-PODCAST layout with BIIC-PODCAST names and the Train/Development/Test split."""
-    return _write_podcast("biic-podcast", root, design, rng)
 
 
 # --------------------------------------------------------------------------- CREMA-D
@@ -454,7 +405,9 @@ CREMA_HEADER = (
 )
 
 
-def write_crema_d(root: Path, design: list[DesignedUtterance], rng: np.random.Generator):
+def write_crema_d(
+    fmt: CorpusFormat, root: Path, design: list[DesignedUtterance], rng: np.random.Generator
+):
     """finishedResponses.csv + finishedEmoResponses.csv + VideoDemographics.csv +
     AudioWAV/<clip>.wav.
 
@@ -464,7 +417,8 @@ def write_crema_d(root: Path, design: list[DesignedUtterance], rng: np.random.Ge
     drops it; it is not among the counted votes of the summary). All other first clicks come
     within 6 s and final responses within 9 s, so either time filter keeps them.
     """
-    classes = classes_for("crema-d")
+    classes, vocab = fmt.classes, fmt.vocabulary
+    letters = {c: vocab.word(c) for c in classes}  # respEmo letters, in class order
     n_actors = int(np.clip(np.ceil(len(design) / 10), 4, 91))
     actors = np.arange(1001, 1001 + n_actors)
     sex = {int(a): ("Female" if k % 2 else "Male") for k, a in enumerate(actors)}
@@ -472,7 +426,7 @@ def write_crema_d(root: Path, design: list[DesignedUtterance], rng: np.random.Ge
     used: set[str] = set()
     clip_of: list[str] = []
     for i, utt in enumerate(design):
-        emo = CREMA_CLIP_CODES[classes[utt.dominant]]
+        emo = vocab.codes[classes[utt.dominant]]
         levels = ["XX"] if emo == "NEU" else list(CREMA_LEVELS)
         combos = [(s, lv) for s in CREMA_SENTENCES for lv in levels]
         clip = next(
@@ -490,16 +444,16 @@ def write_crema_d(root: Path, design: list[DesignedUtterance], rng: np.random.Ge
     for i, utt in enumerate(design):
         votes = utt.counted_votes()
         for vote in votes:
-            letter = CREMA_LETTERS[classes[vote.labels[0]]]
+            letter = letters[classes[vote.labels[0]]]
             rows.append((vote.rater + 1, i, 1, letter, vote.vad[1], False))
         if rng.random() < 0.04:  # an extra voice response the official time filter drops
             taken = {v.rater + 1 for v in votes}
             rater = next(r for r in rng.permutation(np.arange(1, n_pool + 1)) if r not in taken)
-            letter = str(rng.choice(list(CREMA_LETTERS.values())))
+            letter = str(rng.choice(list(letters.values())))
             rows.append((int(rater), i, 1, letter, 3.0, True))
         if rng.random() < 0.3:  # face-only and audio-visual responses
             for _ in range(int(rng.integers(1, 4))):
-                letter = str(rng.choice(list(CREMA_LETTERS.values())))
+                letter = str(rng.choice(list(letters.values())))
                 rows.append(
                     (
                         int(rng.integers(1, n_pool + 1)),
@@ -527,7 +481,7 @@ def write_crema_d(root: Path, design: list[DesignedUtterance], rng: np.random.Ge
         final_ttr = first_ttr + int(rng.integers(300, 3000))
         n_tries = int(rng.random() < 0.15)
         clip = clip_of[i]
-        disp_emo = CREMA_LETTERS[classes[design[i].dominant]]
+        disp_emo = letters[classes[design[i].dominant]]
         disp_val = clip.rsplit("_", 1)[1]
         lines.append(
             _r_csv_line(
@@ -586,34 +540,69 @@ def write_crema_d(root: Path, design: list[DesignedUtterance], rng: np.random.Ge
     }
 
 
-#: format -> writer(root, design, rng) -> (audio specs, extra counts)
-WRITERS: dict[str, Callable[..., WriterResult]] = {
-    "iemocap": write_iemocap,
-    "msp-improv": write_msp_improv,
-    "msp-podcast": write_msp_podcast,
-    "biic-podcast": write_biic_podcast,
-    "crema-d": write_crema_d,
-}
+# --------------------------------------------------------------------------- the writers
+# Plans are calibrated so that the demo's Table 3 (240 utterances, the shipped seed) lands near
+# the paper's Table 3 row of the corpus (README, "Demo results"; tested in tests/test_demo.py).
 
-#: Top-level entries each writer creates under the corpus root (refused if already there).
-TOP_LEVEL_ENTRIES: dict[str, tuple[str, ...]] = {
-    "iemocap": tuple(f"Session{s}" for s in range(1, 6)),
-    "msp-improv": ("Evaluation.txt", "Audio"),
-    "msp-podcast": ("Labels", "Audios"),
-    "biic-podcast": ("Labels", "Audios"),
-    "crema-d": (
+IEMOCAP = DemoWriter(
+    write_iemocap,
+    top_level_entries=tuple(f"Session{s}" for s in range(1, 6)),
+    layout_minimum=10,  # both speakers of 5 sessions
+    plan=OutcomePlan(0.686, 0.253, 0.03),
+    raters=RaterSetup(
+        3, 4, 6, 0.035, 0.10, multi_select=True, p_second=0.3, p_third=0.08, p_self_eval=0.35
+    ),
+    paper_table3={"MR": (31.37, 49.44), "PR": (25.32, 45.70), "AR": (0.0, 3.10)},
+)
+MSP_IMPROV = DemoWriter(
+    write_msp_improv,
+    top_level_entries=("Evaluation.txt", "Audio"),
+    layout_minimum=12,  # both speakers of 6 sessions
+    plan=OutcomePlan(0.908, 0.056, 0.01),
+    raters=RaterSetup(5, 8, 40, 0.046, 0.12),
+    paper_table3={"MR": (9.18, 28.52), "PR": (5.63, 26.41), "AR": (0.0, 5.12)},
+)
+MSP_PODCAST = DemoWriter(
+    write_podcast,
+    top_level_entries=("Labels", "Audios"),
+    layout_minimum=4,  # one per split
+    plan=OutcomePlan(0.552, 0.199, 0.02, majority_alpha=4.0),
+    raters=RaterSetup(5, 7, 60, 0.062, 0.12),
+    split_shares=(("Train", 0.56), ("Development", 0.13), ("Test1", 0.20), ("Test2", 0.11)),
+    paper_table3={"MR": (44.81, 59.87), "PR": (19.85, 49.24), "AR": (0.0, 6.15)},
+)
+BIIC_PODCAST = DemoWriter(
+    write_podcast,
+    top_level_entries=("Labels", "Audios"),
+    layout_minimum=3,  # one per split
+    plan=OutcomePlan(0.798, 0.0, 0.01, majority_alpha=5.0, plurality_min_raters=8),
+    raters=RaterSetup(5, 7, 60, 0.006, 0.12),
+    split_shares=(("Train", 0.56), ("Development", 0.13), ("Test", 0.31)),
+    paper_table3={"MR": (20.25, 43.18), "PR": (0.06, 30.76), "AR": (0.0, 0.61)},
+)
+CREMA_D = DemoWriter(
+    write_crema_d,
+    top_level_entries=(
         "finishedResponses.csv",
         "finishedEmoResponses.csv",
         "VideoDemographics.csv",
         "AudioWAV",
     ),
-}
+    layout_minimum=1,
+    plan=OutcomePlan(0.65, 0.12, 0.0),
+    raters=RaterSetup(6, 10, 200, 0.0, 0.12, has_other=False),
+)
 
-#: Utterances the layout itself needs (IEMOCAP: both speakers of 5 sessions; MSP-IMPROV: 6).
-LAYOUT_MINIMUM: dict[str, int] = {
-    "iemocap": 10,
-    "msp-improv": 12,
-    "msp-podcast": 4,
-    "biic-podcast": 3,
-    "crema-d": 1,
-}
+__all__ = [
+    "BIIC_PODCAST",
+    "CREMA_D",
+    "IEMOCAP",
+    "MSP_IMPROV",
+    "MSP_PODCAST",
+    "DemoWriter",
+    "WriterResult",
+    "write_crema_d",
+    "write_iemocap",
+    "write_msp_improv",
+    "write_podcast",
+]

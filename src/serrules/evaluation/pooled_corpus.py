@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.base.classes import RULES, classes_for, prefixed
+from serrules.base.classes import RULES, prefixed
 from serrules.base.errors import PredictionError
 from serrules.base.tables import read_table
+from serrules.corpora.formats import corpus_format
 from serrules.evaluation.pooling import (
     TestSet,
     build_test_sets,
@@ -136,7 +137,7 @@ class CorpusFiles:
 def load_pooled_corpus(files: CorpusFiles) -> PooledCorpus:
     """Pool each train rule's per-fold predictions and build MR_test, PR_test and AR_test
     (every check of :mod:`serrules.evaluation.pooling` applies)."""
-    classes = classes_for(files.fmt)
+    classes = corpus_format(files.fmt).classes
     audio_index = read_table(
         files.audio_index, "audio_index", columns=("status",), error=PredictionError
     )

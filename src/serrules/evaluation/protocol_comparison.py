@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from serrules.base.classes import RULES, classes_for
+from serrules.base.classes import RULES
 from serrules.base.protocols import PROTOCOLS
+from serrules.corpora.formats import corpus_format
 from serrules.evaluation.bootstrap import bootstrap_metrics, paired_p_value
 from serrules.evaluation.metrics import METRICS, SystemScores
 from serrules.evaluation.pooled_corpus import pool_fold_predictions, read_test_sets
@@ -73,7 +74,7 @@ def compare_corpus(
     = the fold table that protocol trained on; ``settings[protocol]`` = ``{"evaluation": ...,
     "target_smoothing": ...}``. Both protocols must cover the same pooled test utterances.
     """
-    classes = classes_for(fmt)
+    classes = corpus_format(fmt).classes
     audio_index = pd.read_parquet(audio_index_path)
     pooled, expected_ids = {}, None
     for protocol in PROTOCOLS:

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.base.classes import CORPUS_CLASSES, RULES, prefixed
+from serrules.base.classes import RULES, prefixed
 from serrules.base.tables import preview
+from serrules.corpora.formats import FORMATS
 from serrules.evaluation.bootstrap import DEFAULT_CHUNK_BYTES
 from serrules.evaluation.corpus_metrics import (
     METRICS_COLUMNS,
@@ -84,10 +85,10 @@ def _classes_of(utterances_path: Path) -> tuple[str, ...]:
 
     names = pq.read_schema(utterances_path).names
     classes = tuple(n[len("votes_") :] for n in names if n.startswith("votes_"))
-    if classes not in set(CORPUS_CLASSES.values()):
+    if classes not in {fmt.classes for fmt in FORMATS.values()}:
         raise PredictionError(
             f"{utterances_path}: its votes_ columns {list(classes)} are not the classes of any "
-            f"corpus format ({', '.join(CORPUS_CLASSES)})"
+            f"corpus format ({', '.join(FORMATS)})"
         )
     return classes
 

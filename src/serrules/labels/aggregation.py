@@ -1,9 +1,9 @@
 """Label aggregation rules (MR, PR, AR) as vectorised functions of a vote-count matrix.
 
 ``votes`` is an ``(N, C)`` integer matrix: row = utterance, column = emotion class in the order of
-:data:`serrules.base.classes.CORPUS_CLASSES`, entry = number of *valid* votes (ratings rows with
-status
-``valid``) for that class. "Other" votes are not among the C classes and never enter ``votes``.
+:class:`serrules.corpora.formats.CorpusFormat`'s ``classes``, entry = number of *valid* votes
+(ratings rows with status ``valid``) for that class. "Other" votes are not among the C classes
+and never enter ``votes``.
 
 * **MR** (majority): one class has strictly more than half of the utterance's valid votes.
 * **PR** (plurality): exactly one class has the most votes (and that maximum is > 0).
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from serrules.base.classes import RULES, VALID, presence_threshold
+from serrules.base.tables import check_table
 
 
 def _check_votes(votes: np.ndarray) -> np.ndarray:
@@ -47,12 +48,13 @@ def vote_matrix(
     Returns an ``(len(utterance_ids), len(classes))`` int32 matrix whose rows follow
     ``utterance_ids`` and columns follow ``classes``. Raises ``ValueError`` naming the ratings
     ``source`` when a valid rating names an utterance that is not in ``utterance_ids`` or an
-    emotion that is not one of ``classes``, and when ``utterance_ids`` has duplicates.
+    emotion that is not one of ``classes``, and :class:`~serrules.base.errors.TableError` when
+    ``utterance_ids`` has duplicates (the key of the ``utterances`` table).
     """
     index = pd.Index(utterance_ids)
     if index.has_duplicates:
-        dup = index[index.duplicated()][0]
-        raise ValueError(f"utterance_ids: duplicate {dup!r}")
+        frame = pd.DataFrame({"utterance_id": index.astype(str)})
+        check_table(frame, "utterances", columns=(), source="utterance_ids")
     classes = list(classes)
     valid = ratings.loc[ratings["status"].eq(VALID).to_numpy(dtype=bool, na_value=False)]
     rows = index.get_indexer(valid["utterance_id"])

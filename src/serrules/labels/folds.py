@@ -1,27 +1,22 @@
-"""The study's cross-validation folds: the one place that spells the fold tables out.
+"""Fold assignment: the study's cross-validation folds of a corpus, from its format's fold design.
 
-Schemes (fold ``k`` is 1-based):
+The fold tables themselves are facts about each corpus and live in its format record
+(:class:`serrules.corpora.formats.FoldDesign`, docs/labels.md lists them); fold ``k`` is 1-based:
 
-* **iemocap** - 5 session folds, (train sessions / dev session / test session):
-  (1,2,3/4/5), (2,3,4/5/1), (3,4,5/1/2), (1,4,5/2/3), (1,2,5/3/4). The study's table prints
-  the last one as (1,2,4/3/4); that puts session 4 in train and test and never uses session 5,
-  so it is read as the typo it must be: the train part is the three sessions left, (1,2,5),
-  exactly as in the other four folds (dev = the session before the test session).
-  The authors' released code uses other IEMOCAP folds (scheme ``authors``,
-  ``training.iemocap_folds``): (1,2,3/5/4), (1,2,5/4/3), (1,4,5/3/2), (3,4,5/2/1), (2,3,4/1/5).
-* **msp-improv** - 6 session folds (session = speaker number 1-6): (1,2,3,4/5/6),
-  (1,2,3,6/4/5), (1,2,5,6/3/4), (1,4,5,6/2/3), (3,4,5,6/1/2), (2,3,4,5/6/1).
-* **msp-podcast**, **biic-podcast** - one fold, the official split: ``Train`` -> train,
-  ``Development`` (older releases: ``Validation``) -> dev, ``Test1`` + ``Test2`` (BIIC: ``Test``)
-  -> test. Any other split value (or a missing one) is an error naming the value and utterance.
-* **crema-d** - 5 speaker-disjoint folds: the distinct actor ids (``speaker``) are sorted (as
-  strings; CREMA-D ids are 4-digit, so this is numeric order), actor of rank ``r`` (0-based) goes
-  to group ``g = r % 5``; fold ``k`` tests group ``k-1``, develops on group ``k % 5`` and trains
-  on the other three.
+* **session** folds (iemocap, msp-improv): each fold's (train sessions / dev session / test
+  session), one table per fold scheme (:data:`FOLD_SCHEMES`: the paper's, or the authors' code's,
+  which differ for IEMOCAP only, ``training.iemocap_folds``).
+* **split** folds (msp-podcast, biic-podcast): one fold, the official split mapped onto its parts
+  (``Train`` -> train, ``Development``/``Validation`` -> dev, ``Test1``/``Test2``/``Test`` ->
+  test). Any other split value (or a missing one) is an error naming the value and utterance.
+* **speaker** folds (crema-d): the distinct actor ids (``speaker``) are sorted (as strings;
+  CREMA-D ids are 4-digit, so this is numeric order), actor of rank ``r`` (0-based) goes to group
+  ``g = r % G``; fold ``k`` tests group ``k-1``, develops on group ``k % G`` and trains on the
+  other groups.
 
 :func:`assign_folds` returns the long table of ``folds.parquet`` (``fold, utterance_id, part``)
 and checks that every fold's train/dev/test parts are disjoint and non-empty, and, for the
-session and speaker schemes, that every utterance is in exactly one test part over all folds.
+session and speaker folds, that every utterance is in exactly one test part over all folds.
 """
 
 from __future__ import annotations
@@ -29,44 +24,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from serrules.base.classes import classes_for
 from serrules.base.errors import FoldError
+from serrules.base.tables import check_table
+from serrules.corpora.formats import FOLD_SCHEMES, CorpusFormat, corpus_format
 
+#: The parts of every fold, in code order (0 = train, 1 = dev, 2 = test).
 PARTS: tuple[str, ...] = ("train", "dev", "test")
-
-#: (train sessions, dev sessions, test sessions) per fold, in fold order (the paper's Tables 7-8).
-SESSION_FOLDS: dict[str, tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], ...]] = {
-    "iemocap": (
-        ((1, 2, 3), (4,), (5,)),
-        ((2, 3, 4), (5,), (1,)),
-        ((3, 4, 5), (1,), (2,)),
-        ((1, 4, 5), (2,), (3,)),
-        ((1, 2, 5), (3,), (4,)),
-    ),
-    "msp-improv": (
-        ((1, 2, 3, 4), (5,), (6,)),
-        ((1, 2, 3, 6), (4,), (5,)),
-        ((1, 2, 5, 6), (3,), (4,)),
-        ((1, 4, 5, 6), (2,), (3,)),
-        ((3, 4, 5, 6), (1,), (2,)),
-        ((2, 3, 4, 5), (6,), (1,)),
-    ),
-}
-
-#: Fold schemes (``training.iemocap_folds``): the paper's tables, or the authors' released code,
-#: which differs for IEMOCAP only.
-FOLD_SCHEMES: tuple[str, ...] = ("paper", "authors")
-AUTHORS_SESSION_FOLDS: dict[str, tuple] = {
-    **SESSION_FOLDS,
-    "iemocap": (
-        ((1, 2, 3), (5,), (4,)),
-        ((1, 2, 5), (4,), (3,)),
-        ((1, 4, 5), (3,), (2,)),
-        ((3, 4, 5), (2,), (1,)),
-        ((2, 3, 4), (1,), (5,)),
-    ),
-}
-_SCHEME_TABLES = {"paper": SESSION_FOLDS, "authors": AUTHORS_SESSION_FOLDS}
 
 
 def fold_table_name(scheme: str) -> str:
@@ -77,52 +40,25 @@ def fold_table_name(scheme: str) -> str:
     return "folds.parquet" if scheme == "paper" else f"folds_{scheme}.parquet"
 
 
-#: Official podcast split (as the parser writes it) -> part of the single fold.
-PODCAST_SPLITS: dict[str, str] = {
-    "Train": "train",
-    "Development": "dev",
-    "Validation": "dev",
-    "Test1": "test",
-    "Test2": "test",
-    "Test": "test",
-}
-PODCAST_FORMATS: tuple[str, ...] = ("msp-podcast", "biic-podcast")
-
-#: Number of speaker groups (= folds) for CREMA-D.
-CREMA_D_GROUPS = 5
-
-
-def n_folds(fmt: str) -> int:
-    """Number of folds of a corpus format."""
-    classes_for(fmt)  # clear error for an unknown format
-    if fmt in SESSION_FOLDS:
-        return len(SESSION_FOLDS[fmt])
-    if fmt in PODCAST_FORMATS:
-        return 1
-    if fmt == "crema-d":
-        return CREMA_D_GROUPS
-    raise KeyError(f"no fold scheme for corpus format {fmt!r}")  # pragma: no cover
-
-
 def _first(ids: pd.Series, mask: np.ndarray) -> str:
     return str(ids.to_numpy()[np.flatnonzero(mask)[0]])
 
 
-def _session_parts(utterances: pd.DataFrame, fmt: str, scheme: str = "paper") -> np.ndarray:
+def _session_parts(utterances: pd.DataFrame, fmt: CorpusFormat, scheme: str) -> np.ndarray:
     """(n_folds, N) array of part codes 0/1/2 (train/dev/test) from the session column."""
     ids = utterances["utterance_id"]
     session = utterances["session"]
     missing = session.isna().to_numpy()
     if missing.any():
-        raise FoldError(f"{fmt}: utterance {_first(ids, missing)!r} has no session")
+        raise FoldError(f"{fmt.name}: utterance {_first(ids, missing)!r} has no session")
     session = session.to_numpy(dtype=np.int64)
-    table = _SCHEME_TABLES[scheme][fmt]
+    table = fmt.folds.sessions[scheme]
     known = sorted({s for fold in table for part in fold for s in part})
     unknown = ~np.isin(session, known)
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])
         raise FoldError(
-            f"{fmt}: utterance {ids.iloc[i]!r} has session {session[i]}, not one of {known}"
+            f"{fmt.name}: utterance {ids.iloc[i]!r} has session {session[i]}, not one of {known}"
         )
     codes = np.empty((len(table), len(session)), dtype=np.int8)
     for k, fold in enumerate(table):
@@ -133,73 +69,82 @@ def _session_parts(utterances: pd.DataFrame, fmt: str, scheme: str = "paper") ->
     return codes
 
 
-def _speaker_parts(utterances: pd.DataFrame, fmt: str) -> np.ndarray:
-    """CREMA-D: speaker groups ``rank % 5`` over the sorted actor ids."""
+def _speaker_parts(utterances: pd.DataFrame, fmt: CorpusFormat) -> np.ndarray:
+    """Speaker groups ``rank % G`` over the sorted speaker ids."""
+    n_groups = fmt.folds.speaker_groups
     ids = utterances["utterance_id"]
     speaker = utterances["speaker"]
     missing = speaker.isna().to_numpy() | (speaker.astype("str").str.strip() == "").to_numpy()
     if missing.any():
-        raise FoldError(f"{fmt}: utterance {_first(ids, missing)!r} has no speaker")
+        raise FoldError(f"{fmt.name}: utterance {_first(ids, missing)!r} has no speaker")
     actors, rank = np.unique(speaker.astype("str").to_numpy(dtype=object), return_inverse=True)
-    if len(actors) < CREMA_D_GROUPS:
+    if len(actors) < n_groups:
         raise FoldError(
-            f"{fmt}: {len(actors)} speakers cannot fill {CREMA_D_GROUPS} speaker-disjoint folds"
+            f"{fmt.name}: {len(actors)} speakers cannot fill {n_groups} speaker-disjoint folds"
         )
-    group = rank % CREMA_D_GROUPS
-    codes = np.empty((CREMA_D_GROUPS, len(group)), dtype=np.int8)
-    for k in range(1, CREMA_D_GROUPS + 1):
-        test_group, dev_group = k - 1, k % CREMA_D_GROUPS
+    group = rank % n_groups
+    codes = np.empty((n_groups, len(group)), dtype=np.int8)
+    for k in range(1, n_groups + 1):
+        test_group, dev_group = k - 1, k % n_groups
         codes[k - 1] = np.where(group == test_group, 2, np.where(group == dev_group, 1, 0))
     return codes
 
 
-def _podcast_parts(utterances: pd.DataFrame, fmt: str) -> np.ndarray:
+def _split_parts(utterances: pd.DataFrame, fmt: CorpusFormat) -> np.ndarray:
+    """One fold: the official split of each utterance mapped onto its part."""
+    split_parts = fmt.folds.split_parts
     ids = utterances["utterance_id"]
     split = utterances["split"].astype("str")
-    part = split.map(PODCAST_SPLITS)
+    part = split.map(split_parts)
     bad = part.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         value = split.iloc[i]
         raise FoldError(
-            f"{fmt}: utterance {ids.iloc[i]!r} has split "
+            f"{fmt.name}: utterance {ids.iloc[i]!r} has split "
             f"{'(missing)' if pd.isna(value) else repr(value)}; "
-            f"expected one of {sorted(PODCAST_SPLITS)}"
+            f"expected one of {sorted(split_parts)}"
         )
     return pd.Index(PARTS).get_indexer(part).astype(np.int8)[None, :]
 
 
-def _part_source(fmt: str, k: int, p: int, scheme: str = "paper") -> str:
+def _part_source(fmt: CorpusFormat, k: int, p: int, scheme: str) -> str:
     """Which sessions / speaker group / splits make part ``p`` of fold ``k`` (0-based)."""
-    if fmt in SESSION_FOLDS:
-        return f"session(s) {', '.join(map(str, _SCHEME_TABLES[scheme][fmt][k][p]))}"
-    if fmt in PODCAST_FORMATS:
-        return f"split(s) {', '.join(s for s, v in PODCAST_SPLITS.items() if v == PARTS[p])}"
-    groups = {2: [k], 1: [(k + 1) % CREMA_D_GROUPS]}
-    train = [g for g in range(CREMA_D_GROUPS) if g not in (k, (k + 1) % CREMA_D_GROUPS)]
-    return f"speaker group(s) {groups.get(p, train)} of rank % {CREMA_D_GROUPS}"
+    design = fmt.folds
+    if design.column == "session":
+        return f"session(s) {', '.join(map(str, design.sessions[scheme][k][p]))}"
+    if design.column == "split":
+        splits = (s for s, v in design.split_parts.items() if v == PARTS[p])
+        return f"split(s) {', '.join(splits)}"
+    n_groups = design.speaker_groups
+    groups = {2: [k], 1: [(k + 1) % n_groups]}
+    train = [g for g in range(n_groups) if g not in (k, (k + 1) % n_groups)]
+    return f"speaker group(s) {groups.get(p, train)} of rank % {n_groups}"
 
 
-def assign_folds(utterances: pd.DataFrame, fmt: str, scheme: str = "paper") -> pd.DataFrame:
-    """Assign every utterance to train/dev/test in each fold of ``fmt``'s scheme (``scheme``:
-    the paper's fold tables or the authors' code, :data:`FOLD_SCHEMES`).
+def assign_folds(
+    utterances: pd.DataFrame, fmt: str | CorpusFormat, scheme: str = "paper"
+) -> pd.DataFrame:
+    """Assign every utterance to train/dev/test in each fold of ``fmt``'s fold design
+    (``scheme``: the paper's fold tables or the authors' code, :data:`FOLD_SCHEMES`).
 
-    ``utterances`` needs ``utterance_id`` and the column the scheme reads (``session`` for
-    iemocap/msp-improv, ``split`` for podcasts, ``speaker`` for crema-d). Returns the long table
+    ``utterances`` needs ``utterance_id`` and the column the design reads
+    (``fmt.folds.column``: ``session``, ``split`` or ``speaker``). Returns the long table
     ``fold`` (int64, 1-based), ``utterance_id``, ``part`` (``train``/``dev``/``test``), ordered by
-    fold, then input order. Raises :class:`FoldError` on duplicate ids, a value the scheme does
-    not know, an empty part, or (session/speaker schemes) a test coverage other than exactly once.
+    fold, then input order. Raises :class:`FoldError` on a missing column or duplicate ids (the
+    ``utterances`` table contract), a value the design does not know, an empty part, or
+    (session/speaker folds) a test coverage other than exactly once.
     """
-    classes_for(fmt)
+    fmt = corpus_format(fmt)
     fold_table_name(scheme)  # clear error for an unknown scheme
+    check_table(
+        utterances, "utterances", columns=[fmt.folds.column], source=fmt.name, error=FoldError
+    )
     ids = utterances["utterance_id"]
-    dup = ids.duplicated().to_numpy()
-    if dup.any():
-        raise FoldError(f"{fmt}: utterance {_first(ids, dup)!r} listed twice")
-    if fmt in SESSION_FOLDS:
+    if fmt.folds.column == "session":
         codes = _session_parts(utterances, fmt, scheme)
-    elif fmt in PODCAST_FORMATS:
-        codes = _podcast_parts(utterances, fmt)
+    elif fmt.folds.column == "split":
+        codes = _split_parts(utterances, fmt)
     else:
         codes = _speaker_parts(utterances, fmt)
 
@@ -208,16 +153,16 @@ def assign_folds(utterances: pd.DataFrame, fmt: str, scheme: str = "paper") -> p
         for p, name in enumerate(PARTS):
             if not (codes[k] == p).any():
                 raise FoldError(
-                    f"{fmt}: fold {k + 1} has an empty {name} part "
+                    f"{fmt.name}: fold {k + 1} has an empty {name} part "
                     f"({_part_source(fmt, k, p, scheme)}: none of the {n} utterances)"
                 )
-    if fmt not in PODCAST_FORMATS:
+    if fmt.folds.column != "split":
         times_tested = (codes == PARTS.index("test")).sum(axis=0)
         wrong = times_tested != 1
         if wrong.any():
             i = int(np.flatnonzero(wrong)[0])
             raise FoldError(
-                f"{fmt}: utterance {ids.iloc[i]!r} is in {times_tested[i]} test parts, not 1"
+                f"{fmt.name}: utterance {ids.iloc[i]!r} is in {times_tested[i]} test parts, not 1"
             )
     return pd.DataFrame(
         {
@@ -229,14 +174,9 @@ def assign_folds(utterances: pd.DataFrame, fmt: str, scheme: str = "paper") -> p
 
 
 __all__ = [
-    "AUTHORS_SESSION_FOLDS",
-    "CREMA_D_GROUPS",
     "FOLD_SCHEMES",
-    "fold_table_name",
-    "FoldError",
     "PARTS",
-    "PODCAST_SPLITS",
-    "SESSION_FOLDS",
+    "FoldError",
     "assign_folds",
-    "n_folds",
+    "fold_table_name",
 ]

@@ -29,20 +29,11 @@ import numpy as np
 import pandas as pd
 
 from serrules.base.classes import RULES, prefixed
+from serrules.base.tables import check_table, contract, read_table
 from serrules.labels.aggregation import rule_targets
 
-LOSS_COLUMNS: tuple[str, ...] = (
-    "corpus",
-    "rule",
-    "n_utterances",
-    "n_kept",
-    "data_loss",
-    "n_ratings",
-    "n_ratings_used",
-    "rating_loss",
-    "n_no_valid_vote",
-    "n_no_valid_vote_ratings",
-)
+#: Columns of ``label_loss.parquet``, in order (its contract in :mod:`serrules.base.tables`).
+LOSS_COLUMNS: tuple[str, ...] = tuple(contract("label_loss").column_names())
 
 
 def label_loss(utterances: pd.DataFrame, classes: Sequence[str], corpus: str) -> pd.DataFrame:
@@ -50,13 +41,12 @@ def label_loss(utterances: pd.DataFrame, classes: Sequence[str], corpus: str) ->
     n_ratings, n_ratings_used, rating_loss, n_no_valid_vote, n_no_valid_vote_ratings`` (losses
     are fractions in [0, 1]; denominators = the AR set, see the module docstring).
 
-    ``utterances`` needs the ``votes_<class>`` columns and ``n_other`` of ``utterances.parquet``.
-    Raises ``ValueError`` when a column is missing or no utterance has a valid vote.
+    ``utterances`` needs ``utterance_id``, the ``votes_<class>`` columns and ``n_other`` of
+    ``utterances.parquet``. Raises :class:`~serrules.base.errors.TableError` when a column is
+    missing (the table contract) and ``ValueError`` when no utterance has a valid vote.
     """
+    check_table(utterances, "utterances", classes=classes, columns=["n_other"], source=corpus)
     vote_cols = prefixed("votes_", tuple(classes))
-    missing = [c for c in [*vote_cols, "n_other"] if c not in utterances.columns]
-    if missing:
-        raise ValueError(f"{corpus}: utterances table lacks columns {missing}")
     votes = utterances[vote_cols].to_numpy(dtype=np.int64)
     n_other = utterances["n_other"].to_numpy(dtype=np.int64)
     n_valid = votes.sum(axis=1)
@@ -96,10 +86,7 @@ def read_label_loss(paths: Sequence[str | Path]) -> pd.DataFrame:
     """Concatenate ``label_loss.parquet`` files, checking columns, rules and unique corpora."""
     frames = []
     for path in paths:
-        df = pd.read_parquet(path)
-        missing = [c for c in LOSS_COLUMNS if c not in df.columns]
-        if missing:
-            raise ValueError(f"{path}: lacks columns {missing}")
+        df = read_table(path, "label_loss")
         if sorted(df["rule"]) != sorted(RULES):
             raise ValueError(
                 f"{path}: expected one row per rule {list(RULES)}, got {list(df.rule)}"

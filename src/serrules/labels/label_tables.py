@@ -4,7 +4,7 @@
 ``ratings``, ``utterances`` (metadata + vote counts), ``labels_MR/PR/AR``, ``folds`` (the
 paper's fold tables; ``folds_authors`` = the authors' code's, which differ for IEMOCAP only) and
 ``exclusions`` (schemas in docs/architecture.md); :func:`run_label_stage` parses a corpus, builds
-the tables and writes them, plus ``label_loss.parquet``, into one folder.
+the tables and writes them, plus ``label_loss``, to the files its caller names.
 
 Exclusions gather every drop, each with a reason and a source:
 
@@ -21,6 +21,7 @@ All steps are vectorised (integer codes + bincount); no per-utterance Python loo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,20 +29,24 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from serrules.base.classes import OTHER, RULES, VALID, classes_for, prefixed
+from serrules.base.classes import OTHER, RULES, VALID, prefixed
+from serrules.base.tables import check_references, check_table, contract
+from serrules.corpora.formats import FOLD_SCHEMES, CorpusFormat, corpus_format
 from serrules.labels.aggregation import rule_targets, vote_matrix
-from serrules.labels.folds import FOLD_SCHEMES, assign_folds, fold_table_name
+from serrules.labels.folds import assign_folds, fold_table_name
 from serrules.labels.label_loss import label_loss
 
 NO_VALID_VOTE = "no_valid_vote"
 NO_RATINGS_SOURCE = "(no ratings)"
 META_COLUMNS: tuple[str, ...] = ("speaker", "gender", "session", "split", "audio_path")
-EXCLUSION_TABLE_COLUMNS: tuple[str, ...] = ("level", "utterance_id", "rater_id", "reason", "source")
+EXCLUSION_TABLE_COLUMNS: tuple[str, ...] = tuple(contract("exclusions").column_names())
+#: the columns the label stage reads from each parsed table
 _NEEDS = {
     "ratings": ("utterance_id", "rater_id", "emotion", "status", "source"),
     "utterances": ("utterance_id", *META_COLUMNS),
     "exclusions": ("utterance_id", "rater_id", "reason", "source"),
 }
+_PARSED = "parsed corpus"
 
 
 class ParsedTables(Protocol):
@@ -63,14 +68,6 @@ class LabelTables:
     exclusions: pd.DataFrame
     #: fold tables of the other schemes (``authors``), same layout as ``folds``
     scheme_folds: dict[str, pd.DataFrame] = field(default_factory=dict)
-
-
-def _check_columns(parsed: ParsedTables) -> None:
-    for name, cols in _NEEDS.items():
-        df = getattr(parsed, name)
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise ValueError(f"parsed {name} table lacks columns {missing}")
 
 
 def _str(values: Any) -> pd.api.extensions.ExtensionArray:
@@ -168,27 +165,25 @@ def _exclusions(
     return pd.concat(frames, ignore_index=True)
 
 
-def build_label_tables(parsed: ParsedTables, fmt: str) -> LabelTables:
+def build_label_tables(parsed: ParsedTables, fmt: str | CorpusFormat) -> LabelTables:
     """Build the label-stage tables of a parsed ``fmt`` corpus (see the module docstring).
 
-    Raises ``ValueError`` when a parsed table lacks a column, an utterance id is duplicated, a
-    rating names an utterance that was not parsed, or a valid rating has no class of ``fmt``
-    (each message names the ratings source).
+    Raises :class:`~serrules.base.errors.TableError` when a parsed table lacks a column, an
+    utterance id is duplicated or a rating names an utterance that was not parsed (the message
+    starts with the first such rating's source), and ``ValueError`` when a valid rating has no
+    class of ``fmt`` (naming the ratings source).
     """
-    classes = classes_for(fmt)
-    _check_columns(parsed)
+    fmt = corpus_format(fmt)
+    classes = fmt.classes
+    for name, cols in _NEEDS.items():
+        check_table(getattr(parsed, name), name, columns=cols, source=_PARSED)
     ratings, utts = parsed.ratings, parsed.utterances
     ids = utts["utterance_id"].to_numpy(dtype=object)
     index = pd.Index(ids)
-    if index.has_duplicates:
-        raise ValueError(f"utterances: duplicate utterance_id {index[index.duplicated()][0]!r}")
     rows = index.get_indexer(ratings["utterance_id"].to_numpy(dtype=object))
     if (rows < 0).any():
-        i = int(np.flatnonzero(rows < 0)[0])
-        raise ValueError(
-            f"{ratings['source'].iloc[i]}: rating for utterance "
-            f"{ratings['utterance_id'].iloc[i]!r}, which has no utterances row"
-        )
+        first = ratings["source"].iloc[int(np.flatnonzero(rows < 0)[0])]
+        check_references(ratings, "ratings", utts, "utterances", source=first)
 
     votes = vote_matrix(ratings, index, classes)
     n_other, n_raters = _per_utterance_counts(ratings, rows, len(ids))
@@ -226,43 +221,81 @@ def build_label_tables(parsed: ParsedTables, fmt: str) -> LabelTables:
     )
 
 
-def write_label_tables(tables: LabelTables, out_dir: str | Path, corpus: str, fmt: str) -> dict:
-    """Write the tables of :func:`build_label_tables` plus ``label_loss.parquet`` into
-    ``out_dir``; returns ``{table name: path}``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def label_table_names() -> tuple[str, ...]:
+    """Names of the tables the label stage writes, in writing order: ``ratings``,
+    ``utterances``, ``labels_<rule>`` per rule, ``folds`` (paper) and ``folds_<scheme>`` per
+    other fold scheme, ``exclusions``, ``label_loss``."""
+    folds = [fold_table_name(s).removesuffix(".parquet") for s in FOLD_SCHEMES]
+    return (
+        "ratings",
+        "utterances",
+        *(f"labels_{r}" for r in RULES),
+        *folds,
+        "exclusions",
+        "label_loss",
+    )
+
+
+def label_table_paths(out_dir: str | Path) -> dict[str, Path]:
+    """``{table name: <out_dir>/<name>.parquet}``: the layout of ``results/<corpus>/``, for
+    callers without a workflow rule naming each file (the command line, benchmarks)."""
+    return {name: Path(out_dir) / f"{name}.parquet" for name in label_table_names()}
+
+
+def write_label_tables(
+    tables: LabelTables,
+    paths: Mapping[str, str | Path],
+    corpus: str,
+    fmt: str | CorpusFormat,
+) -> dict[str, Path]:
+    """Write the tables of :func:`build_label_tables` plus ``label_loss`` to the files the caller
+    names (``paths``: one per name of :func:`label_table_names`; the workflow rule passes its
+    outputs); returns ``{table name: path}``."""
     frames = {
         "ratings": tables.ratings,
         "utterances": tables.utterances,
         **{f"labels_{rule}": tables.labels[rule] for rule in RULES},
         "folds": tables.folds,
+        **{
+            fold_table_name(scheme).removesuffix(".parquet"): frame
+            for scheme, frame in tables.scheme_folds.items()
+        },
         "exclusions": tables.exclusions,
-        "label_loss": label_loss(tables.utterances, classes_for(fmt), corpus),
+        "label_loss": label_loss(tables.utterances, corpus_format(fmt).classes, corpus),
     }
-    for scheme, frame in tables.scheme_folds.items():
-        frames[fold_table_name(scheme).removesuffix(".parquet")] = frame
-    paths = {}
-    for name, frame in frames.items():
-        paths[name] = out / f"{name}.parquet"
-        frame.to_parquet(paths[name], index=False)
-    return paths
+    names = label_table_names()
+    if set(paths) != set(names):
+        missing = [n for n in names if n not in paths]
+        extra = sorted(set(paths) - set(names))
+        raise ValueError(
+            f"label table paths: missing {missing or 'none'}, unknown {extra or 'none'}; "
+            f"expected one path for each of {list(names)}"
+        )
+    out = {}
+    for name in names:
+        out[name] = Path(paths[name])
+        out[name].parent.mkdir(parents=True, exist_ok=True)
+        frames[name].to_parquet(out[name], index=False)
+    return out
 
 
 def run_label_stage(
     *,
     corpus: str,
-    fmt: str,
+    fmt: str | CorpusFormat,
     root: str | Path,
-    out_dir: str | Path,
+    outputs: Mapping[str, str | Path],
     include_self_evaluations: bool = False,
     unknown_labels: str = "error",
 ) -> LabelTables:
     """Parse the ``fmt`` corpus at ``root`` and write ``ratings``, ``utterances``,
-    ``labels_MR/PR/AR``, ``folds``, ``exclusions`` and ``label_loss`` Parquet files (named
-    ``<table>.parquet``) into ``out_dir``. ``corpus`` is the config name written in
-    ``label_loss``; the parser options are passed to :func:`serrules.corpora.parse_corpus`."""
+    ``labels_MR/PR/AR``, ``folds``, ``folds_authors``, ``exclusions`` and ``label_loss`` to the
+    Parquet files ``outputs`` names (:func:`write_label_tables`; :func:`label_table_paths` gives
+    the folder layout). ``corpus`` is the config name written in ``label_loss``; the parser
+    options are passed to :func:`serrules.corpora.parse_corpus`."""
     from serrules.corpora import parse_corpus
 
+    fmt = corpus_format(fmt)
     parsed = parse_corpus(
         fmt,
         root,
@@ -270,7 +303,7 @@ def run_label_stage(
         unknown_labels=unknown_labels,
     )
     tables = build_label_tables(parsed, fmt)
-    write_label_tables(tables, out_dir, corpus, fmt)
+    write_label_tables(tables, outputs, corpus, fmt)
     return tables
 
 
@@ -279,6 +312,8 @@ __all__ = [
     "LabelTables",
     "NO_VALID_VOTE",
     "build_label_tables",
+    "label_table_names",
+    "label_table_paths",
     "run_label_stage",
     "write_label_tables",
 ]

@@ -15,8 +15,9 @@ import pandas as pd
 from torch.utils.data import Dataset
 
 from serrules.audio.loading import SAMPLE_RATE
-from serrules.base.classes import classes_for, prefixed
+from serrules.base.classes import prefixed
 from serrules.base.tables import read_table
+from serrules.corpora.formats import corpus_format
 from serrules.labels.folds import PARTS
 from serrules.training.batching import (
     AudioDataset,
@@ -62,7 +63,7 @@ def load_fold_parts(fmt: str, fold: int, train_rule: str, tables: FoldTables) ->
     naming the labels file, the fold and the rule.
     """
     labels_path, folds_path, audio_index_path = tables.labels, tables.folds, tables.audio_index
-    classes = classes_for(fmt)
+    classes = corpus_format(fmt).classes
     y_cols = prefixed("y_", classes)
     # missing columns, null or repeated keys: the table contracts (serrules.base.tables)
     labels = read_table(labels_path, "labels", columns=y_cols)

@@ -1,0 +1,369 @@
+"""The corpus-format registry: one :class:`CorpusFormat` record per native format, the one home
+of what the pipeline knows about that format.
+
+A record holds the format's emotion classes (their order = the column order of every vote,
+target and probability matrix of such a corpus), its rater vocabulary, its parser and the options
+only that parser takes, the glob patterns of its annotation and audio files (relative to a release
+root), its fold design (which column makes the folds, and the session tables / split mapping /
+number of speaker groups) and a reference to its demo writer. Code resolves a format name once,
+with :func:`corpus_format`, and passes the record on.
+
+Adding a corpus format = one new record here + its parser module in :mod:`serrules.corpora` + its
+demo writer in :mod:`serrules.demo.writers` (docs/corpora.md, "Adding a corpus format").
+
+The demo writer is named by a ``"module:attribute"`` string resolved on call
+(:meth:`CorpusFormat.demo_writer`) rather than imported: :mod:`serrules.demo` imports this module
+(and the parsers), so importing the writers here would be an import cycle, and the label stage
+and Snakemake's planning (``workflow/rules/common.smk`` imports this module) never need the
+demo code. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from serrules.corpora import crema_d, iemocap, msp_improv, podcast
+from serrules.corpora.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from serrules.corpora.records import ParsedCorpus
+    from serrules.demo.writers import DemoWriter
+
+#: (train sessions, dev sessions, test sessions) per fold, in fold order.
+SessionTable = tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], ...]
+
+#: Fold-table variants (``training.iemocap_folds``): the paper's tables, or the authors' released
+#: code, which differ for IEMOCAP only. Every session-fold format has a table for each.
+FOLD_SCHEMES: tuple[str, ...] = ("paper", "authors")
+
+
+@dataclass(frozen=True)
+class FoldDesign:
+    """How a format's utterances are split into folds (assignment: :mod:`serrules.labels.folds`).
+
+    ``column``: the utterances column the folds are made from: ``session`` (``sessions`` = one
+    session table per fold scheme), ``split`` (one fold; ``split_parts`` = official split ->
+    part) or ``speaker`` (``speaker_groups`` speaker-disjoint folds)."""
+
+    column: str
+    sessions: Mapping[str, SessionTable] = field(default_factory=dict)
+    split_parts: Mapping[str, str] = field(default_factory=dict)
+    speaker_groups: int = 0
+
+    def __post_init__(self) -> None:
+        if self.column == "session":
+            missing = [s for s in FOLD_SCHEMES if s not in self.sessions]
+            if missing:
+                raise ValueError(f"session folds lack a table for fold scheme(s) {missing}")
+        elif self.column == "split":
+            if not self.split_parts:
+                raise ValueError("split folds need the split -> part mapping")
+        elif self.column == "speaker":
+            if self.speaker_groups < 2:
+                raise ValueError(f"speaker folds need >= 2 groups, got {self.speaker_groups}")
+        else:
+            raise ValueError(f"unknown fold column {self.column!r} (session, split or speaker)")
+
+    @property
+    def n_folds(self) -> int:
+        """Number of folds."""
+        if self.column == "session":
+            return len(self.sessions[FOLD_SCHEMES[0]])
+        if self.column == "split":
+            return 1
+        return self.speaker_groups
+
+
+@dataclass(frozen=True)
+class CorpusFormat:
+    """Everything the pipeline knows about one native corpus format (see the module docstring).
+
+    ``parser(root, *, fmt, include_self_evaluations, unknown_labels, **options)`` returns a
+    :class:`~serrules.corpora.records.ParsedCorpus`; ``options`` = the keyword options only this
+    format's parser takes. ``demo_writer_ref`` = ``"module:attribute"`` of its
+    :class:`~serrules.demo.writers.DemoWriter`."""
+
+    name: str
+    classes: tuple[str, ...]
+    vocabulary: Vocabulary
+    parser: Callable[..., ParsedCorpus]
+    annotation_globs: tuple[str, ...]
+    audio_globs: tuple[str, ...]
+    folds: FoldDesign
+    demo_writer_ref: str
+    options: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.vocabulary.fmt != self.name:
+            raise ValueError(f"{self.name}: vocabulary is that of {self.vocabulary.fmt!r}")
+        self.vocabulary.check(self.classes)
+        if len(set(self.classes)) != len(self.classes) or len(self.classes) < 2:
+            raise ValueError(f"{self.name}: classes {self.classes} are not >= 2 distinct names")
+
+    def annotation_files(self, root: str | Path) -> list[Path]:
+        """The native annotation files of a release that exist under ``root`` (sorted); the
+        workflow declares them as inputs, so an edited annotation file re-runs the label stage."""
+        return _existing_files(root, self.annotation_globs)
+
+    def audio_files(self, root: str | Path) -> list[Path]:
+        """The audio files of a release that exist under ``root`` (sorted); the workflow declares
+        them as inputs of the audio check, so a replaced audio file re-runs every later stage."""
+        return _existing_files(root, self.audio_globs)
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Raise ``TypeError`` for a parser option this format does not take."""
+        extra = set(options) - self.options
+        if extra:
+            allowed = sorted(self.options) or "none"
+            raise TypeError(
+                f"{self.name} parser got unknown option(s) {sorted(extra)}; allowed: {allowed}"
+            )
+
+    def demo_writer(self) -> DemoWriter:
+        """The format's demo writer (imported on first use, see the module docstring)."""
+        module, _, attribute = self.demo_writer_ref.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+def _existing_files(root: str | Path, patterns: tuple[str, ...]) -> list[Path]:
+    """The files under ``root`` that match any of ``patterns`` (sorted, each once)."""
+    root = Path(root)
+    return sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_file()})
+
+
+# --------------------------------------------------------------------------- the records
+
+
+def _session_table(folds: str) -> SessionTable:
+    """A session table from the paper's notation, one ``train/dev/test`` fold per word:
+    ``"1,2,3/4/5 2,3,4/5/1"`` -> ``(((1, 2, 3), (4,), (5,)), ((2, 3, 4), (5,), (1,)))``."""
+    return tuple(
+        tuple(tuple(int(s) for s in part.split(",")) for part in fold.split("/"))
+        for fold in folds.split()
+    )
+
+
+#: IEMOCAP, paper's Table 7. The paper prints the last fold as (1,2,4/3/4); that puts session 4
+#: in train and test and never uses session 5, so it is read as the typo it must be: the train
+#: part is the three sessions left, (1,2,5), as in the other four folds (dev = the session
+#: before the test session).
+_IEMOCAP_PAPER = _session_table("1,2,3/4/5 2,3,4/5/1 3,4,5/1/2 1,4,5/2/3 1,2,5/3/4")
+#: IEMOCAP, the authors' released code.
+_IEMOCAP_AUTHORS = _session_table("1,2,3/5/4 1,2,5/4/3 1,4,5/3/2 3,4,5/2/1 2,3,4/1/5")
+#: MSP-IMPROV, paper's Table 8 (session = speaker number 1-6); the authors' code uses the same.
+_MSP_IMPROV_FOLDS = _session_table(
+    "1,2,3,4/5/6 1,2,3,6/4/5 1,2,5,6/3/4 1,4,5,6/2/3 3,4,5,6/1/2 2,3,4,5/6/1"
+)
+
+#: The podcasts' official split (as the parser writes it) -> part of the single fold
+#: (``Validation``, older releases' name of ``Development``, is accepted as well).
+_PODCAST_SPLIT_PARTS: Mapping[str, str] = {
+    "Train": "train",
+    "Development": "dev",
+    "Validation": "dev",
+    "Test1": "test",
+    "Test2": "test",
+    "Test": "test",
+}
+
+#: MSP-PODCAST and BIIC-PODCAST share the primary-emotion classes of the MSP-PODCAST protocol.
+_PODCAST_CLASSES: tuple[str, ...] = (
+    "anger",
+    "sadness",
+    "happiness",
+    "surprise",
+    "fear",
+    "disgust",
+    "contempt",
+    "neutral",
+)
+#: Primary-emotion words (first = the spelling of the releases) and one-letter codes.
+_PODCAST_WORDS: Mapping[str, tuple[str, ...]] = {
+    "anger": ("Angry", "Anger"),
+    "sadness": ("Sad", "Sadness"),
+    "happiness": ("Happy", "Happiness"),
+    "surprise": ("Surprise", "Surprised"),
+    "fear": ("Fear",),
+    "disgust": ("Disgust", "Disgusted"),
+    "contempt": ("Contempt",),
+    "neutral": ("Neutral",),
+}
+_PODCAST_CODES: Mapping[str, str] = {
+    "anger": "A",
+    "sadness": "S",
+    "happiness": "H",
+    "surprise": "U",
+    "fear": "F",
+    "disgust": "D",
+    "contempt": "C",
+    "neutral": "N",
+}
+
+
+def _podcast(name: str, demo_writer_ref: str) -> CorpusFormat:
+    """MSP-PODCAST and BIIC-PODCAST: one layout, one parser, their own names."""
+    return CorpusFormat(
+        name=name,
+        classes=_PODCAST_CLASSES,
+        # primary emotion words, plus the one-letter codes A S H U F D C N (O = other)
+        vocabulary=Vocabulary(
+            name,
+            _PODCAST_WORDS,
+            codes=_PODCAST_CODES,
+            codes_are_votes=True,
+            other_words=frozenset({"o"}),
+        ),
+        parser=podcast.parse_podcast,
+        annotation_globs=(*podcast.CONSENSUS_FILES, *podcast.DETAILED_FILES),
+        audio_globs=("Audios/*.wav",),
+        folds=FoldDesign("split", split_parts=_PODCAST_SPLIT_PARTS),
+        demo_writer_ref=demo_writer_ref,
+    )
+
+
+IEMOCAP = CorpusFormat(
+    name="iemocap",
+    classes=(
+        "neutral",
+        "happiness",
+        "sadness",
+        "anger",
+        "surprise",
+        "fear",
+        "disgust",
+        "frustration",
+        "excitement",
+    ),
+    # rater words of the EmoEvaluation C- lines ("Neutral state" occurs in some files); the
+    # codes are those of the block headers, never rater tokens
+    vocabulary=Vocabulary(
+        "iemocap",
+        {
+            "neutral": ("Neutral", "Neutral state"),
+            "happiness": ("Happiness",),
+            "excitement": ("Excited",),
+            "sadness": ("Sadness",),
+            "anger": ("Anger",),
+            "frustration": ("Frustration",),
+            "fear": ("Fear",),
+            "surprise": ("Surprise",),
+            "disgust": ("Disgust",),
+        },
+        codes={
+            "neutral": "neu",
+            "happiness": "hap",
+            "excitement": "exc",
+            "sadness": "sad",
+            "anger": "ang",
+            "frustration": "fru",
+            "fear": "fea",
+            "surprise": "sur",
+            "disgust": "dis",
+        },
+    ),
+    parser=iemocap.parse_iemocap,
+    annotation_globs=(iemocap.ANNOTATION_GLOB,),
+    audio_globs=("Session*/sentences/wav/*/*.wav",),
+    folds=FoldDesign("session", sessions={"paper": _IEMOCAP_PAPER, "authors": _IEMOCAP_AUTHORS}),
+    demo_writer_ref="serrules.demo.writers:IEMOCAP",
+)
+
+MSP_IMPROV = CorpusFormat(
+    name="msp-improv",
+    classes=("anger", "happiness", "sadness", "neutral"),
+    # primary emotion words as written, plus the one-letter consensus codes (O = other)
+    vocabulary=Vocabulary(
+        "msp-improv",
+        {
+            "anger": ("Angry", "Anger"),
+            "happiness": ("Happy", "Happiness"),
+            "sadness": ("Sad", "Sadness"),
+            "neutral": ("Neutral",),
+        },
+        codes={"anger": "A", "happiness": "H", "sadness": "S", "neutral": "N"},
+        codes_are_votes=True,
+        other_words=frozenset({"o"}),
+    ),
+    parser=msp_improv.parse_msp_improv,
+    annotation_globs=msp_improv.ANNOTATION_FILES,
+    audio_globs=("Audio/session*/*/*/*.wav",),
+    folds=FoldDesign(
+        "session", sessions={"paper": _MSP_IMPROV_FOLDS, "authors": _MSP_IMPROV_FOLDS}
+    ),
+    demo_writer_ref="serrules.demo.writers:MSP_IMPROV",
+)
+
+MSP_PODCAST = _podcast("msp-podcast", "serrules.demo.writers:MSP_PODCAST")
+BIIC_PODCAST = _podcast("biic-podcast", "serrules.demo.writers:BIIC_PODCAST")
+
+CREMA_D = CorpusFormat(
+    name="crema-d",
+    classes=("anger", "disgust", "fear", "happiness", "neutral", "sadness"),
+    # respEmo letters (no "other" answer); the codes are those of the clip names
+    vocabulary=Vocabulary(
+        "crema-d",
+        {
+            "anger": ("A",),
+            "disgust": ("D",),
+            "fear": ("F",),
+            "happiness": ("H",),
+            "neutral": ("N",),
+            "sadness": ("S",),
+        },
+        codes={
+            "anger": "ANG",
+            "disgust": "DIS",
+            "fear": "FEA",
+            "happiness": "HAP",
+            "neutral": "NEU",
+            "sadness": "SAD",
+        },
+        other_prefix="",
+    ),
+    parser=crema_d.parse_crema_d,
+    annotation_globs=(
+        crema_d.RESPONSES_FILE,
+        crema_d.FIRST_CLICK_FILE,
+        crema_d.TABULATED_FILE,
+        crema_d.DEMOGRAPHICS_FILE,
+    ),
+    audio_globs=("AudioWAV/*.wav",),
+    folds=FoldDesign("speaker", speaker_groups=5),
+    demo_writer_ref="serrules.demo.writers:CREMA_D",
+    options=frozenset({"max_response_ms"}),
+)
+
+#: Every supported format, by name (the config's ``corpora.<name>.format`` values).
+FORMATS: dict[str, CorpusFormat] = {
+    f.name: f for f in (IEMOCAP, MSP_IMPROV, MSP_PODCAST, BIIC_PODCAST, CREMA_D)
+}
+
+
+def corpus_format(fmt: str | CorpusFormat) -> CorpusFormat:
+    """The record of a format name (a record is returned as it is); ``KeyError`` naming the
+    known formats for an unknown name."""
+    if isinstance(fmt, CorpusFormat):
+        return fmt
+    try:
+        return FORMATS[fmt]
+    except (KeyError, TypeError):
+        raise KeyError(f"unknown corpus format {fmt!r}; known: {', '.join(FORMATS)}") from None
+
+
+__all__ = [
+    "BIIC_PODCAST",
+    "CREMA_D",
+    "FOLD_SCHEMES",
+    "FORMATS",
+    "IEMOCAP",
+    "MSP_IMPROV",
+    "MSP_PODCAST",
+    "CorpusFormat",
+    "FoldDesign",
+    "SessionTable",
+    "corpus_format",
+]

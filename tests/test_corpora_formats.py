@@ -1,0 +1,104 @@
+"""The corpus-format registry: one record per format, and what the record guarantees."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from serrules.corpora import FORMATS, CorpusFormat, corpus_format, parse_corpus
+from serrules.corpora.formats import FoldDesign
+from serrules.corpora.vocabulary import Vocabulary
+
+FIX = Path(__file__).parent / "fixtures" / "corpora"
+
+
+def test_registry_lists_every_format_once_by_name():
+    assert list(FORMATS) == ["iemocap", "msp-improv", "msp-podcast", "biic-podcast", "crema-d"]
+    for name, record in FORMATS.items():
+        assert record.name == name and corpus_format(name) is record
+        assert corpus_format(record) is record
+
+
+def test_unknown_format_names_the_known_ones():
+    with pytest.raises(KeyError, match="unknown corpus format 'ravdess'; known: iemocap, "):
+        corpus_format("ravdess")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_vocabulary_words_and_codes_name_exactly_the_classes(fmt):
+    record = FORMATS[fmt]
+    vocab = record.vocabulary
+    assert set(vocab.words) == set(record.classes)
+    assert set(vocab.tokens.values()) == set(record.classes)
+    for cls in record.classes:  # the word the demo writes is one the parser reads as that class
+        assert vocab.classify_token(vocab.word(cls)) == (cls, "valid")
+        if vocab.codes and vocab.codes_are_votes:
+            assert vocab.classify_token(vocab.codes[cls]) == (cls, "valid")
+
+
+def test_codes_are_rater_tokens_only_where_the_release_uses_them():
+    iemocap, improv = FORMATS["iemocap"].vocabulary, FORMATS["msp-improv"].vocabulary
+    assert iemocap.codes["neutral"] == "neu"
+    assert iemocap.classify_token("neu") == (None, "unknown_label")
+    assert improv.classify_token(" a ") == ("anger", "valid")
+
+
+def test_a_record_whose_vocabulary_misses_a_class_is_refused():
+    record = FORMATS["msp-improv"]
+    words = {c: w for c, w in record.vocabulary.words.items() if c != "neutral"}
+    with pytest.raises(ValueError, match=r"has no words for classes \['neutral'\]"):
+        dataclasses.replace(record, vocabulary=Vocabulary("msp-improv", words))
+    with pytest.raises(ValueError, match="vocabulary is that of 'iemocap'"):
+        dataclasses.replace(record, vocabulary=FORMATS["iemocap"].vocabulary)
+
+
+def test_fold_designs():
+    assert {f: r.folds.n_folds for f, r in FORMATS.items()} == {
+        "iemocap": 5,
+        "msp-improv": 6,
+        "msp-podcast": 1,
+        "biic-podcast": 1,
+        "crema-d": 5,
+    }
+    with pytest.raises(ValueError, match=r"lack a table for fold scheme\(s\) \['authors'\]"):
+        FoldDesign("session", sessions={"paper": FORMATS["iemocap"].folds.sessions["paper"]})
+    with pytest.raises(ValueError, match="unknown fold column 'gender'"):
+        FoldDesign("gender")
+
+
+def test_options_are_checked_per_format(tmp_path: Path):
+    with pytest.raises(TypeError, match=r"iemocap parser got unknown option\(s\) \['max_resp"):
+        parse_corpus("iemocap", tmp_path, max_response_ms=5.0)
+    assert FORMATS["crema-d"].options == {"max_response_ms"}
+
+
+def test_annotation_files_match_the_parser_inputs():
+    files = FORMATS["msp-podcast"].annotation_files(FIX / "msp-podcast")
+    assert [f.name for f in files] == ["labels_consensus.csv", "labels_detailed.csv"]
+    iemocap = FORMATS["iemocap"].annotation_files(FIX / "iemocap")
+    assert len(iemocap) == 7 and all(f.parent.name == "EmoEvaluation" for f in iemocap)
+    assert FORMATS["crema-d"].audio_files(FIX / "crema-d") == []
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_record_names_a_demo_writer(fmt):
+    writer = FORMATS[fmt].demo_writer()
+    assert callable(writer.write) and writer.layout_minimum >= 1 and writer.top_level_entries
+
+
+def test_registry_imports_without_torch_or_the_demo():
+    code = (
+        "import sys; import serrules.corpora.formats; "
+        "assert 'torch' not in sys.modules and 'serrules.demo' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_record_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        FORMATS["iemocap"].name = "x"  # type: ignore[misc]
+    assert isinstance(FORMATS["iemocap"], CorpusFormat)

@@ -1,5 +1,6 @@
 """The package's folders draw the DAG: a module imports only from its own stage, an earlier stage
-or the base (docs/architecture.md). Checked on the source text, lazy imports included."""
+or the base (docs/architecture.md). Checked on the source text, lazy imports included
+(imports under ``if TYPE_CHECKING:`` serve annotations only and are not counted)."""
 
 from __future__ import annotations
 
@@ -35,10 +36,23 @@ def _allowed(stage: str) -> frozenset[str]:
     return frozenset(STAGES[: STAGES.index(stage) + 1])
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node except those under ``if TYPE_CHECKING:`` (annotations only, never run)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and getattr(child.test, "id", None) == "TYPE_CHECKING":
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
+
+
 def _imported_stages(path: Path) -> list[tuple[int, str]]:
     tree = ast.parse(path.read_text(), filename=str(path))
     found = []
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]

@@ -108,3 +108,24 @@ def test_every_contract_has_typed_columns_and_a_key_made_of_its_columns():
         assert set(spec.key) <= names, spec.name
         for col, table in spec.references:
             assert col in names and table in TABLES, spec.name
+
+
+def test_a_contract_file_whose_key_is_not_a_column_is_refused(tmp_path):
+    from serrules.base.tables import load_contracts
+
+    bad = tmp_path / "tables.yaml"
+    bad.write_text("tables:\n  t:\n    columns: [a:int!]\n    key: [b]\n")
+    with pytest.raises(ValueError, match=r"table t: key \['b'\]"):
+        load_contracts(bad)
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "shared:\n  m: &m [x:str, y:number]\n"
+        "tables:\n  t:\n    columns: [a:int!, *m]\n    key: [a]\n    per_class: [p_:number]\n"
+    )
+    spec = load_contracts(good)["t"]
+    assert [(c.name, c.kind, c.nullable) for c in spec.columns] == [
+        ("a", "int", False),
+        ("x", "str", True),
+        ("y", "number", True),
+    ]
+    assert spec.column_names(["u", "v"]) == ["a", "x", "y", "p_u", "p_v"]

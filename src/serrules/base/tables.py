@@ -1,6 +1,7 @@
 """Table contracts: every Parquet table the pipeline writes or reads, declared once.
 
-A :class:`TableContract` names a table's columns (with the kind of values each holds), its
+The contracts themselves are data, in ``tables.yaml`` beside this module. A
+:class:`TableContract` names a table's columns (with the kind of values each holds), its
 per-class column families (``votes_<class>``, ``y_<class>``, ...: one column per class of the
 corpus, in the class order of its format), its unique key and the tables its ids refer to.
 :func:`check_table` and :func:`read_table` are the one place these facts are checked; every
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import yaml
 
 from serrules.base.classes import prefixed
 from serrules.base.errors import TableError
@@ -81,198 +83,48 @@ class TableContract:
         return names
 
 
-def _c(name: str, kind: str = "any", nullable: bool = True) -> Column:
-    return Column(name, kind, nullable)
+#: Where the contracts are declared (a data file: one entry per table, read once at import).
+CONTRACTS_PATH = Path(__file__).with_name("tables.yaml")
 
 
-_UTTERANCE_META = (
-    _c("speaker", "str"),
-    _c("gender", "str"),
-    _c("session", "int"),
-    _c("split", "str"),
-    _c("audio_path", "str"),
-)
+def _column(spec: str) -> Column:
+    """``"name:kind"`` (``"!"`` at the end: never null) -> :class:`Column`."""
+    name, _, kind = spec.partition(":")
+    nullable = not kind.endswith("!")
+    return Column(name, kind.rstrip("!") or "any", nullable)
 
-#: Every table of the pipeline, by name (docs/architecture.md has the prose).
-TABLES: dict[str, TableContract] = {
-    t.name: t
-    for t in (
-        TableContract(
-            "ratings",
-            (
-                _c("utterance_id", "str", False),
-                _c("rater_id", "str", False),
-                _c("rater_kind", "str", False),
-                _c("raw_label", "str"),
-                _c("emotion", "str"),
-                _c("status", "str", False),
-                _c("source", "str", False),
-                *_UTTERANCE_META,
-            ),
-            references=(("utterance_id", "utterances"),),
-        ),
-        TableContract(
-            "utterances",
-            (
-                _c("utterance_id", "str", False),
-                *_UTTERANCE_META,
-                _c("n_other", "int", False),
-                _c("n_valid", "int", False),
-                _c("n_raters", "int", False),
-            ),
-            key=("utterance_id",),
-            per_class=(("votes_", "int"),),
-        ),
-        TableContract(
-            "labels",
-            (_c("utterance_id", "str", False), _c("label", "str")),
-            key=("utterance_id",),
-            per_class=(("y_", "number"), ("t_", "int")),
-            references=(("utterance_id", "utterances"),),
-        ),
-        TableContract(
-            "folds",
-            (_c("fold", "int", False), _c("utterance_id", "str", False), _c("part", "str", False)),
-            key=("fold", "utterance_id"),
-            references=(("utterance_id", "utterances"),),
-        ),
-        TableContract(
-            "exclusions",
-            (
-                _c("level", "str", False),
-                _c("utterance_id", "str"),
-                _c("rater_id", "str"),
-                _c("reason", "str", False),
-                _c("source", "str"),
-            ),
-        ),
-        TableContract(
-            "label_loss",
-            (
-                _c("corpus", "str", False),
-                _c("rule", "str", False),
-                _c("n_utterances", "int", False),
-                _c("n_kept", "int", False),
-                _c("data_loss", "number"),
-                _c("n_ratings", "int", False),
-                _c("n_ratings_used", "int", False),
-                _c("rating_loss", "number"),
-                _c("n_no_valid_vote", "int", False),
-                _c("n_no_valid_vote_ratings", "int", False),
-            ),
-            key=("rule",),
-        ),
-        TableContract(
-            "audio_index",
-            (
-                _c("utterance_id", "str", False),
-                _c("audio_path", "str"),
-                _c("sample_rate", "number"),
-                _c("n_samples", "number"),
-                _c("duration_s", "number"),
-                _c("status", "str", False),
-                _c("message", "str"),
-            ),
-            key=("utterance_id",),
-        ),
-        TableContract("egemaps", (_c("utterance_id", "str", False),), key=("utterance_id",)),
-        TableContract(
-            "predictions",
-            (_c("utterance_id", "str", False), _c("fold", "int", False)),
-            key=("utterance_id",),
-            per_class=(("p_", "number"),),
-            references=(("utterance_id", "audio_index"),),
-        ),
-        TableContract(
-            "train_log",
-            (
-                _c("epoch", "int", False),
-                _c("train_loss", "number"),
-                _c("dev_loss", "number"),
-                _c("seconds", "number"),
-                _c("peak_memory_mb", "number"),
-                _c("best", "any"),
-                _c("device", "str"),
-                _c("torch_build", "str"),
-                _c("gpu_name", "str"),
-            ),
-            key=("epoch",),
-        ),
-        TableContract(
-            "metrics",
-            (
-                _c("corpus", "str", False),
-                _c("train_rule", "str", False),
-                _c("test_rule", "str", False),
-                _c("metric", "str", False),
-                _c("value", "number"),
-                _c("low", "number"),
-                _c("high", "number"),
-                _c("n_utterances", "int"),
-                _c("p_value_vs_AR", "number"),
-            ),
-            key=("corpus", "train_rule", "test_rule", "metric"),
-        ),
-        TableContract(
-            "per_class",
-            (
-                _c("corpus", "str", False),
-                _c("train_rule", "str", False),
-                _c("test_rule", "str", False),
-                _c("class", "str", False),
-                _c("precision", "number"),
-                _c("recall", "number"),
-                _c("f1", "number"),
-                _c("support", "int"),
-                _c("n_predicted", "int"),
-                _c("n_utterances", "int"),
-            ),
-            key=("corpus", "train_rule", "test_rule", "class"),
-        ),
-        TableContract(
-            "confusion_AR",
-            (
-                _c("corpus", "str", False),
-                _c("train_rule", "str", False),
-                _c("true_class", "str", False),
-                _c("predicted_class", "str", False),
-                _c("count", "int"),
-                _c("n_true", "int"),
-                _c("share", "number"),
-            ),
-            key=("corpus", "train_rule", "true_class", "predicted_class"),
-        ),
-        TableContract(
-            "calibration",
-            (
-                _c("corpus", "str", False),
-                _c("train_rule", "str", False),
-                _c("test_rule", "str", False),
-                _c("ece_classwise", "number"),
-                _c("ece_pooled", "number"),
-                _c("n_utterances", "int"),
-                _c("n_bins", "int"),
-            ),
-            key=("corpus", "train_rule", "test_rule"),
-        ),
-        TableContract(
-            "reliability",
-            (
-                _c("corpus", "str", False),
-                _c("train_rule", "str", False),
-                _c("test_rule", "str", False),
-                _c("class", "str", False),
-                _c("bin", "int", False),
-                _c("bin_low", "number"),
-                _c("bin_high", "number"),
-                _c("count", "int"),
-                _c("mean_predicted", "number"),
-                _c("mean_observed", "number"),
-            ),
-            key=("corpus", "train_rule", "test_rule", "class", "bin"),
-        ),
-    )
-}
+
+def _flatten(items: Iterable) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        out += _flatten(item) if isinstance(item, list) else [item]
+    return out
+
+
+def load_contracts(path: str | PathLike[str] = CONTRACTS_PATH) -> dict[str, TableContract]:
+    """The contracts declared in ``path`` (``tables.yaml``), by table name."""
+    with open(path) as fh:
+        declared = yaml.safe_load(fh)["tables"]
+    tables = {}
+    for name, spec in declared.items():
+        tables[name] = TableContract(
+            name,
+            tuple(_column(c) for c in _flatten(spec["columns"])),
+            key=tuple(spec.get("key", ())),
+            per_class=tuple(tuple(f.split(":")) for f in spec.get("per_class", ())),
+            references=tuple(spec.get("references", {}).items()),
+        )
+    for table in tables.values():
+        names = {c.name for c in table.columns}
+        undeclared = [k for k in table.key if k not in names]
+        unknown = [t for _, t in table.references if t not in tables]
+        if undeclared or unknown:
+            raise ValueError(f"{path}: table {table.name}: key {undeclared} / references {unknown}")
+    return tables
+
+
+#: Every table of the pipeline, by name.
+TABLES: dict[str, TableContract] = load_contracts()
 
 
 def contract(name: str) -> TableContract:
@@ -417,6 +269,7 @@ def check_references(
 
 
 __all__ = [
+    "CONTRACTS_PATH",
     "KINDS",
     "PREVIEW_IDS",
     "TABLES",
@@ -425,6 +278,7 @@ __all__ = [
     "check_references",
     "check_table",
     "contract",
+    "load_contracts",
     "preview",
     "read_table",
 ]

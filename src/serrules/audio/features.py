@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from serrules.audio.loading import OK, SAMPLE_RATE, load_audio
+from serrules.base.files import atomic_path
 from serrules.base.tables import check_table, read_table
 
 log = logging.getLogger(__name__)
@@ -196,10 +197,8 @@ def _write_with_description(
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), CACHE_METADATA_KEY: json.dumps(meta).encode()}
     )
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, out_path)
+    with atomic_path(out_path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def write_egemaps(

@@ -27,6 +27,7 @@ import pandas as pd
 import soundfile as sf
 
 from serrules.base.errors import AudioError
+from serrules.base.files import atomic_path
 from serrules.base.tables import read_table
 
 log = logging.getLogger(__name__)
@@ -348,9 +349,6 @@ def write_audio_index(
         sample_rate,
         int((ok["sample_rate"] < sample_rate).sum()),
     )
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    index.to_parquet(tmp, index=False)
-    os.replace(tmp, out_path)
+    with atomic_path(out_path) as tmp:
+        index.to_parquet(tmp, index=False)
     return index

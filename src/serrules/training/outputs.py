@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from serrules.base.classes import prefixed
+from serrules.base.files import atomic_path
 
 LOG_COLUMNS = (
     "epoch",
@@ -34,10 +34,8 @@ def write_log(rows: list[dict[str, Any]], best_epoch: int, path: Path) -> None:
     atomically (it is rewritten after every epoch)."""
     df = pd.DataFrame(rows, columns=list(LOG_COLUMNS))
     df["best"] = df["epoch"] == best_epoch
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
 
 
 def write_predictions(

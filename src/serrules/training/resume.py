@@ -35,6 +35,7 @@ import torch
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
+from serrules.base.files import TMP_SUFFIX, atomic_path
 from serrules.training.models.storage import atomic_save_file
 
 log = logging.getLogger(__name__)
@@ -153,13 +154,12 @@ def _set_rng_state(state: Mapping[str, Any], generator: torch.Generator) -> None
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _checkpoint_files(checkpoint_dir: Path) -> list[Path]:
-    names = [CHECKPOINT_NAME, "best_epoch*.safetensors", "*.tmp"]
+    names = [CHECKPOINT_NAME, "best_epoch*.safetensors", f"*{TMP_SUFFIX}"]
     return [Path(p) for n in names for p in glob.glob(str(checkpoint_dir / n))]
 
 

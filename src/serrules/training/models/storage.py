@@ -17,6 +17,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from serrules.base.files import atomic_path
 from serrules.training.models import model_module, resolve_model_cfg
 
 #: Name prefix of the standardiser tensors inside ``best.safetensors``.
@@ -25,9 +26,8 @@ STANDARDIZER_PREFIX = "standardizer."
 
 def atomic_save_file(tensors: Mapping[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
     """``safetensors`` file written to ``<path>.tmp`` and renamed over ``path``."""
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(dict(tensors), str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(dict(tensors), str(tmp), metadata=metadata)
 
 
 def standardizer_tensors(state: Mapping[str, Any]) -> tuple[dict[str, Tensor], dict[str, Any]]:

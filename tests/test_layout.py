@@ -87,3 +87,42 @@ def test_a_module_imports_only_its_own_or_an_earlier_stage(path):
         if target not in allowed
     ]
     assert not wrong, f"{stage} may import only {sorted(allowed)}; found {wrong}"
+
+
+def _declared_all(path: Path) -> set[str] | None:
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == "__all__" for t in node.targets
+        ):
+            return set(ast.literal_eval(node.value))
+    return None
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_every_all_list_names_what_other_modules_import_from_it():
+    """A module's ``__all__`` (where it has one) lists every name the package, the workflow
+    scripts, the tests and the benchmarks import from it (submodules aside)."""
+    repo = PACKAGE.parents[1]
+    declared = {_module_name(p): (p, _declared_all(p)) for p in PACKAGE.rglob("*.py")}
+    importers = [
+        *PACKAGE.rglob("*.py"),
+        *(repo / "workflow" / "scripts").glob("*.py"),
+        *(repo / "tests").glob("*.py"),
+        *(repo / "benchmarks").glob("*.py"),
+    ]
+    missing = []
+    for path in importers:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.module in declared):
+                continue
+            names = declared[node.module][1]
+            if names is None:
+                continue
+            for alias in node.names:
+                if alias.name not in names and f"{node.module}.{alias.name}" not in declared:
+                    missing.append(f"{path.relative_to(repo)}: {node.module}.{alias.name}")
+    assert not missing, missing

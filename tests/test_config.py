@@ -162,3 +162,21 @@ def test_every_model_of_the_schema_is_in_the_registry():
     assert model_spec("wav2vec2-large-robust-12").needs_gpu
     with pytest.raises(ConfigError, match="unknown model 'bert'"):
         model_spec("bert")
+
+
+def test_complete_config_fills_defaults_and_checks_the_rules_without_a_second_schema_pass(
+    raw_config,
+):
+    """What the workflow runs after Snakemake's own schema check: defaults (also inside each
+    corpus entry) and the cross-field rules, on a copy."""
+    from serrules.base.config import complete_config
+
+    checked = validate_config(raw_config, resolve=False)
+    raw = copy.deepcopy(raw_config)
+    assert complete_config(raw) == checked
+    assert raw == raw_config  # the caller's mapping is not changed
+    bad = copy.deepcopy(raw_config)
+    bad["training"]["bucket_size"] = 1
+    bad["training"]["batch_size"] = 4
+    with pytest.raises(ConfigError, match=r"training\.bucket_size: 1 is below"):
+        complete_config(bad)

@@ -19,12 +19,11 @@ os.environ.update(
 
 from serrules.base.classes import RULES
 from serrules.base.config import (
+    complete_config,
     enabled_corpora,
     result_training_params,
-    validate_config,
 )
-from serrules.corpora.formats import FOLD_SCHEMES
-from serrules.corpora.formats import corpus_format
+from serrules.corpora.formats import FOLD_SCHEMES, corpus_format
 from serrules.labels.folds import fold_table_name
 from serrules.training.job_resources import (
     EGEMAPS_MEM_MB,
@@ -41,9 +40,10 @@ from serrules.base.protocols import (
     resolve_protocol,
 )
 
-# An unknown protocol (or any bad key) fails here, before any job.
+# An unknown protocol (or any bad key) fails here, before any job: the schema check (Snakemake's),
+# then the schema defaults and the cross-field rules (serrules.base.config.complete_config).
 validate(config, schema="../schemas/config.schema.yaml")
-_CHECKED = validate_config(config, resolve=False)
+_CHECKED = complete_config(config)
 # keys the user set himself win over every preset (also in protocol_comparison)
 EXPLICIT_KEYS = explicit_keys(_CHECKED)
 PROTOCOL_CONFIGS = {p: resolve_protocol(_CHECKED, p) for p in PROTOCOLS}

@@ -1,7 +1,10 @@
 """Load and validate the workflow configuration against ``workflow/schemas/config.schema.yaml``.
 
-Snakemake validates with the same schema (``validate(config, ...)`` in ``common.smk``); this module
-gives the same check to Python users and tests, with errors that name the offending key.
+The schema is the one home of every default and of the unknown-key policy (an error:
+``additionalProperties: false`` throughout). :func:`validate_config` checks a config against it,
+fills its defaults and checks the cross-field rules the schema cannot express, with errors that name
+the key. The workflow lets Snakemake's ``validate(config, schema)`` do the schema check and then
+calls :func:`complete_config` for the rest, so nothing is checked twice.
 """
 
 from __future__ import annotations
@@ -102,16 +105,26 @@ def validate_section(
 def validate_config(
     config: dict[str, Any], schema: dict[str, Any] | None = None, *, resolve: bool = True
 ) -> dict[str, Any]:
-    """Return a copy of ``config`` with defaults filled in; raise :class:`ConfigError` naming every
-    offending key. Cross-field rules the schema cannot express are checked here too.
+    """Return a copy of ``config`` checked against the schema, with its defaults filled in and the
+    cross-field rules checked (:func:`complete_config`); raise :class:`ConfigError` naming every
+    offending key. The entry point of Python users and the command line.
 
     ``resolve`` (default) also fills the protocol-dependent keys the config leaves unset from the
     preset of ``config["protocol"]`` (:func:`serrules.base.protocols.resolve_protocol`); with
     ``resolve=False`` they stay unset (the workflow resolves each protocol itself)."""
     schema = load_schema() if schema is None else schema
+    _raise_errors(jsonschema.Draft202012Validator(schema), config)
+    config = complete_config(config, schema)
+    return resolve_protocol(config) if resolve else config
+
+
+def complete_config(config: dict[str, Any], schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The second half of :func:`validate_config`, for a config whose schema check has been done:
+    a copy with the schema's defaults filled in (also inside per-corpus entries) and the rules the
+    schema cannot express checked. The workflow calls this after Snakemake's own
+    ``validate(config, schema)`` in ``common.smk``, so the schema is evaluated once per run."""
+    schema = load_schema() if schema is None else schema
     config = copy.deepcopy(config)
-    validator = jsonschema.Draft202012Validator(schema)
-    _raise_errors(validator, config)
     _fill_defaults(config, schema)
     enabled = [name for name, c in config["corpora"].items() if c.get("enabled", True)]
     if not enabled:
@@ -129,7 +142,7 @@ def validate_config(
                 f"only IEMOCAP has self-evaluations, not {corpus['format']}"
             )
     _check_training(config["training"])
-    return resolve_protocol(config) if resolve else config
+    return config
 
 
 def result_training_params(config: dict[str, Any]) -> dict[str, Any]:

@@ -180,3 +180,44 @@ def test_complete_config_fills_defaults_and_checks_the_rules_without_a_second_sc
     bad["training"]["batch_size"] = 4
     with pytest.raises(ConfigError, match=r"training\.bucket_size: 1 is below"):
         complete_config(bad)
+
+
+def _schema_values(*path: str) -> list:
+    from serrules.base.config import load_schema
+
+    node = load_schema()
+    for key in path:
+        node = node["properties"][key] if key != "*" else node["additionalProperties"]
+    return node["enum"] if "enum" in node else [node["const"]]
+
+
+def test_the_schema_spells_each_choice_as_the_code_that_acts_on_it():
+    """The schema (what Snakemake validates) and the code (what runs) list the same values for
+    every choice: a value added to one without the other fails here."""
+    from serrules.audio.loading import ON_ERROR_MODES, SAMPLE_RATE
+    from serrules.base.protocols import PROTOCOLS
+    from serrules.corpora.formats import FOLD_SCHEMES, FORMATS
+    from serrules.corpora.parsing import UNKNOWN_LABEL_MODES
+    from serrules.training.batching import WAVEFORM_NORMALISATIONS
+    from serrules.training.choices import DEV_LOSSES, OPTIMIZERS, PRECISIONS
+    from serrules.training.devices import DEVICE_CHOICES
+    from serrules.training.loss import WEIGHTINGS
+    from serrules.training.models.wav2vec2 import POOLINGS
+
+    pairs = {
+        ("protocol",): PROTOCOLS,
+        ("corpora", "*", "format"): tuple(FORMATS),
+        ("labels", "unknown_labels"): UNKNOWN_LABEL_MODES,
+        ("audio", "sample_rate"): (SAMPLE_RATE,),
+        ("audio", "on_error"): ON_ERROR_MODES,
+        ("model", "pooling"): POOLINGS,
+        ("training", "loss_weighting"): WEIGHTINGS,
+        ("training", "dev_loss"): DEV_LOSSES,
+        ("training", "waveform_normalisation"): WAVEFORM_NORMALISATIONS,
+        ("training", "optimizer"): OPTIMIZERS,
+        ("training", "precision"): PRECISIONS,
+        ("training", "iemocap_folds"): FOLD_SCHEMES,
+        ("training", "device"): DEVICE_CHOICES,
+    }
+    for path, values in pairs.items():
+        assert sorted(_schema_values(*path)) == sorted(values), ".".join(path)

@@ -28,7 +28,7 @@ import soundfile as sf
 
 from serrules.base.errors import AudioError
 from serrules.base.files import atomic_path
-from serrules.base.tables import read_table
+from serrules.base.tables import contract, read_table
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +51,8 @@ FAILURE_REASONS: tuple[str, ...] = (MISSING_FILE, UNREADABLE, EMPTY, TOO_SHORT, 
 #: front-end needs its 25 ms receptive field (400 samples) for a single frame.
 MIN_SECONDS = 0.06
 
-#: Columns of ``audio_index.parquet`` (docs/architecture.md).
-AUDIO_INDEX_COLUMNS: tuple[str, ...] = (
-    "utterance_id",
-    "audio_path",
-    "sample_rate",
-    "n_samples",
-    "duration_s",
-    "status",
-    "message",
-)
+#: Columns of ``audio_index.parquet``, from its table contract.
+AUDIO_INDEX_COLUMNS: tuple[str, ...] = tuple(contract("audio_index").column_names())
 #: ``on_error`` values accepted by :func:`write_audio_index`.
 ON_ERROR_MODES: tuple[str, ...] = ("error", "exclude")
 

@@ -15,18 +15,11 @@ import pandas as pd
 
 from serrules.base.classes import prefixed
 from serrules.base.files import atomic_path
+from serrules.base.tables import contract
 
-LOG_COLUMNS = (
-    "epoch",
-    "train_loss",
-    "dev_loss",
-    "seconds",
-    "peak_memory_mb",
-    "best",
-    "device",  # what the epoch ran on (serrules.training.devices.device_report)
-    "torch_build",
-    "gpu_name",
-)
+#: Columns of ``train_log.csv``, from its table contract (``device``, ``torch_build``,
+#: ``gpu_name``: what the epoch ran on, :func:`serrules.training.devices.device_report`).
+LOG_COLUMNS: tuple[str, ...] = tuple(contract("train_log").column_names())
 
 
 def write_log(rows: list[dict[str, Any]], best_epoch: int, path: Path) -> None:

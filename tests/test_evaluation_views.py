@@ -16,18 +16,20 @@ from serrules.evaluation.calibration import (
     calibration_table,
     classwise_ece,
     pooled_ece,
-    reliability_figure,
     reliability_table,
 )
 from serrules.evaluation.metrics import macro_f1, predicted_presence
 from serrules.evaluation.per_class import (
     co_occurrence,
-    confusion_figure,
     confusion_table,
-    per_class_figure,
     per_class_scores,
 )
 from serrules.evaluation.pooled_corpus import PooledCorpus
+from serrules.reporting.evaluation_views import (
+    confusion_figure,
+    per_class_figure,
+    reliability_figure,
+)
 from serrules.reporting.training_curves import read_train_logs, training_curves_figure
 
 FMT = "msp-improv"

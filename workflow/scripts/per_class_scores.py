@@ -1,6 +1,6 @@
 from serrules.base.script_logging import log_to_file
-from serrules.evaluation.per_class import write_per_class_views
 from serrules.evaluation.pooled_corpus import CorpusFiles, load_pooled_corpus
+from serrules.reporting.evaluation_views import write_per_class_views
 
 log_to_file(snakemake.log[0])
 write_per_class_views(

@@ -31,13 +31,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from serrules.base.classes import RULES
 from serrules.base.tables import contract
 from serrules.evaluation.pooled_corpus import (
-    PathLike,
     PooledCorpus,
-    save_figure,
-    write_view_table,
 )
 
 #: Number of equal-width probability bins of the ECE and the reliability diagram.
@@ -145,91 +141,6 @@ def reliability_table(
     return pd.DataFrame(rows, columns=list(RELIABILITY_COLUMNS))
 
 
-def reliability_figure(reliability: pd.DataFrame, calibration: pd.DataFrame):
-    """One column per train rule: top, the pooled reliability diagram (mean vote share against
-    mean predicted probability per bin, gaps to the diagonal shaded); bottom, how many
-    (utterance, class) pairs fall in each bin (log scale)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    corpus = reliability["corpus"].iloc[0]
-    test_rule = reliability["test_rule"].iloc[0]
-    train_rules = [r for r in RULES if r in set(reliability["train_rule"])]
-    fig = Figure(figsize=(3.4 * len(train_rules) + 0.6, 4.9), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(
-        2, len(train_rules), sharex=True, squeeze=False, gridspec_kw={"height_ratios": [3, 1]}
-    )
-    ece = calibration[calibration["test_rule"] == test_rule].set_index("train_rule")
-    for k, train_rule in enumerate(train_rules):
-        top, bottom = axes[0, k], axes[1, k]
-        part = reliability[
-            (reliability["train_rule"] == train_rule) & (reliability["class"] == ALL_CLASSES)
-        ]
-        low = part["bin_low"].to_numpy()
-        width = float(part["bin_high"].iloc[0] - low[0])
-        count = part["count"].to_numpy()
-        conf, obs = part["mean_predicted"].to_numpy(), part["mean_observed"].to_numpy()
-        top.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfect calibration")
-        for b in np.flatnonzero(count):
-            faint = count[b] < MIN_PAIRS_SHOWN
-            alpha = 0.3 if faint else 1.0
-            top.bar(low[b], obs[b], width=width, align="edge", color="#4C72B0", alpha=alpha,
-                    edgecolor="white")  # fmt: skip
-            top.hlines(conf[b], low[b], low[b] + width, color="#C44E52", lw=2, alpha=alpha)
-            if faint:
-                top.annotate(f"n={count[b]}", (low[b] + width / 2, max(obs[b], conf[b]) + 0.02),
-                             ha="center", fontsize=6, color="grey")  # fmt: skip
-        top.set_xlim(0, 1)
-        top.set_ylim(0, 1)
-        top.set_aspect("equal", adjustable="box")
-        top.grid(alpha=0.3)
-        row = ece.loc[train_rule]
-        top.set_title(
-            f"{train_rule}_train\nECE {row['ece_classwise']:.3f} class-wise, "
-            f"{row['ece_pooled']:.3f} pooled",
-            fontsize=9,
-        )
-        bottom.bar(low, count, width=width, align="edge", color="#4C72B0", edgecolor="white")
-        bottom.set_yscale("log")
-        bottom.set_xlabel("predicted probability p_j")
-        bottom.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("mean vote share of class j")
-    axes[1, 0].set_ylabel("pairs per bin")
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    axes[0, 0].legend(
-        handles=[
-            *axes[0, 0].get_legend_handles_labels()[0][:1],
-            Patch(color="#4C72B0", label="mean vote share per bin"),
-            Line2D([], [], color="#C44E52", lw=2, label="mean predicted p per bin"),
-        ],
-        fontsize=7,
-        loc="upper left",
-    )
-    fig.suptitle(f"{corpus}: reliability on {test_rule}_test (all classes pooled)", fontsize=11)
-    return fig
-
-
-def write_calibration_views(
-    data: PooledCorpus,
-    *,
-    calibration_path: PathLike,
-    calibration_csv: PathLike,
-    reliability_path: PathLike,
-    reliability_csv: PathLike,
-    png: PathLike,
-    n_bins: int = CALIBRATION_BINS,
-) -> None:
-    """Write the ``calibration`` and ``reliability`` tables (Parquet and CSV) and the figure."""
-    calibration = calibration_table(data, n_bins)
-    reliability = reliability_table(data, n_bins)
-    write_view_table(calibration, calibration_path, calibration_csv)
-    write_view_table(reliability, reliability_path, reliability_csv)
-    save_figure(reliability_figure(reliability, calibration), png)
-
-
 __all__ = [
     "ALL_CLASSES",
     "CALIBRATION_BINS",
@@ -242,7 +153,5 @@ __all__ = [
     "classwise_ece",
     "pooled_ece",
     "reliability_bins",
-    "reliability_figure",
     "reliability_table",
-    "write_calibration_views",
 ]

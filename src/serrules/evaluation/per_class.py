@@ -14,20 +14,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
-from serrules.base.classes import RULES
 from serrules.base.tables import contract
 from serrules.evaluation.metrics import predicted_presence
 from serrules.evaluation.pooled_corpus import (
-    PathLike,
     PooledCorpus,
-    save_figure,
-    write_view_table,
 )
 
 #: Columns of ``per_class.parquet`` and ``confusion_AR.parquet`` (:mod:`serrules.base.tables`).
@@ -82,114 +76,11 @@ def confusion_table(data: PooledCorpus, test_rule: str = CONFUSION_TEST_RULE) ->
     return pd.DataFrame(rows, columns=list(CONFUSION_COLUMNS))
 
 
-def _new_figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _heatmap(ax, values: np.ndarray, text: list[list[str]], cmap: str, vmax: float = 1.0):
-    image = ax.imshow(values, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
-    for i in range(values.shape[0]):
-        for j in range(values.shape[1]):
-            v = values[i, j]
-            dark = np.isfinite(v) and v > 0.6 * vmax
-            ax.text(j, i, text[i][j], ha="center", va="center", fontsize=7,
-                    color="black" if dark else "white")  # fmt: skip
-    return image
-
-
-def per_class_figure(frame: pd.DataFrame, classes: Sequence[str]):
-    """Heat map of per-class F1: one panel per test rule, rows = classes (with their support
-    on that test set), columns = train rules; each cell shows F1 x 100."""
-    corpus = frame["corpus"].iloc[0]
-    test_rules = [r for r in RULES if r in set(frame["test_rule"])]
-    train_rules = [r for r in RULES if r in set(frame["train_rule"])]
-    fig = _new_figure(
-        (0.55 * len(train_rules) + 1.6) * len(test_rules) + 1.2, 0.34 * len(classes) + 1.6
-    )
-    axes = fig.subplots(1, len(test_rules), squeeze=False)[0]
-    image = None
-    for ax, test_rule in zip(axes, test_rules, strict=True):
-        part = frame[frame["test_rule"] == test_rule]
-        f1 = part.pivot(index="class", columns="train_rule", values="f1").loc[
-            list(classes), train_rules
-        ]
-        support = part.drop_duplicates("class").set_index("class")["support"]
-        values = f1.to_numpy(np.float64)
-        text = [[f"{100 * v:.0f}" for v in row] for row in values]
-        image = _heatmap(ax, values, text, "viridis")
-        ax.set_xticks(range(len(train_rules)), [f"{r}_train" for r in train_rules], fontsize=7)
-        ax.set_yticks(range(len(classes)), [f"{c} ({support[c]})" for c in classes], fontsize=7)
-        ax.set_title(f"{test_rule}_test (n = {int(part['n_utterances'].iloc[0])})", fontsize=9)
-    fig.colorbar(image, ax=list(axes), label="F1", shrink=0.9)
-    fig.suptitle(f"{corpus}: per-class F1 x 100 (class support in brackets)", fontsize=10)
-    return fig
-
-
-def confusion_figure(frame: pd.DataFrame, classes: Sequence[str]):
-    """Heat map of the AR_test co-occurrence: one panel per train rule, rows = true classes
-    (with their count), columns = predicted classes, cell = share of the row's utterances for
-    which the column class is predicted (%)."""
-    corpus = frame["corpus"].iloc[0]
-    train_rules = [r for r in RULES if r in set(frame["train_rule"])]
-    size = 0.42 * len(classes) + 1.4
-    fig = _new_figure(size * len(train_rules) + 1.2, size + 0.9)
-    axes = fig.subplots(1, len(train_rules), sharey=True, squeeze=False)[0]
-    image = None
-    n_true = frame.drop_duplicates("true_class").set_index("true_class")["n_true"]
-    for ax, train_rule in zip(axes, train_rules, strict=True):
-        part = frame[frame["train_rule"] == train_rule]
-        share = part.pivot(index="true_class", columns="predicted_class", values="share").loc[
-            list(classes), list(classes)
-        ]
-        values = share.to_numpy(np.float64)
-        text = [["" if np.isnan(v) else f"{100 * v:.0f}" for v in row] for row in values]
-        image = _heatmap(ax, np.nan_to_num(values, nan=0.0), text, "magma")
-        ax.set_xticks(range(len(classes)), list(classes), rotation=60, fontsize=7)
-        ax.set_yticks(range(len(classes)), [f"{c} ({n_true[c]})" for c in classes], fontsize=7)
-        ax.set_xlabel("predicted (p > 1/C)")
-        ax.set_title(f"{train_rule}_train", fontsize=10)
-    axes[0].set_ylabel("true on AR_test (share > 1/C)")
-    fig.colorbar(image, ax=list(axes), label="share of the true class's utterances", shrink=0.9)
-    fig.suptitle(
-        f"{corpus}: multi-label confusion on AR_test (% of the row's utterances; diagonal = "
-        "recall)",
-        fontsize=10,
-    )
-    return fig
-
-
-def write_per_class_views(
-    data: PooledCorpus,
-    *,
-    per_class_path: PathLike,
-    per_class_csv: PathLike,
-    confusion_path: PathLike,
-    confusion_csv: PathLike,
-    per_class_png: PathLike,
-    confusion_png: PathLike,
-) -> None:
-    """Write the per-class and confusion tables (Parquet and CSV) and their figures."""
-    per_class = per_class_scores(data)
-    confusion = confusion_table(data)
-    write_view_table(per_class, per_class_path, per_class_csv)
-    write_view_table(confusion, confusion_path, confusion_csv)
-    save_figure(per_class_figure(per_class, data.classes), per_class_png)
-    save_figure(confusion_figure(confusion, data.classes), confusion_png)
-
-
 __all__ = [
     "CONFUSION_COLUMNS",
     "CONFUSION_TEST_RULE",
     "PER_CLASS_COLUMNS",
     "co_occurrence",
-    "confusion_figure",
     "confusion_table",
-    "per_class_figure",
     "per_class_scores",
-    "write_per_class_views",
 ]

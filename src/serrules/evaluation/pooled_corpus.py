@@ -153,21 +153,6 @@ def load_pooled_corpus(files: CorpusFiles) -> PooledCorpus:
     return PooledCorpus(files.corpus, classes, pooled, test_sets)
 
 
-def write_view_table(frame: pd.DataFrame, parquet: PathLike, csv: PathLike) -> None:
-    """Write one table of the evaluation views as ``parquet`` and as ``csv`` (6 significant
-    digits), each to the path its rule names."""
-    for path in (parquet, csv):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(parquet, index=False)
-    frame.to_csv(csv, index=False, float_format="%.6g")
-
-
-def save_figure(fig, png: PathLike) -> None:
-    """Save a view's figure (a matplotlib ``Figure``) as PNG at 150 dpi."""
-    Path(png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=150)
-
-
 __all__ = [
     "CorpusFiles",
     "PathLike",
@@ -176,6 +161,4 @@ __all__ = [
     "ordered_rules",
     "pool_fold_predictions",
     "read_test_sets",
-    "save_figure",
-    "write_view_table",
 ]

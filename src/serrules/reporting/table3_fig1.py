@@ -5,7 +5,6 @@ the ratings each rule keeps), drawn from the ``label_loss.parquet`` files of
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +12,7 @@ import pandas as pd
 from serrules.base.classes import RULES
 from serrules.evaluation.pooled_corpus import PathLike
 from serrules.labels.label_loss import read_label_loss
+from serrules.reporting.figures import new_figure, save_figure
 from serrules.reporting.writers import write_table
 
 
@@ -75,14 +75,9 @@ def write_table3(
 def fig1_figure(loss: pd.DataFrame):  # -> matplotlib.figure.Figure
     """Fig. 1: two panels (share of utterances kept, share of ratings used), grouped bars per
     corpus with one bar per rule, each labelled with its percentage."""
-    # Figure + Agg canvas directly: no pyplot state, no global backend switch.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     corpora = list(dict.fromkeys(loss["corpus"]))
     wide = loss.set_index(["corpus", "rule"])
-    fig = Figure(figsize=(max(6.0, 1.9 * len(corpora) + 2.5), 6.4), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(max(6.0, 1.9 * len(corpora) + 2.5), 6.4)
     axes = fig.subplots(2, 1, sharex=True)
     x = np.arange(len(corpora))
     width = 0.8 / len(RULES)
@@ -114,9 +109,8 @@ def fig1_figure(loss: pd.DataFrame):  # -> matplotlib.figure.Figure
 def plot_fig1(label_loss_paths: Sequence[PathLike], *, png: PathLike, pdf: PathLike) -> None:
     """Fig. 1 as PNG (150 dpi) and PDF."""
     fig = fig1_figure(read_label_loss(label_loss_paths))
-    for path in (Path(png), Path(pdf)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=150)
+    for path in (png, pdf):
+        save_figure(fig, path)
 
 
 __all__ = ["fig1_figure", "plot_fig1", "table3_frames", "write_table3"]

@@ -13,6 +13,7 @@ import pandas as pd
 from serrules.base.classes import RULES
 from serrules.base.errors import TableError
 from serrules.base.tables import check_table
+from serrules.reporting.figures import new_figure, save_figure
 
 _FOLD_DIR = re.compile(r"^fold(\d+)$")
 #: Columns of a training log the curves need.
@@ -46,14 +47,11 @@ def training_curves_figure(logs: pd.DataFrame, corpus: str):
     """One panel per train rule: train loss (solid) and dev loss (dashed) per epoch, one colour
     per fold, the kept (lowest dev loss) epoch marked with a dot. The loss is the class-balanced
     soft cross-entropy of each rule's own targets, so levels differ between panels."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
     rules = [r for r in RULES if r in set(logs["train_rule"])]
-    fig = Figure(figsize=(3.6 * len(rules) + 0.8, 3.6), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(3.6 * len(rules) + 0.8, 3.6)
     axes = fig.subplots(1, len(rules), squeeze=False)[0]
     folds = sorted(logs["fold"].unique())
     colours = {fold: f"C{i % 10}" for i, fold in enumerate(folds)}
@@ -86,8 +84,7 @@ def plot_training_curves(
 ) -> None:
     """Read the logs and write the figure (PNG, 150 dpi)."""
     fig = training_curves_figure(read_train_logs(logs), corpus)
-    Path(png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=150)
+    save_figure(fig, png)
 
 
 __all__ = ["CURVE_COLUMNS", "plot_training_curves", "read_train_logs", "training_curves_figure"]

@@ -63,17 +63,26 @@ def confusion_table(data: PooledCorpus, test_rule: str = CONFUSION_TEST_RULE) ->
     """Long co-occurrence table of every train rule on ``test_rule`` (see the module docstring)."""
     test = data.test_sets[test_rule]
     n_true = test.truth.sum(axis=0)
-    rows = []
+    n_classes = len(data.classes)
+    frames = []
     for train_rule, probs in data.pooled.items():
         counts = co_occurrence(test.truth, predicted_presence(probs[test.positions]))
-        for i, true_class in enumerate(data.classes):
-            for j, predicted_class in enumerate(data.classes):
-                share = counts[i, j] / n_true[i] if n_true[i] else np.nan
-                rows.append(
-                    (data.corpus, train_rule, true_class, predicted_class, int(counts[i, j]),
-                     int(n_true[i]), share)
-                )  # fmt: skip
-    return pd.DataFrame(rows, columns=list(CONFUSION_COLUMNS))
+        with np.errstate(invalid="ignore", divide="ignore"):  # a class absent from the truth
+            share = np.where(n_true[:, None] > 0, counts / n_true[:, None], np.nan)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "corpus": data.corpus,
+                    "train_rule": train_rule,
+                    "true_class": np.repeat(data.classes, n_classes),
+                    "predicted_class": np.tile(data.classes, n_classes),
+                    "count": counts.ravel().astype(np.int64),
+                    "n_true": np.repeat(n_true, n_classes).astype(np.int64),
+                    "share": share.ravel(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)[list(CONFUSION_COLUMNS)]
 
 
 __all__ = [

@@ -117,6 +117,13 @@ def test_a_contract_file_whose_key_is_not_a_column_is_refused(tmp_path):
     bad.write_text("tables:\n  t:\n    columns: [a:int!]\n    key: [b]\n")
     with pytest.raises(ValueError, match=r"table t: key \['b'\]"):
         load_contracts(bad)
+    composite = tmp_path / "composite.yaml"
+    composite.write_text(
+        "tables:\n  p:\n    columns: [a:int!, b:int!]\n    key: [a, b]\n"
+        "  c:\n    columns: [a:int!]\n    references: {a: p}\n"
+    )
+    with pytest.raises(ValueError, match=r"table c: key \[\] / references \['p'\]"):
+        load_contracts(composite)
     good = tmp_path / "good.yaml"
     good.write_text(
         "shared:\n  m: &m [x:str, y:number]\n"

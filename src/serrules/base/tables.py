@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import yaml
@@ -71,6 +70,10 @@ class TableContract:
                 return col
         raise KeyError(f"table {self.name} has no column {name!r}")
 
+    def class_columns(self, classes: Sequence[str]) -> list[tuple[str, str]]:
+        """``(name, kind)`` of every per-class column, family by family, in class order."""
+        return [(col, kind) for prefix, kind in self.per_class for col in prefixed(prefix, classes)]
+
     def column_names(self, classes: Sequence[str] | None = None) -> list[str]:
         """Every column in order: the fixed ones, then each per-class family (needs ``classes``
         when the table has one)."""
@@ -78,8 +81,7 @@ class TableContract:
         if self.per_class:
             if classes is None:
                 raise ValueError(f"table {self.name}: per-class columns need the class list")
-            for prefix, _ in self.per_class:
-                names += prefixed(prefix, tuple(classes))
+            names += [col for col, _ in self.class_columns(classes)]
         return names
 
 
@@ -117,7 +119,8 @@ def load_contracts(path: str | PathLike[str] = CONTRACTS_PATH) -> dict[str, Tabl
     for table in tables.values():
         names = {c.name for c in table.columns}
         undeclared = [k for k in table.key if k not in names]
-        unknown = [t for _, t in table.references if t not in tables]
+        # a reference names a table whose key is one column (what check_references looks up)
+        unknown = [t for _, t in table.references if t not in tables or len(tables[t].key) != 1]
         if undeclared or unknown:
             raise ValueError(f"{path}: table {table.name}: key {undeclared} / references {unknown}")
     return tables
@@ -144,6 +147,11 @@ _KIND_TESTS = {
 }
 
 
+def _where(source: str | PathLike[str] | None, name: str) -> str:
+    """The start of every message: the file (or description) and the table."""
+    return f"{source}: {name} table" if source is not None else f"{name} table"
+
+
 def _kind_ok(series: pd.Series, kind: str) -> bool:
     if series.isna().all():  # an all-null column (e.g. ``split`` of a corpus without one)
         return True
@@ -167,15 +175,12 @@ def check_table(
     unique. ``source`` (a path, or a description) starts every message; ``error`` is the
     :class:`TableError` subclass raised (e.g. ``PredictionError``)."""
     spec = contract(name)
-    where = f"{source}: {name} table" if source is not None else f"{name} table"
+    where = _where(source, name)
     if columns is None:
         wanted = [c.name for c in spec.columns]
     else:
         wanted = list(dict.fromkeys([*spec.key, *columns]))
-    class_cols: list[tuple[str, str]] = []
-    if classes is not None:
-        for prefix, kind in spec.per_class:
-            class_cols += [(col, kind) for col in prefixed(prefix, tuple(classes))]
+    class_cols = spec.class_columns(classes) if classes is not None else []
     missing = [c for c in [*wanted, *(c for c, _ in class_cols)] if c not in frame.columns]
     if missing:
         raise error(f"{where} lacks column(s) {', '.join(missing)}")
@@ -227,8 +232,7 @@ def read_table(
         spec = contract(name)
         read_cols = list(dict.fromkeys([*spec.key, *columns]))
         if classes is not None:
-            for prefix, _ in spec.per_class:
-                read_cols += prefixed(prefix, tuple(classes))
+            read_cols += [col for col, _ in spec.class_columns(classes)]
     try:
         if read_cols is not None:  # read what is there; check_table names the missing columns
             present = set(pq.read_schema(path).names)
@@ -257,15 +261,17 @@ def check_references(
     cols = [col for col, table in spec.references if table == parent_name]
     if not cols:
         raise KeyError(f"table {name} does not refer to table {parent_name}")
-    parent_key = contract(parent_name).key
-    known = pd.Index(parent[parent_key[0]].astype(str)) if len(parent_key) == 1 else None
+    (parent_key,) = contract(parent_name).key  # one column: load_contracts checks it
+    known = pd.Index(parent[parent_key].astype(str))
     for col in cols:
         values = frame[col].dropna().astype(str)
-        absent = pd.unique(values[~values.isin(known)]) if known is not None else np.array([])
+        absent = pd.unique(values[~values.isin(known)])
         if len(absent):
-            where = f"{source}: {name} table" if source is not None else f"{name} table"
             target = f"{parent_source} ({parent_name})" if parent_source else parent_name
-            raise error(f"{where}: {len(absent)} {col} value(s) not in {target}: {preview(absent)}")
+            raise error(
+                f"{_where(source, name)}: {len(absent)} {col} value(s) not in {target}: "
+                f"{preview(absent)}"
+            )
 
 
 __all__ = [

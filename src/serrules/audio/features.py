@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from serrules.audio.loading import OK, SAMPLE_RATE, load_audio
 from serrules.base.files import atomic_path
-from serrules.base.tables import check_table, read_table
+from serrules.base.tables import check_table, load_table
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ def write_egemaps(
     utterances no longer ok in the index are dropped (logged). Output rows follow index order.
     """
     audio_index_path, out_path = Path(audio_index_path), Path(out_path)
-    ok = _ok_rows(read_table(audio_index_path, "audio_index"))
+    ok = _ok_rows(load_table(audio_index_path, "audio_index"), source=audio_index_path)
     names = list(egemaps_extractor().feature_names)
     description = _cache_description(sample_rate, max_seconds)
     source = Path(cache_path) if cache_path is not None else out_path

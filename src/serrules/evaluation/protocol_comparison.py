@@ -19,6 +19,7 @@ import pandas as pd
 
 from serrules.base.classes import RULES
 from serrules.base.protocols import PROTOCOLS
+from serrules.base.tables import load_table
 from serrules.corpora.formats import corpus_format
 from serrules.evaluation.bootstrap import bootstrap_metrics, paired_p_value
 from serrules.evaluation.metrics import METRICS, SystemScores
@@ -75,7 +76,9 @@ def compare_corpus(
     "target_smoothing": ...}``. Both protocols must cover the same pooled test utterances.
     """
     classes = corpus_format(fmt).classes
-    audio_index = pd.read_parquet(audio_index_path)
+    audio_index = load_table(
+        audio_index_path, "audio_index", columns=("status",), error=PredictionError
+    )
     pooled, expected_ids = {}, None
     for protocol in PROTOCOLS:
         ids, pooled[protocol] = pool_fold_predictions(

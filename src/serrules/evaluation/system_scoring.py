@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from serrules.base.classes import RULES, prefixed
-from serrules.base.tables import preview
+from serrules.base.tables import load_table, preview
 from serrules.corpora.formats import FORMATS
 from serrules.evaluation.bootstrap import DEFAULT_CHUNK_BYTES
 from serrules.evaluation.corpus_metrics import (
@@ -123,8 +123,8 @@ def load_corpus_labels(folder: str | os.PathLike[str]) -> CorpusLabels:
     if not folds_path.is_file():
         raise PredictionError(f"{folds_path}: missing (fold table named by {source})")
     expected = expected_test_utterances(
-        pd.read_parquet(folds_path),
-        pd.read_parquet(audio_path),
+        load_table(folds_path, "folds", error=PredictionError),
+        load_table(audio_path, "audio_index", columns=("status",), error=PredictionError),
         folds_source=str(folds_path),
         audio_source=str(audio_path),
     )

@@ -10,6 +10,7 @@ calls :func:`complete_config` for the rest, so nothing is checked twice.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -145,10 +146,16 @@ def complete_config(config: dict[str, Any], schema: dict[str, Any] | None = None
     return config
 
 
+def result_training_section(training: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``training`` section without :data:`RESULT_NEUTRAL_TRAINING_KEYS`: the settings that
+    change a run's numbers."""
+    return {k: v for k, v in training.items() if k not in RESULT_NEUTRAL_TRAINING_KEYS}
+
+
 def result_training_params(config: dict[str, Any]) -> dict[str, Any]:
-    """The ``training`` section without :data:`RESULT_NEUTRAL_TRAINING_KEYS` (what a training
-    rule declares as ``params``, so only changes that alter results rerun its jobs)."""
-    return {k: v for k, v in config["training"].items() if k not in RESULT_NEUTRAL_TRAINING_KEYS}
+    """The config's :func:`result_training_section` (what a training rule declares as
+    ``params``, so only changes that alter results rerun its jobs)."""
+    return result_training_section(config["training"])
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from serrules.base.config import RESULT_NEUTRAL_TRAINING_KEYS, validate_section
+from serrules.base.config import result_training_section, validate_section
 
 
 def resolve_train_cfg(train_cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def run_fingerprint(
             "fold": int(fold),
             "rule": train_rule,
             "model": dict(model_cfg),
-            "train": {k: v for k, v in train_cfg.items() if k not in RESULT_NEUTRAL_TRAINING_KEYS},
+            "train": result_training_section(train_cfg),
             "train_ids": train_ids,
             "dev_ids": dev_ids,
             "device": device.type,

@@ -111,9 +111,9 @@ def train_fold(
             )
         log.info("fold %d %s part: %d utterance(s)", fold, part, len(getattr(data, part)))
     # class weights first: a class without training utterances fails before any model is built
-    y_train = choices.training_targets(
-        data.train[prefixed("y_", data.classes)].to_numpy(np.float32), cfg
-    )
+    y_cols = prefixed("y_", data.classes)
+    y_train = choices.training_targets(data.train[y_cols].to_numpy(np.float32), cfg)
+    y_dev = choices.training_targets(data.dev[y_cols].to_numpy(np.float32), cfg)
     criterion, beta = choices.build_criterion(y_train, data.classes, cfg)
     log.info("fold %d: beta %.6f, class weights %s", fold, beta, criterion.weights.tolist())
 
@@ -122,6 +122,8 @@ def train_fold(
         fold=int(fold),
         train_rule=train_rule,
         data=data,
+        y_train=y_train,
+        y_dev=y_dev,
         criterion=criterion,
         features_path=features_path,
         model_cfg=dict(model_cfg),
@@ -154,6 +156,9 @@ class _FoldJob:
     fold: int
     train_rule: str
     data: FoldData
+    #: training targets of the train and dev parts (choices.training_targets)
+    y_train: np.ndarray
+    y_dev: np.ndarray
     criterion: ClassBalancedSoftCrossEntropy
     features_path: str | os.PathLike[str] | None
     model_cfg: dict[str, Any]
@@ -172,14 +177,11 @@ def _run(job: _FoldJob, device: torch.device) -> None:
     cfg, data, fold, train_rule = job.cfg, job.data, job.fold, job.train_rule
     spec = model_spec(job.model_cfg["name"])
     classes = data.classes
-    y_cols = prefixed("y_", classes)
-    y_train = choices.training_targets(data.train[y_cols].to_numpy(np.float32), cfg)
-    y_dev = choices.training_targets(data.dev[y_cols].to_numpy(np.float32), cfg)
     workers = cfg["num_workers"] if device.type == "cuda" and spec.input_kind == AUDIO_INPUT else 0
     precision = cfg["precision"]
     seed_everything(cfg["seed"])
 
-    inputs = fold_inputs(spec.input_kind, data, y_train, y_dev, cfg, job.features_path)
+    inputs = fold_inputs(spec.input_kind, data, job.y_train, job.y_dev, cfg, job.features_path)
     if inputs.waveform_mean_std is not None:
         job.protocol["waveform_mean_std"] = list(inputs.waveform_mean_std)
         log.info("fold %d: global waveform mean %.6g, std %.6g", fold, *inputs.waveform_mean_std)

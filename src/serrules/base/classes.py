@@ -15,6 +15,11 @@ VALID = "valid"
 OTHER = "other"
 
 
+#: Largest accepted deviation from 1 of the sum of a row that must be a distribution over the
+#: classes (training targets ``y_``, predicted probabilities ``p_``; both are stored as float32).
+ROW_SUM_TOLERANCE = 1e-4
+
+
 def presence_threshold(n_classes: int) -> float:
     """A class is present (multi-hot ground truth, or a positive prediction) when its share or
     probability is STRICTLY greater than this value, 1/C."""
@@ -28,4 +33,4 @@ def prefixed(prefix: str, classes: tuple[str, ...] | list[str]) -> list[str]:
     return [f"{prefix}{c}" for c in classes]
 
 
-__all__ = ["OTHER", "RULES", "VALID", "prefixed", "presence_threshold"]
+__all__ = ["OTHER", "ROW_SUM_TOLERANCE", "RULES", "VALID", "prefixed", "presence_threshold"]

@@ -24,16 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.base.classes import prefixed
+from serrules.base.classes import ROW_SUM_TOLERANCE, prefixed
 from serrules.base.errors import PredictionError
 from serrules.base.tables import check_table, preview, read_table
 from serrules.labels.aggregation import smooth_targets, vote_distribution
 
 #: ``evaluation.divergence_target``: KLD/JSD target on MR_test/PR_test.
 DIVERGENCE_TARGETS: tuple[str, ...] = ("votes", "smoothed_label")
-
-#: Largest accepted deviation of a probability row's sum from 1 (predictions are float32).
-ROW_SUM_TOLERANCE = 1e-4
 
 _FOLD_DIR = re.compile(r"^fold(\d+)$")
 

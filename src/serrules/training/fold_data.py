@@ -15,7 +15,7 @@ import pandas as pd
 from torch.utils.data import Dataset
 
 from serrules.audio.loading import SAMPLE_RATE
-from serrules.base.classes import prefixed
+from serrules.base.classes import ROW_SUM_TOLERANCE, prefixed
 from serrules.base.tables import read_table
 from serrules.corpora.formats import corpus_format
 from serrules.labels.folds import PARTS
@@ -70,7 +70,9 @@ def load_fold_parts(fmt: str, fold: int, train_rule: str, tables: FoldTables) ->
     folds = read_table(folds_path, "folds", columns=["part"])
     index = read_table(audio_index_path, "audio_index", columns=AUDIO_COLUMNS)
     targets = labels[y_cols].to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(targets).all(axis=1) | (np.abs(targets.sum(axis=1) - 1.0) > 1e-4)
+    bad = ~np.isfinite(targets).all(axis=1) | (
+        np.abs(targets.sum(axis=1) - 1.0) > ROW_SUM_TOLERANCE
+    )
     if bad.any():
         first = labels["utterance_id"].iloc[int(np.flatnonzero(bad)[0])]
         raise ValueError(

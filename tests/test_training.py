@@ -444,3 +444,20 @@ def test_damaged_checkpoint_is_moved_aside_and_the_fold_restarts(
     pd.testing.assert_frame_equal(
         pd.read_parquet(paths["out_predictions"]), pd.read_parquet(reference["out_predictions"])
     )
+
+
+def test_load_features_reads_the_table_once_for_every_part_and_names_bad_rows(tmp_path):
+    from serrules.training.fold_data import load_features
+
+    path = tmp_path / "egemaps.parquet"
+    pd.DataFrame(
+        {"utterance_id": ["a", "b", "c"], "f1": [1.0, 2.0, np.nan], "f2": [4.0, 5.0, 6.0]}
+    ).to_parquet(path)
+    (train, test), columns = load_features(path, ["b", "a"], ["a"])
+    assert columns == ["f1", "f2"]
+    np.testing.assert_array_equal(train, np.array([[2, 5], [1, 4]], np.float32))
+    np.testing.assert_array_equal(test, np.array([[1, 4]], np.float32))
+    with pytest.raises(KeyError, match=f"{path}: no features for 1 audio-ok utterance.*e.g. z"):
+        load_features(path, ["a", "z"])
+    with pytest.raises(ValueError, match=f"{path}: non-finite feature values for utterance c"):
+        load_features(path, ["a"], ["c"])

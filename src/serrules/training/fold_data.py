@@ -110,25 +110,29 @@ def load_fold_parts(fmt: str, fold: int, train_rule: str, tables: FoldTables) ->
 
 
 def load_features(
-    features_path: str | os.PathLike[str], utterance_ids: Iterable[str]
-) -> tuple[np.ndarray, list[str]]:
-    """Feature matrix (rows in the order of ``utterance_ids``) and its column names; a missing
-    utterance raises ``KeyError`` naming the file."""
+    features_path: str | os.PathLike[str], *utterance_ids: Iterable[str]
+) -> tuple[list[np.ndarray], list[str]]:
+    """One feature matrix per list of ``utterance_ids`` (rows in its order), read from one pass
+    over the table, and the feature column names; a missing utterance raises ``KeyError`` and a
+    non-finite value ``ValueError``, each naming the file."""
     table = read_table(features_path, "egemaps")
     columns = [c for c in table.columns if c != "utterance_id"]
     table = table.set_index("utterance_id")
-    ids = list(utterance_ids)
-    missing = pd.Index(ids).difference(table.index)
-    if len(missing):
-        raise KeyError(
-            f"{features_path}: no features for {len(missing)} audio-ok utterance(s), e.g. "
-            f"{', '.join(map(str, missing[:5]))}"
-        )
-    matrix = table.loc[ids, columns].to_numpy(dtype=np.float32)
-    if not np.isfinite(matrix).all():
-        row = int(np.flatnonzero(~np.isfinite(matrix).all(axis=1))[0])
-        raise ValueError(f"{features_path}: non-finite feature values for utterance {ids[row]}")
-    return matrix, columns
+    matrices = []
+    for part_ids in utterance_ids:
+        ids = list(part_ids)
+        missing = pd.Index(ids).difference(table.index)
+        if len(missing):
+            raise KeyError(
+                f"{features_path}: no features for {len(missing)} audio-ok utterance(s), e.g. "
+                f"{', '.join(map(str, missing[:5]))}"
+            )
+        matrix = table.loc[ids, columns].to_numpy(dtype=np.float32)
+        if not np.isfinite(matrix).all():
+            row = int(np.flatnonzero(~np.isfinite(matrix).all(axis=1))[0])
+            raise ValueError(f"{features_path}: non-finite feature values for utterance {ids[row]}")
+        matrices.append(matrix)
+    return matrices, columns
 
 
 @dataclass
@@ -192,9 +196,9 @@ def fold_inputs(
 
     if not features_path:
         raise ValueError("a feature model needs features_path (the eGeMAPS Parquet table)")
-    x_train, columns = load_features(features_path, data.train["utterance_id"])
-    x_dev, _ = load_features(features_path, data.dev["utterance_id"])
-    x_test, _ = load_features(features_path, data.test["utterance_id"])
+    (x_train, x_dev, x_test), columns = load_features(
+        features_path, *(part["utterance_id"] for part in (data.train, data.dev, data.test))
+    )
     standardizer = FeatureStandardizer()
     standardizer.fit(pd.DataFrame(x_train, columns=columns))
 

@@ -1,4 +1,5 @@
-"""Writing a file so that a killed job never leaves a half-written file under its final name."""
+"""Writing output files: their folders, and a file that a killed job never leaves half-written
+under its final name."""
 
 from __future__ import annotations
 
@@ -12,13 +13,20 @@ from pathlib import Path
 TMP_SUFFIX = ".tmp"
 
 
+def make_parents(*paths: str | os.PathLike[str]) -> None:
+    """Create the folder of each output path (a rule names files in folders that may not exist
+    yet)."""
+    for path in paths:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary sibling of ``path`` (``<name>.tmp``, parent folders created) to write to;
     when the block ends without an error it is renamed over ``path`` (atomic on one file system),
     otherwise it is removed and the error propagates."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(path)
     tmp = path.with_name(path.name + TMP_SUFFIX)
     try:
         yield tmp
@@ -28,4 +36,4 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.replace(tmp, path)
 
 
-__all__ = ["TMP_SUFFIX", "atomic_path"]
+__all__ = ["TMP_SUFFIX", "atomic_path", "make_parents"]

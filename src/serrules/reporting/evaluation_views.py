@@ -5,12 +5,12 @@ from :mod:`serrules.evaluation.per_class` and :mod:`serrules.evaluation.calibrat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from serrules.base.classes import RULES
+from serrules.base.files import make_parents
 from serrules.evaluation.calibration import (
     ALL_CLASSES,
     CALIBRATION_BINS,
@@ -198,8 +198,7 @@ def write_calibration_views(
 def write_view_table(frame: pd.DataFrame, parquet: PathLike, csv: PathLike) -> None:
     """Write one table of the evaluation views as ``parquet`` and as ``csv`` (6 significant
     digits), each to the path its rule names."""
-    for path in (parquet, csv):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    make_parents(parquet, csv)
     frame.to_parquet(parquet, index=False)
     frame.to_csv(csv, index=False, float_format="%.6g")
 

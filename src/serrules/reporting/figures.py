@@ -4,7 +4,8 @@ backend switch), and saving it to the path a rule names."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+from serrules.base.files import make_parents
 
 #: Resolution of every PNG the pipeline writes.
 DPI = 150
@@ -22,7 +23,7 @@ def new_figure(width: float, height: float):  # -> matplotlib.figure.Figure
 
 def save_figure(fig, path: str | os.PathLike[str]) -> None:
     """Write ``fig`` to ``path`` (format from its extension: PNG, PDF, ...) at :data:`DPI`."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    make_parents(path)
     fig.savefig(path, dpi=DPI)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from serrules.base.files import make_parents
 from serrules.evaluation.pooled_corpus import PathLike
 from serrules.evaluation.system_scoring import SystemScore
 from serrules.reporting.result_tables import (
@@ -82,8 +83,7 @@ def score_markdown(score: SystemScore) -> str:
 
 def write_scores(score: SystemScore, *, md: PathLike, csv: PathLike) -> None:
     """Write ``md`` (:func:`score_markdown`) and ``csv`` (the long numbers)."""
-    for path in (md, csv):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    make_parents(md, csv)
     Path(md).write_text(score_markdown(score))
     score_tables(score)[1].to_csv(csv, index=False)
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from serrules.base.files import make_parents
+
 _LATEX_SPECIAL = (
     ("\\", r"\textbackslash{}"),
     ("&", r"\&"),
@@ -95,8 +97,7 @@ def write_table(
     frame ``df``, then the caption as a footnote paragraph) and ``tex`` (``df`` with the
     caption); the caller (a rule) names the three files."""
     bold = list(bold)
-    for path in (csv, md, tex):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    make_parents(csv, md, tex)
     (df if csv_frame is None else csv_frame).to_csv(csv, index=False)
     Path(md).write_text(to_markdown(df, bold) + f"\n{caption}\n")
     Path(tex).write_text(to_latex(df, caption, label, bold))

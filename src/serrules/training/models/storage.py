@@ -67,7 +67,6 @@ def save_trained_model(
     tensors, extras = standardizer_tensors(standardizer_state or {})
     meta = {**metadata, "standardizer_extras": json.dumps(extras, default=str)}
     meta.update(model_module(meta["model_name"]).file_metadata(model))
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_save_file({**weights, **tensors}, path, meta)
 
 

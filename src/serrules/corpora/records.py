@@ -55,7 +55,7 @@ SLOW_RESPONSE = "slow_response"
 NOT_IN_CONSENSUS = "not_in_consensus"
 
 #: ``source`` of the table-contract messages about a parser's result.
-_PARSED = "parsed corpus"
+PARSED_SOURCE = "parsed corpus"
 
 # Columns that may hold nulls; every other column must be filled.
 _NULLABLE = {
@@ -188,7 +188,7 @@ class ParsedCorpus:
             if not isinstance(df, pd.DataFrame):
                 raise ValueError(f"{name}: expected a DataFrame, got {type(df).__name__}")
             # the parsed tables are the label-stage tables before it adds its columns
-            check_table(df, name, columns=cols, source=_PARSED)
+            check_table(df, name, columns=cols, source=PARSED_SOURCE)
             if tuple(df.columns) != cols:
                 raise ValueError(f"{name}: columns {list(df.columns)} != expected {list(cols)}")
             for c in cols:
@@ -225,7 +225,9 @@ class ParsedCorpus:
         # Arrow's hash kernel finds orphans in 0.03 s on 1.05M ratings x 150k utterances, the
         # contract's pandas check in 0.5 s: the contract check runs (and names them) only then
         if not isin_strings(r["utterance_id"], u["utterance_id"]).all():
-            check_references(r, "ratings", u, "utterances", source=_PARSED, parent_source=_PARSED)
+            check_references(
+                r, "ratings", u, "utterances", source=PARSED_SOURCE, parent_source=PARSED_SOURCE
+            )
         return self
 
     def status_counts(self) -> pd.Series:
@@ -246,6 +248,7 @@ __all__ = [
     "SELF_EVALUATION",
     "SLOW_RESPONSE",
     "UNKNOWN_LABEL",
+    "PARSED_SOURCE",
     "UTTERANCE_COLUMNS",
     "VALID",
     "empty_exclusions",

@@ -32,21 +32,22 @@ import pandas as pd
 from serrules.base.classes import OTHER, RULES, VALID, prefixed
 from serrules.base.tables import check_references, check_table, contract
 from serrules.corpora.formats import FOLD_SCHEMES, CorpusFormat, corpus_format
+from serrules.corpora.records import PARSED_SOURCE, UTTERANCE_COLUMNS
 from serrules.labels.aggregation import rule_targets, vote_matrix
 from serrules.labels.folds import assign_folds, fold_table_name
 from serrules.labels.label_loss import label_loss
 
 NO_VALID_VOTE = "no_valid_vote"
 NO_RATINGS_SOURCE = "(no ratings)"
-META_COLUMNS: tuple[str, ...] = ("speaker", "gender", "session", "split", "audio_path")
+#: utterance metadata the label stage carries into ``utterances`` and ``ratings``
+META_COLUMNS: tuple[str, ...] = UTTERANCE_COLUMNS[1:]
 EXCLUSION_TABLE_COLUMNS: tuple[str, ...] = tuple(contract("exclusions").column_names())
 #: the columns the label stage reads from each parsed table
 _NEEDS = {
     "ratings": ("utterance_id", "rater_id", "emotion", "status", "source"),
-    "utterances": ("utterance_id", *META_COLUMNS),
+    "utterances": UTTERANCE_COLUMNS,
     "exclusions": ("utterance_id", "rater_id", "reason", "source"),
 }
-_PARSED = "parsed corpus"
 
 
 class ParsedTables(Protocol):
@@ -176,7 +177,7 @@ def build_label_tables(parsed: ParsedTables, fmt: str | CorpusFormat) -> LabelTa
     fmt = corpus_format(fmt)
     classes = fmt.classes
     for name, cols in _NEEDS.items():
-        check_table(getattr(parsed, name), name, columns=cols, source=_PARSED)
+        check_table(getattr(parsed, name), name, columns=cols, source=PARSED_SOURCE)
     ratings, utts = parsed.ratings, parsed.utterances
     ids = utts["utterance_id"].to_numpy(dtype=object)
     index = pd.Index(ids)

@@ -139,7 +139,10 @@ def _score_frame(stem: Path) -> pd.DataFrame:
 def test_score_reproduces_metrics_parquet_exactly(request, tmp_path, corpus, protocol):
     """Scoring the pipeline's own pooled predictions (MR and PR against AR) gives the numbers of
     metrics.parquet bit for bit (values, intervals, paired p-values, test-set sizes) under either
-    protocol: the authors' IEMOCAP folds and KLD/JSD target are read from metrics.parquet."""
+    protocol: the authors' IEMOCAP folds and KLD/JSD target are read from metrics.parquet. Exact
+    equality holds because both are one computation (corpus_metrics.score_test_sets) on the same
+    arrays, and the bootstrap sums of a system do not depend on the other systems scored with it,
+    the CPU or the BLAS threads (see serrules.evaluation.bootstrap)."""
     demo_run = request.getfixturevalue("demo_run" if protocol == "paper" else "authors_run")
     base = demo_run / "results" / corpus
     metrics = (

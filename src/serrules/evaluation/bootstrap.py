@@ -10,9 +10,13 @@ system at once:
   ``RandomState(b)``, then, for every chosen condition, its utterances (in their original order)
   with a *fresh* ``RandomState(b)``, repeated as many times as the condition was chosen.
 * A resample is held as a count vector (how often each utterance was drawn). Every metric is a
-  function of count-weighted sums of per-utterance rows, so one matrix product
-  ``counts @ rows`` gives, for a chunk of resamples, the per-class TP / predicted / actual counts
-  of every system (-> macro-F1) and the summed KLD / JSD values (-> means).
+  function of count-weighted sums of per-utterance rows: one matrix product ``counts @ rows``
+  gives, for a chunk of resamples, the per-class TP / predicted / actual counts of every system
+  (-> macro-F1), and ``(counts * values).sum(axis=1)`` the summed KLD / JSD values (-> means).
+* The sums do not depend on the CPU, the BLAS, its thread count or how many systems are scored
+  together: the counts are integers (exact in any summation order), and the float sums are
+  numpy's pairwise sum of elementwise products, one fixed order. So a system's numbers are bit
+  for bit the same in ``metrics.parquet`` (three systems) and in ``serrules score`` (one or two).
 * Bounds: ``np.percentile(values, alpha / 2)`` and ``np.percentile(values, 100 - alpha / 2)``
   (linear interpolation), as the toolkit.
 """
@@ -115,35 +119,40 @@ def bootstrap_metrics(
     truth = np.asarray(truth, dtype=bool)
     n, n_classes = truth.shape
     names = list(systems)
-    # Per-utterance rows whose count-weighted sums are the sufficient statistics:
-    # [actual (C) | per system: true positives (C), predicted (C), KLD, JSD].
-    width = 2 * n_classes + 2
-    rows = np.empty((n, n_classes + len(names) * width), dtype=np.float64)
-    rows[:, :n_classes] = truth
+    # Per-utterance 0/1 rows whose count-weighted sums are the counts macro-F1 needs:
+    # [actual (C) | per system: true positives (C), predicted (C)]; KLD/JSD rows apart.
+    counted = np.empty((n, n_classes * (1 + 2 * len(names))), dtype=np.float64)
+    counted[:, :n_classes] = truth
+    divergences = {}
     for k, name in enumerate(names):
         scores = systems[name]
         if scores.predicted.shape != truth.shape:
             raise ValueError(
                 f"system {name!r}: predictions {scores.predicted.shape} vs truth {truth.shape}"
             )
-        base = n_classes + k * width
-        rows[:, base : base + n_classes] = scores.predicted & truth
-        rows[:, base + n_classes : base + 2 * n_classes] = scores.predicted
-        rows[:, base + 2 * n_classes] = scores.kld
-        rows[:, base + 2 * n_classes + 1] = scores.jsd
+        base = n_classes + 2 * k * n_classes
+        counted[:, base : base + n_classes] = scores.predicted & truth
+        counted[:, base + n_classes : base + 2 * n_classes] = scores.predicted
+        divergences[name] = {
+            "kld": np.asarray(scores.kld, dtype=np.float64),
+            "jsd": np.asarray(scores.jsd, dtype=np.float64),
+        }
 
     values = {name: {m: np.empty(n_bootstrap) for m in METRICS} for name in names}
     for span, counts in iter_resample_chunks(n, n_bootstrap, conditions, chunk_bytes):
-        sums = counts @ rows
+        # integer sums: exact whatever order the BLAS adds them in
+        sums = counts @ counted
         sizes = counts.sum(axis=1)  # n for utterances; varies with conditions
         actual = sums[:, :n_classes]
+        product = np.empty_like(counts)
         for k, name in enumerate(names):
-            base = n_classes + k * width
+            base = n_classes + 2 * k * n_classes
             tp = sums[:, base : base + n_classes]
             predicted = sums[:, base + n_classes : base + 2 * n_classes]
             values[name]["macro_f1"][span] = macro_f1_from_counts(tp, predicted, actual)
-            values[name]["kld"][span] = sums[:, base + 2 * n_classes] / sizes
-            values[name]["jsd"][span] = sums[:, base + 2 * n_classes + 1] / sizes
+            for metric in ("kld", "jsd"):
+                np.multiply(counts, divergences[name][metric], out=product)
+                values[name][metric][span] = product.sum(axis=1) / sizes
     return values
 
 

@@ -15,7 +15,7 @@ import soundfile as sf
 import torch
 import yaml
 
-from serrules.base.config import ConfigError, validate_config
+from serrules.base.config import SCHEMA_PATH, ConfigError, validate_config
 from serrules.base.protocols import (
     CHOICES,
     PROTOCOL_KEYS,
@@ -118,7 +118,7 @@ def direct_loss(logits, y, w, form):
 
 # ------------------------------------------------------------------ presets and resolution
 def test_every_choice_has_a_schema_key_without_default():
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
     for choice in CHOICES:
         prop = schema["properties"][choice.section]["properties"][choice.key]
         assert "default" not in prop, choice.path  # the preset, not the schema, fills it

@@ -1,24 +1,12 @@
-import os
 import re
-import sys
-from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# The package lives in src/; jobs (and their conda envs) import it from there.
-PKG_SRC = str(Path(workflow.basedir) / "src")
-if PKG_SRC not in sys.path:
-    sys.path.insert(0, PKG_SRC)
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(
-        p for p in (PKG_SRC, os.environ.get("PYTHONPATH", "")) if p
-    )
-)
-
 from serrules.base.classes import RULES
 from serrules.base.config import (
+    SCHEMA_PATH,
     complete_config,
     enabled_corpora,
     result_training_params,
@@ -42,7 +30,7 @@ from serrules.base.protocols import (
 
 # An unknown protocol (or any bad key) fails here, before any job: the schema check (Snakemake's),
 # then the schema defaults and the cross-field rules (serrules.base.config.complete_config).
-validate(config, schema="../schemas/config.schema.yaml")
+validate(config, schema=str(SCHEMA_PATH))  # the package's copy, the one home
 _CHECKED = complete_config(config)
 # keys the user set himself win over every preset (also in protocol_comparison)
 EXPLICIT_KEYS = explicit_keys(_CHECKED)
@@ -53,8 +41,11 @@ CORPORA = enabled_corpora(config)
 RESULTS = "results"
 # What one training job needs (GPU only for wav2vec2), from serrules.training.job_resources.
 TRAIN_REQUEST = train_request(config)
-# A CUDA build of PyTorch for GPU training, the CPU build otherwise (paths relative to rules/).
-TRAIN_ENV = "../../envs/training-%s.yaml" % ("cuda" if TRAIN_REQUEST.gpus else "cpu")
+# Conda environments (paths relative to rules/): one for every rule on a CPU; GPU training gets
+# the same packages with a CUDA build of PyTorch. Each installs the package from the checkout,
+# which is how the jobs import serrules (as they do in a venv with `pip install -e .`).
+CPU_ENV = "../../envs/cpu.yaml"
+TRAIN_ENV = "../../envs/cuda.yaml" if TRAIN_REQUEST.gpus else CPU_ENV
 # protocol_comparison: each preset in its own results subfolder
 PROTOCOL_RESULTS = f"{RESULTS}/protocols/{{protocol}}"
 

@@ -6,7 +6,7 @@ rule demo_corpus:
     log:
         f"{RESULTS}/logs/demo_corpus/{{corpus}}.log",
     conda:
-        "../../envs/labels.yaml"
+        CPU_ENV
     params:
         fmt=format_of,
         n_utterances=demo_utterances,

@@ -11,7 +11,7 @@ rule evaluate_corpus:
     benchmark:
         f"{RESULTS}/benchmarks/evaluate_corpus/{{corpus}}.tsv"
     conda:
-        "../../envs/evaluation.yaml"
+        CPU_ENV
     params:
         fmt=format_of,
         rules=RULES,
@@ -75,6 +75,6 @@ rule result_tables:
     log:
         f"{RESULTS}/logs/result_tables.log",
     conda:
-        "../../envs/evaluation.yaml"
+        CPU_ENV
     script:
         "../scripts/result_tables.py"

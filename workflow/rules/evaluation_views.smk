@@ -35,7 +35,7 @@ rule per_class_scores:
     log:
         f"{RESULTS}/logs/per_class_scores/{{corpus}}.log",
     conda:
-        "../../envs/evaluation.yaml"
+        CPU_ENV
     params:
         fmt=format_of,
         rules=RULES,
@@ -68,7 +68,7 @@ rule calibration:
     log:
         f"{RESULTS}/logs/calibration/{{corpus}}.log",
     conda:
-        "../../envs/evaluation.yaml"
+        CPU_ENV
     params:
         fmt=format_of,
         rules=RULES,
@@ -90,7 +90,7 @@ rule training_curves:
     log:
         f"{RESULTS}/logs/training_curves/{{corpus}}.log",
     conda:
-        "../../envs/evaluation.yaml"
+        CPU_ENV
     params:
         rules=RULES,
     script:

@@ -10,7 +10,7 @@ rule audio_index:
     log:
         f"{RESULTS}/logs/audio_index/{{corpus}}.log",
     conda:
-        "../../envs/features.yaml"
+        CPU_ENV
     params:
         on_error=config["audio"]["on_error"],
         sample_rate=config["audio"]["sample_rate"],
@@ -29,7 +29,7 @@ rule egemaps_features:
     benchmark:
         f"{RESULTS}/benchmarks/egemaps_features/{{corpus}}.tsv"
     conda:
-        "../../envs/features.yaml"
+        CPU_ENV
     threads: EGEMAPS_THREADS
     resources:
         mem_mb=EGEMAPS_MEM_MB,

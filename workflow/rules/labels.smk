@@ -17,7 +17,7 @@ rule label_tables:
     benchmark:
         f"{RESULTS}/benchmarks/label_tables/{{corpus}}.tsv"
     conda:
-        "../../envs/labels.yaml"
+        CPU_ENV
     params:
         fmt=format_of,
         root=label_root,
@@ -42,7 +42,7 @@ rule table3:
     log:
         f"{RESULTS}/logs/table3.log",
     conda:
-        "../../envs/labels.yaml"
+        CPU_ENV
     script:
         "../scripts/table3.py"
 
@@ -61,6 +61,6 @@ rule fig1:
     log:
         f"{RESULTS}/logs/fig1.log",
     conda:
-        "../../envs/labels.yaml"
+        CPU_ENV
     script:
         "../scripts/fig1.py"

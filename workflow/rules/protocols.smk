@@ -59,7 +59,7 @@ rule protocol_comparison:
     benchmark:
         f"{RESULTS}/benchmarks/protocol_comparison.tsv"
     conda:
-        "../../envs/evaluation.yaml"
+        CPU_ENV
     params:
         settings=comparison_params,
         rules=RULES,

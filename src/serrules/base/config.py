@@ -1,4 +1,5 @@
-"""Load and validate the workflow configuration against ``workflow/schemas/config.schema.yaml``.
+"""Load and validate the workflow configuration against ``config.schema.yaml`` (beside this module,
+shipped in the package; the workflow's ``validate(config, schema)`` reads this same file).
 
 The schema is the one home of every default and of the unknown-key policy (an error:
 ``additionalProperties: false`` throughout). :func:`validate_config` checks a config against it,
@@ -20,7 +21,8 @@ import yaml
 from serrules.base.errors import ConfigError
 from serrules.base.protocols import preset_section, resolve_protocol
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
+#: The config schema: package data, the one home of every default (also for the workflow).
+SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
 
 #: ``training`` keys that do not change any number a run produces (worker processes, keeping the

@@ -2,7 +2,7 @@
 
 ``protocol: paper`` (default) follows what the paper writes; ``protocol: authors`` follows the
 authors' released training code and label files. Each choice where the two differ is its own
-config key (:data:`PROTOCOL_KEYS`, validated by ``workflow/schemas/config.schema.yaml``); the
+config key (:data:`PROTOCOL_KEYS`, validated by ``serrules/base/config.schema.yaml``); the
 preset fills only the keys the user did not set, so an explicit key always wins and a user can mix
 the readings. :func:`resolve_protocol` does that and :func:`protocol_record` says, for every
 artifact, which protocol and which values produced it.

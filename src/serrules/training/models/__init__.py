@@ -51,7 +51,7 @@ def model_module(name: object) -> ModuleType:
 def build_model(
     model_cfg: Mapping[str, Any], n_classes: int, n_features: int | None = None
 ) -> nn.Module:
-    """Build the model named by ``model_cfg["name"]`` (keys: workflow/schemas/config.schema.yaml,
+    """Build the model named by ``model_cfg["name"]`` (keys: serrules/base/config.schema.yaml,
     ``model`` section; docs/training.md). ``n_features`` is the eGeMAPS input width (default 88).
     The wav2vec2 weights are loaded from ``model.pretrained``; the head is randomly initialised
     from the current torch seed."""

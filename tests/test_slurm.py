@@ -2,7 +2,7 @@
 
 `.ci/run` starts the cluster (`.ci/slurm/start-local-slurm.sh`) and always stops it; run alone,
 these tests start it themselves when they may (root) and are skipped, with the reason, where
-SLURM cannot be started. The steps are the README's "On a SLURM cluster": copy the profile, edit
+SLURM cannot be started (under CI=true as root, a cluster that cannot start is a failure). The steps are the README's "On a SLURM cluster": copy the profile, edit
 its site settings, `snakemake --workflow-profile <copy> all`. Nothing else is overridden: every
 further override would be a defect of the profile.
 
@@ -59,6 +59,15 @@ def _node_ready() -> str | None:
     return None
 
 
+def _cannot_start(reason: str) -> None:
+    """Root could not start the cluster: a failure in CI (CI=true), a skip with the reason
+    elsewhere."""
+    message = f"SLURM could not be started: {reason}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (CI=true as root: the SLURM tests must run)")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="module")
 def slurm_cluster():
     """A running SLURM: the one .ci/run started, else one started (and stopped) here."""
@@ -70,9 +79,9 @@ def slurm_cluster():
     try:
         proc = _run(["bash", str(START)], timeout=300)
     except subprocess.TimeoutExpired:
-        pytest.skip("SLURM could not be started: start-local-slurm.sh took over 300 s")
+        _cannot_start("start-local-slurm.sh took over 300 s")
     if proc.returncode != 0 or _node_ready() is not None:
-        pytest.skip(f"SLURM could not be started: {proc.stderr.strip()[-500:]}")
+        _cannot_start(proc.stderr.strip()[-500:])
     try:
         yield
     finally:

@@ -32,8 +32,20 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null ||
 	apt-get install -y -qq slurm-wlm munge >/dev/null
 fi
 
-if [ -f "$CONF_DIR/slurm.conf" ] && ! grep -qF "$MARK" "$CONF_DIR/slurm.conf"; then
-	die "$CONF_DIR/slurm.conf exists and was not written by this script; not touching a real cluster"
+# A configuration of this CI cluster (this script's mark, or the cluster name an earlier version
+# of it wrote) is rewritten below, so a rerun on the same machine works. Any other one may belong
+# to a real cluster: refuse, unless SERRULES_SLURM_REPLACE_CONF=1 says to move it aside.
+if [ -f "$CONF_DIR/slurm.conf" ] && ! grep -qF "$MARK" "$CONF_DIR/slurm.conf" &&
+	! grep -qx "ClusterName=serrules-ci" "$CONF_DIR/slurm.conf"; then
+	if [ "${SERRULES_SLURM_REPLACE_CONF:-0}" = 1 ]; then
+		saved="$CONF_DIR/slurm.conf.before-serrules.$(date +%Y%m%dT%H%M%S)"
+		mv "$CONF_DIR/slurm.conf" "$saved"
+		echo "start-local-slurm: moved the existing slurm.conf to $saved" >&2
+	else
+		die "$CONF_DIR/slurm.conf exists and was not written by this script (no mark, ClusterName \
+is not serrules-ci); not touching what may be a real cluster. If it is a leftover, rerun with \
+SERRULES_SLURM_REPLACE_CONF=1 to move it aside"
+	fi
 fi
 
 # --- munge --------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ set -uo pipefail
 STATE=${SERRULES_SLURM_STATE:-/var/lib/serrules-slurm}
 MARK="# written by serrules .ci/slurm/start-local-slurm.sh"
 
-if [ ! -f /etc/slurm/slurm.conf ] || ! grep -qF "$MARK" /etc/slurm/slurm.conf; then
+if [ ! -f /etc/slurm/slurm.conf ] || { ! grep -qF "$MARK" /etc/slurm/slurm.conf &&
+	! grep -qx "ClusterName=serrules-ci" /etc/slurm/slurm.conf; }; then
 	echo "stop-local-slurm: no cluster started by start-local-slurm.sh; nothing to stop" >&2
 	exit 0
 fi

@@ -1,10 +1,11 @@
 """The SLURM profile tested by real submissions to a single-node SLURM cluster on localhost.
 
 `.ci/run` starts the cluster (`.ci/slurm/start-local-slurm.sh`) and always stops it; run alone,
-these tests start it themselves when they may (root) and are skipped, with the reason, where
-SLURM cannot be started (under CI=true as root, a cluster that cannot start is a failure). The steps are the README's "On a SLURM cluster": copy the profile, edit
-its site settings, `snakemake --workflow-profile <copy> all`. Nothing else is overridden: every
-further override would be a defect of the profile.
+these tests start it themselves when they may (root) and are skipped, with the reason, where SLURM
+cannot be started (under CI=true as root, a cluster that cannot start is a failure). The steps are
+the README's "On a SLURM cluster": copy the profile, edit its site settings,
+`snakemake --workflow-profile <copy> all`. Nothing else is overridden: every further override
+would be a defect of the profile.
 
 Checked: every job of the demo ran as a SLURM job (local rules excepted) on the partition that
 fits it; eGeMAPS training asks for no GPU and a wav2vec2 training job asks for one (and, given a

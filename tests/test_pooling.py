@@ -284,3 +284,36 @@ def test_pooled_utterance_without_valid_vote_is_rejected(corpus: dict, tmp_path:
 
     _rewrite(path, no_votes)
     _expect_error(corpus, tmp_path, path, "1 pooled utterances have no valid vote: u012")
+
+
+def test_score_system_reproduces_metrics_parquet_exactly(corpus: dict) -> None:
+    """``serrules score``'s scoring of MR against AR (two systems) gives the numbers of
+    metrics.parquet (three systems) bit for bit: one computation on the same arrays, whose
+    bootstrap sums do not depend on the other systems, the BLAS kernel or its threads (run under
+    .ci/float-matrix, e.g. OPENBLAS_CORETYPE=Haswell, where a BLAS product of all systems at once
+    differed in the last bit)."""
+    from serrules.evaluation.system_scoring import load_corpus_labels, score_system
+
+    root = corpus["utterances"].parent
+    metrics = _evaluate(corpus, root).set_index(["train_rule", "test_rule", "metric"]).sort_index()
+    labels = load_corpus_labels(root)
+    got = (
+        score_system(
+            labels,
+            corpus["predictions"]["MR"],
+            name="MR",
+            against=corpus["predictions"]["AR"],
+            against_name="AR",
+        )
+        .frame.set_index(["system", "test_rule", "metric"])
+        .sort_index()
+    )
+    for system in ("MR", "AR"):
+        want = metrics.loc[system]
+        have = got.loc[system].loc[want.index]
+        for column in ("value", "low", "high", "n_utterances"):
+            np.testing.assert_array_equal(have[column].to_numpy(), want[column].to_numpy())
+    np.testing.assert_array_equal(
+        got.loc["MR"].loc[metrics.loc["MR"].index, "p_value"].to_numpy(),
+        metrics.loc["MR", "p_value_vs_AR"].to_numpy(),
+    )

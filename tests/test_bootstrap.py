@@ -144,3 +144,31 @@ def test_a_systems_values_do_not_depend_on_the_other_systems(data: dict, unit: s
     for metric in ("macro_f1", "kld", "jsd"):
         for other in (first, second, small_chunks):
             np.testing.assert_array_equal(other[metric], alone[metric])
+
+
+def test_bootstrap_settings_are_checked_once_where_they_are_built() -> None:
+    from serrules.base.config import schema_defaults
+    from serrules.base.errors import ConfigError
+    from serrules.evaluation.bootstrap import BootstrapSettings
+
+    defaults = schema_defaults("evaluation")
+    settings = BootstrapSettings.from_mapping({"n_bootstrap": 50, "divergence_target": "votes"})
+    assert settings.record() == {
+        "n_bootstrap": 50,
+        "alpha": float(defaults["alpha"]),
+        "unit": defaults["unit"],
+        "epsilon": defaults["epsilon"],
+    }
+    assert type(settings.alpha) is float and settings.chunk_bytes == 64 * 2**20
+    overridden = BootstrapSettings.from_mapping({"alpha": 5}, alpha=10, unit=None)
+    assert (overridden.alpha, overridden.unit) == (10.0, "utterance")
+    for key, value, needle in [
+        ("unit", "dialog", "one of utterance, speaker"),
+        ("n_bootstrap", 0, "an integer >= 1"),
+        ("n_bootstrap", 2.5, "an integer >= 1"),
+        ("alpha", 100, r"a number in \(0, 100\)"),
+        ("epsilon", 0, "a number > 0"),
+        ("chunk_bytes", -1, "an integer >= 1"),
+    ]:
+        with pytest.raises(ConfigError, match=rf"evaluation\.{key}: must be {needle}"):
+            BootstrapSettings.from_mapping({key: value})

@@ -258,19 +258,25 @@ def test_predict_wav2vec2_model_matches_its_test_predictions(demo_run, tmp_path)
     from transformers import Wav2Vec2Model
 
     from serrules.training.fold_job import train_fold
+    from serrules.training.fold_spec import FoldFiles, FoldKey
+    from serrules.training.run_config import TrainConfig
 
     base = demo_run / "results" / "msp-podcast"
     torch.manual_seed(0)
     Wav2Vec2Model(tiny_w2v_config()).save_pretrained(tmp_path / "tiny_w2v")
     model_dir = tmp_path / "models" / "AR" / "fold1"
     train_fold(
-        fmt="msp-podcast",
-        fold=1,
-        train_rule="AR",
-        labels_path=base / "labels_AR.parquet",
-        folds_path=base / "folds.parquet",
-        audio_index_path=base / "audio_index.parquet",
-        features_path=None,
+        FoldKey("msp-podcast", 1, "AR"),
+        FoldFiles(
+            labels=base / "labels_AR.parquet",
+            folds=base / "folds.parquet",
+            audio_index=base / "audio_index.parquet",
+            features=None,
+            model=model_dir / "best.safetensors",
+            train_log=model_dir / "train_log.csv",
+            predictions=model_dir / "predictions.parquet",
+            checkpoint_dir=tmp_path / "ckpt",
+        ),
         model_cfg={
             "name": "wav2vec2-large-robust-12",
             "pretrained": str(tmp_path / "tiny_w2v"),
@@ -278,18 +284,16 @@ def test_predict_wav2vec2_model_matches_its_test_predictions(demo_run, tmp_path)
             "head_hidden": 32,
             "dropout": 0.5,
         },
-        train_cfg={
-            "epochs": 1,
-            "batch_size": 8,
-            "max_seconds": 1.0,
-            "num_workers": 0,
-            "device": "cpu",
-            "bucket_size": None,
-        },  # fmt: skip
-        out_model=model_dir / "best.safetensors",
-        out_train_log=model_dir / "train_log.csv",
-        out_predictions=model_dir / "predictions.parquet",
-        checkpoint_dir=tmp_path / "ckpt",
+        train_cfg=TrainConfig.from_mapping(
+            {
+                "epochs": 1,
+                "batch_size": 8,
+                "max_seconds": 1.0,
+                "num_workers": 0,
+                "device": "cpu",
+                "bucket_size": None,
+            }
+        ),  # fmt: skip
     )
     expected = pd.read_parquet(model_dir / "predictions.parquet").iloc[:6]
     index = pd.read_parquet(base / "audio_index.parquet").set_index("utterance_id")

@@ -118,13 +118,13 @@ def test_every_documented_training_value_is_accepted(raw_config, key, value):
 
 def test_result_neutral_training_keys_are_not_rule_params(raw_config):
     from serrules.base.config import RESULT_NEUTRAL_TRAINING_KEYS, result_training_params
-    from serrules.training.run_config import resolve_train_cfg
+    from serrules.training.run_config import TrainConfig
 
     config = validate_config(raw_config)
     params = result_training_params(config)
     assert not set(params) & set(RESULT_NEUTRAL_TRAINING_KEYS)
     assert set(params) | set(RESULT_NEUTRAL_TRAINING_KEYS) == set(config["training"])
-    assert set(RESULT_NEUTRAL_TRAINING_KEYS) <= set(resolve_train_cfg({}))
+    assert set(RESULT_NEUTRAL_TRAINING_KEYS) <= set(TrainConfig.from_mapping({}).as_dict())
 
 
 def test_python_api_sections_take_the_schema_defaults_and_reject_unknown_keys():
@@ -133,10 +133,10 @@ def test_python_api_sections_take_the_schema_defaults_and_reject_unknown_keys():
     as in the workflow."""
     from serrules.base.config import load_schema, schema_defaults, validate_section
     from serrules.training.models import resolve_model_cfg
-    from serrules.training.run_config import resolve_train_cfg
+    from serrules.training.run_config import TrainConfig
 
     schema = load_schema()
-    train = resolve_train_cfg({"epochs": 3})
+    train = TrainConfig.from_mapping({"epochs": 3}).as_dict()
     assert train["epochs"] == 3 and train["batch_size"] == 32 and train["beta"] == 0.99
     for key, sub in schema["properties"]["training"]["properties"].items():
         if "default" in sub and key != "epochs":
@@ -145,11 +145,11 @@ def test_python_api_sections_take_the_schema_defaults_and_reject_unknown_keys():
     assert model["head_hidden"] == schema_defaults("model")["head_hidden"] == 1024
     assert model["dropout"] == 0.5 and model["head_batchnorm"] is False
     with pytest.raises(ConfigError, match=r"training: .*'epoch' was unexpected"):
-        resolve_train_cfg({"epoch": 3})
+        TrainConfig.from_mapping({"epoch": 3})
     with pytest.raises(ConfigError, match=r"model\.dropout: 1 is greater than or equal"):
         validate_section("model", {"name": "egemaps-mlp", "dropout": 1})
     with pytest.raises(ConfigError, match=r"training\.bucket_size: 4 is below"):
-        resolve_train_cfg({"batch_size": 8, "bucket_size": 4})
+        TrainConfig.from_mapping({"batch_size": 8, "bucket_size": 4})
 
 
 def test_every_model_of_the_schema_is_in_the_registry():
@@ -221,3 +221,47 @@ def test_the_schema_spells_each_choice_as_the_code_that_acts_on_it():
     }
     for path, values in pairs.items():
         assert sorted(_schema_values(*path)) == sorted(values), ".".join(path)
+
+
+def test_train_config_has_one_field_per_schema_key():
+    """``TrainConfig`` is the ``training`` section as one typed object: a key added to the schema
+    needs its field (and the object keeps the config's values and types as given)."""
+    import dataclasses
+
+    from serrules.base.config import load_schema
+    from serrules.training.run_config import TrainConfig
+
+    keys = list(load_schema()["properties"]["training"]["properties"])
+    assert [f.name for f in dataclasses.fields(TrainConfig)] == keys
+    cfg = TrainConfig.from_mapping({"max_seconds": 12, "lr": 1e-3})
+    assert cfg.max_seconds == 12 and type(cfg.max_seconds) is int and cfg.lr == 1e-3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.epochs = 2  # type: ignore[misc]
+
+
+def test_resume_fingerprint_is_unchanged_by_the_typed_training_settings():
+    """The fingerprints of two configurations, computed by the version that held the training
+    section as a dict (before ``TrainConfig``): a checkpoint written then still resumes, and a
+    result-neutral key (``keep_checkpoint``, ``num_workers``) still leaves it unchanged."""
+    import torch
+
+    from serrules.training.fold_spec import FoldKey
+    from serrules.training.run_config import TrainConfig, run_fingerprint
+
+    def fingerprint(train: dict) -> str:
+        return run_fingerprint(
+            FoldKey("msp-improv", 1, "AR"),
+            model_cfg={"name": "egemaps-mlp", "head_hidden": 32},
+            train_cfg=TrainConfig.from_mapping(train),
+            train_ids=["u1", "u2"],
+            dev_ids=["u3"],
+            device=torch.device("cpu"),
+        )
+
+    small = {"epochs": 3, "batch_size": 4, "lr": 1e-3, "max_seconds": 0.8, "bucket_size": 8,
+             "device": "cpu"}  # fmt: skip
+    assert fingerprint({}) == "97f639e68789545a56fbeb58e47265faddbcb8a195b73fb6ab2acea23d8d0ac2"
+    expected = "ac4413aaf9d9e2603821e12fd05d208592fd58c8048ab9573a06b06c1776f53f"
+    assert fingerprint({**small, "num_workers": 2, "keep_checkpoint": True}) == expected
+    assert fingerprint(small) == expected
+    assert fingerprint({**small, "seed": 1}) != expected

@@ -126,3 +126,66 @@ def test_every_all_list_names_what_other_modules_import_from_it():
                 if alias.name not in names and f"{node.module}.{alias.name}" not in declared:
                     missing.append(f"{path.relative_to(repo)}: {node.module}.{alias.name}")
     assert not missing, missing
+
+
+#: Longest function (lines from ``def`` to its last line: signature and docstring included,
+#: decorators not) and most parameters (every named parameter except ``self`` and ``cls``;
+#: ``*args`` and ``**kwargs`` count one each, since each is one more way in) of ``src/``.
+MAX_FUNCTION_LINES = 80
+MAX_PARAMETERS = 8
+#: Functions allowed past the limits, ``module:qualified name`` -> why.
+SIZE_EXCEPTIONS: dict[str, str] = {
+    # h17b shortens these
+    "audio/loading.py:probe_audio": "h17b shortens these",
+    "corpora/iemocap.py:parse_iemocap": "h17b shortens these",
+    "demo/writers.py:_iemocap_block": "h17b shortens these",
+    "demo/writers.py:write_crema_d": "h17b shortens these",
+}
+
+
+def _functions(tree: ast.AST, prefix: str = ""):
+    """``(qualified name, node)`` of every function and method of a module, nested ones too."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield f"{prefix}{node.name}", node
+            yield from _functions(node, f"{prefix}{node.name}.")
+        elif isinstance(node, ast.ClassDef):
+            yield from _functions(node, f"{prefix}{node.name}.")
+        else:
+            yield from _functions(node, prefix)
+
+
+def _parameter_count(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    args = node.args
+    named = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+    starred = (args.vararg is not None) + (args.kwarg is not None)
+    return len([a for a in named if a not in ("self", "cls")]) + starred
+
+
+def test_functions_stay_short_and_take_few_parameters():
+    """No function of ``src/`` is longer than :data:`MAX_FUNCTION_LINES` lines or takes more
+    than :data:`MAX_PARAMETERS` parameters, except those of :data:`SIZE_EXCEPTIONS`; settings
+    that travel together are one object (``TrainConfig``, ``FoldFiles``, ``BootstrapSettings``)."""
+    found, seen = [], set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = str(path.relative_to(PACKAGE))
+        for name, node in _functions(ast.parse(path.read_text())):
+            lines = node.end_lineno - node.lineno + 1
+            params = _parameter_count(node)
+            key = f"{module}:{name}"
+            if lines > MAX_FUNCTION_LINES or params > MAX_PARAMETERS:
+                seen.add(key)
+                if key not in SIZE_EXCEPTIONS:
+                    found.append(f"{key} (line {node.lineno}): {lines} lines, {params} parameters")
+    assert not found, "\n".join(found)
+    stale = sorted(set(SIZE_EXCEPTIONS) - seen)
+    assert not stale, f"within the limits now, remove from SIZE_EXCEPTIONS: {stale}"
+
+
+def test_the_size_check_counts_lines_and_parameters():
+    source = "def f(a, b=1, *args, c, **kw):\n    '''doc'''\n    return a\n\n\nclass K:\n"
+    source += "    def m(self, x):\n        pass\n"
+    names = {n: node for n, node in _functions(ast.parse(source))}
+    assert set(names) == {"f", "K.m"}
+    assert _parameter_count(names["f"]) == 5 and _parameter_count(names["K.m"]) == 1
+    assert names["f"].end_lineno - names["f"].lineno + 1 == 3

@@ -14,6 +14,7 @@ from sklearn.metrics import f1_score
 from serrules.base.classes import RULES, prefixed
 from serrules.corpora.formats import corpus_format
 from serrules.evaluation import PredictionError, evaluate_corpus
+from serrules.evaluation.bootstrap import BootstrapSettings
 from serrules.evaluation.corpus_metrics import METRICS_COLUMNS, read_metrics
 from serrules.evaluation.metrics import EPSILON, clip_renormalise
 from serrules.evaluation.pooled_corpus import CorpusFiles
@@ -95,10 +96,15 @@ def _evaluate(paths: dict, tmp_path: Path, **kwargs) -> pd.DataFrame:
         audio_index=paths["audio"],
         predictions=paths["predictions"],
     )
+    keys = ("n_bootstrap", "alpha", "unit", "epsilon")
+    bootstrap = BootstrapSettings.from_mapping(
+        {"n_bootstrap": 200, **{k: v for k, v in kwargs.items() if k in keys}}
+    )
     return evaluate_corpus(
         files,
+        bootstrap=bootstrap,
         out_path=tmp_path / "metrics.parquet",
-        **{"n_bootstrap": 200, **kwargs},
+        **{k: v for k, v in kwargs.items() if k not in keys},
     )
 
 

@@ -46,6 +46,7 @@ from serrules.training.choices import (
 )
 from serrules.training.models.head import ClassificationHead, head_parameter_count
 from serrules.training.models.wav2vec2 import masked_mean_pool, plain_mean_pool
+from serrules.training.run_config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 C = 4
@@ -72,8 +73,8 @@ LOGITS = torch.tensor(
 )
 
 
-def cfg(protocol: str, **overrides) -> dict:
-    return {**preset(protocol)["training"], **overrides}
+def cfg(protocol: str, **overrides) -> TrainConfig:
+    return TrainConfig.from_mapping({**preset(protocol)["training"], **overrides})
 
 
 # ------------------------------------------------------------------ direct transcriptions
@@ -214,7 +215,7 @@ def test_row_beta_and_class_counts(protocol):
     expected_beta = 0.99 if protocol == "paper" else (len(Y) - 1) / len(Y)
     assert beta == pytest.approx(expected_beta, abs=1e-15)
     # n_j on the (smoothed) training targets; class neutral has no share > 1/C -> n_j = 1
-    y_direct = direct_smooth(Y.tolist(), c["target_smoothing"]).tolist()
+    y_direct = direct_smooth(Y.tolist(), c.target_smoothing).tolist()
     np.testing.assert_allclose(
         criterion.weights.numpy(), direct_weights(y_direct, expected_beta), rtol=1e-6
     )
@@ -233,7 +234,7 @@ def test_row_weighting_form(protocol):
     y = training_targets(Y, c)
     criterion, beta = build_criterion(y, CLASSES, c)
     w = criterion.weights.tolist()
-    expected = direct_loss(LOGITS, y.tolist(), w, c["loss_weighting"])
+    expected = direct_loss(LOGITS, y.tolist(), w, c.loss_weighting)
     got = criterion.per_utterance(LOGITS, torch.from_numpy(y))
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
     batch = criterion(LOGITS, torch.from_numpy(y))
@@ -354,7 +355,7 @@ def test_row_optimiser(protocol):
     # first step of Adam: m_hat = g, v_hat = g^2
     start = torch.tensor([1.0, -2.0, 0.5])
     if protocol == "paper":  # decoupled decay, then the Adam step
-        start = start * (1 - 0.1 * c["weight_decay"])
+        start = start * (1 - 0.1 * c.weight_decay)
     expected = start - 0.1 * g / (g.abs() + 1e-8)
     torch.testing.assert_close(p.detach(), expected)
 

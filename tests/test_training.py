@@ -28,10 +28,12 @@ from serrules.training.batching import (
     sequential_batches,
 )
 from serrules.training.fold_job import train_fold
+from serrules.training.fold_spec import FoldFiles, FoldKey
 from serrules.training.loss import ClassBalancedSoftCrossEntropy
 from serrules.training.models.storage import load_trained_model, standardizer_state_from_file
 from serrules.training.outputs import LOG_COLUMNS
 from serrules.training.resume import CHECKPOINT_NAME
+from serrules.training.run_config import TrainConfig
 
 FMT = "msp-improv"
 CLASSES = corpus_format(FMT).classes  # 4 classes
@@ -118,26 +120,41 @@ TRAIN_CFG = {
 def run(corpus, out: Path, rule="AR", name="wav2vec2-large-robust-12", **overrides) -> dict:
     root = corpus["root"]
     callback = overrides.pop("on_epoch_end", None)
-    paths = {
-        "out_model": out / "best.safetensors",
-        "out_train_log": out / "train_log.csv",
-        "out_predictions": out / "predictions.parquet",
+    files = fold_files(
+        corpus,
+        out,
+        labels=overrides.pop("labels_path", root / f"labels_{rule}.parquet"),
+        audio_index=overrides.pop("audio_index_path", root / "audio_index.parquet"),
+    )
+    train_fold(
+        FoldKey(FMT, 1, rule),
+        files,
+        model_cfg=model_cfg(corpus, name),
+        train_cfg=TrainConfig.from_mapping({**TRAIN_CFG, **overrides}),
+        on_epoch_end=callback,
+    )
+    return {
+        "out_model": files.model,
+        "out_train_log": files.train_log,
+        "out_predictions": files.predictions,
+        "checkpoint_dir": files.checkpoint_dir,
+    }
+
+
+def fold_files(corpus, out: Path, **paths) -> FoldFiles:
+    """The files of a fold job on the tiny corpus, outputs under ``out``; ``paths`` override."""
+    root = corpus["root"]
+    defaults = {
+        "labels": root / "labels_AR.parquet",
+        "folds": root / "folds.parquet",
+        "audio_index": root / "audio_index.parquet",
+        "features": root / "egemaps.parquet",
+        "model": out / "best.safetensors",
+        "train_log": out / "train_log.csv",
+        "predictions": out / "predictions.parquet",
         "checkpoint_dir": out / "ckpt",
     }
-    train_fold(
-        fmt=FMT,
-        fold=1,
-        train_rule=rule,
-        labels_path=overrides.pop("labels_path", root / f"labels_{rule}.parquet"),
-        folds_path=root / "folds.parquet",
-        audio_index_path=overrides.pop("audio_index_path", root / "audio_index.parquet"),
-        features_path=root / "egemaps.parquet",
-        model_cfg=model_cfg(corpus, name),
-        train_cfg={**TRAIN_CFG, **overrides},
-        on_epoch_end=callback,
-        **paths,
-    )
-    return paths
+    return FoldFiles(**{**defaults, **paths})
 
 
 @pytest.fixture(scope="module")
@@ -354,21 +371,11 @@ def test_authors_protocol_wav2vec2_job(corpus, tmp_path):
     record = protocol_record({"protocol": "authors", **authors, "training": tcfg, "model": mcfg})
     out = tmp_path / "authors"
     train_fold(
-        fmt=FMT,
-        fold=1,
-        train_rule="AR",
-        labels_path=root / "labels_AR.parquet",
-        folds_path=root / "folds.parquet",
-        audio_index_path=root / "audio_index.parquet",
-        features_path=None,
+        FoldKey(FMT, 1, "AR"),
+        fold_files(corpus, out, features=None, protocol=out / "protocol.json"),
         model_cfg=mcfg,
-        train_cfg=tcfg,
-        out_model=out / "best.safetensors",
-        out_train_log=out / "train_log.csv",
-        out_predictions=out / "predictions.parquet",
-        checkpoint_dir=out / "ckpt",
+        train_cfg=TrainConfig.from_mapping(tcfg),
         protocol=record,
-        out_protocol=out / "protocol.json",
     )
     written = json.loads((out / "protocol.json").read_text())
     assert written["protocol"] == "authors" and written["beta_used"] == pytest.approx(8 / 9)
@@ -394,22 +401,12 @@ def test_authors_protocol_wav2vec2_job(corpus, tmp_path):
 
 
 def test_batchnorm_head_with_a_batch_of_one_is_a_clear_error(corpus, tmp_path):
-    root = corpus["root"]
     with pytest.raises(ValueError, match="head_batchnorm needs training batches of at least 2"):
         train_fold(  # 9 audio-ok training utterances, batch 4, last batch kept: a batch of 1
-            fmt=FMT,
-            fold=1,
-            train_rule="AR",
-            labels_path=root / "labels_AR.parquet",
-            folds_path=root / "folds.parquet",
-            audio_index_path=root / "audio_index.parquet",
-            features_path=root / "egemaps.parquet",
+            FoldKey(FMT, 1, "AR"),
+            fold_files(corpus, tmp_path),
             model_cfg={**model_cfg(corpus, "egemaps-mlp"), "head_batchnorm": True},
-            train_cfg={**TRAIN_CFG, "drop_last": False},
-            out_model=tmp_path / "best.safetensors",
-            out_train_log=tmp_path / "train_log.csv",
-            out_predictions=tmp_path / "predictions.parquet",
-            checkpoint_dir=tmp_path / "ckpt",
+            train_cfg=TrainConfig.from_mapping({**TRAIN_CFG, "drop_last": False}),
         )
 
 
@@ -461,3 +458,21 @@ def test_load_features_reads_the_table_once_for_every_part_and_names_bad_rows(tm
         load_features(path, ["a", "z"])
     with pytest.raises(ValueError, match=f"{path}: non-finite feature values for utterance c"):
         load_features(path, ["a"], ["c"])
+
+
+def test_fold_files_from_a_snakemake_job(tmp_path):
+    """``FoldFiles.from_job`` reads the names the ``train_fold`` rule gives its files."""
+    from types import SimpleNamespace
+
+    job = SimpleNamespace(
+        input=SimpleNamespace(labels="l.parquet", folds="f.parquet", audio_index="a.parquet",
+                              features=[]),
+        output=SimpleNamespace(model="m/best.safetensors", train_log="m/train_log.csv",
+                               predictions="m/predictions.parquet", protocol="m/protocol.json"),
+        params=SimpleNamespace(checkpoint_dir=str(tmp_path / "ckpt")),
+    )  # fmt: skip
+    files = FoldFiles.from_job(job)
+    assert files.features is None and files.protocol == Path("m/protocol.json")
+    assert files.tables.labels == Path("l.parquet") and files.checkpoint_dir == tmp_path / "ckpt"
+    job.input.features = "egemaps.parquet"
+    assert FoldFiles.from_job(job).features == Path("egemaps.parquet")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from serrules.evaluation.corpus_metrics import UNITS
+from serrules.evaluation.bootstrap import UNITS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -61,15 +61,19 @@ def _default_name(paths: list[Path]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from serrules.base.errors import CliError
+    from serrules.base.errors import CliError, ConfigError
+    from serrules.evaluation.bootstrap import BootstrapSettings
     from serrules.evaluation.system_scoring import load_corpus_labels, score_system
     from serrules.reporting.system_scores import score_markdown, write_scores
 
-    if args.n_bootstrap is not None and args.n_bootstrap < 1:
-        raise CliError(f"--n-bootstrap must be >= 1, got {args.n_bootstrap}")
-    if args.alpha is not None and not 0 < args.alpha < 100:
-        raise CliError(f"--alpha must be in (0, 100), got {args.alpha}")
     labels = load_corpus_labels(args.labels)
+    overrides = {k: getattr(args, k) for k in ("n_bootstrap", "alpha", "unit", "epsilon")}
+    try:  # the settings are checked where they are built; name the option that set a bad one
+        bootstrap = BootstrapSettings.from_mapping(labels.settings, **overrides)
+    except ConfigError as exc:
+        key = str(exc).split(":")[0].removeprefix("evaluation.")
+        flag = f"--{key.replace('_', '-')}" if overrides.get(key) is not None else None
+        raise CliError(f"{flag}: {exc}" if flag else str(exc)) from exc
     name = args.name or _default_name(args.predictions)
     against_name = None
     if args.against:
@@ -82,10 +86,7 @@ def run(args: argparse.Namespace) -> int:
         name=name,
         against=args.against,
         against_name=against_name or "reference",
-        n_bootstrap=args.n_bootstrap,
-        alpha=args.alpha,
-        unit=args.unit,
-        epsilon=args.epsilon,
+        bootstrap=bootstrap,
         progress=lambda rules: tqdm(
             rules, desc="bootstrap", unit="test set", leave=False, disable=None
         ),

@@ -23,14 +23,101 @@ system at once:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from serrules.base.errors import ConfigError
 from serrules.evaluation.metrics import METRICS, SystemScores, macro_f1_from_counts
 
 #: Upper bound on the memory of one chunk of resample count vectors (bytes).
 DEFAULT_CHUNK_BYTES = 64 * 2**20
+
+
+#: Bootstrap units: resample utterances, or speakers then utterances within each speaker.
+UNITS: tuple[str, ...] = ("utterance", "speaker")
+
+
+@dataclass(frozen=True)
+class BootstrapSettings:
+    """How the scores are bootstrapped: ``n_bootstrap`` resamples over ``unit`` (utterances, or
+    speakers then utterances within each chosen speaker), intervals between the ``alpha / 2``
+    and ``100 - alpha / 2`` percentiles, ``epsilon`` the floor of both distributions in KLD/JSD
+    and ``chunk_bytes`` the memory bound of one chunk of resample count vectors. Every field is
+    checked here, once, when the object is built (a :class:`ConfigError` naming the
+    ``evaluation`` key); the config's values come in through :meth:`from_mapping`."""
+
+    n_bootstrap: int
+    alpha: float
+    unit: str
+    epsilon: float
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+
+    def __post_init__(self) -> None:
+        def bad(key: str, rule: str) -> ConfigError:
+            value = getattr(self, key)
+            return ConfigError(f"evaluation.{key}: must be {rule}, got {value!r}")
+
+        for key in ("n_bootstrap", "chunk_bytes"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise bad(key, "an integer >= 1")
+            object.__setattr__(self, key, int(value))
+        if not _is_number(self.alpha) or not 0 < self.alpha < 100:
+            raise bad("alpha", "a number in (0, 100)")
+        if not _is_number(self.epsilon) or not self.epsilon > 0:
+            raise bad("epsilon", "a number > 0")
+        if self.unit not in UNITS:
+            raise bad("unit", f"one of {', '.join(UNITS)}")
+        object.__setattr__(self, "alpha", float(self.alpha))
+        object.__setattr__(self, "epsilon", float(self.epsilon))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], **overrides: Any) -> BootstrapSettings:
+        """From an ``evaluation`` config section (or the settings stored in ``metrics.parquet``):
+        its ``n_bootstrap``, ``alpha``, ``unit`` and ``epsilon`` (other keys are not bootstrap
+        settings), each missing one taken from the config schema's default; ``overrides`` that
+        are not None win."""
+        from serrules.base.config import schema_defaults
+
+        keys = ("n_bootstrap", "alpha", "unit", "epsilon")
+        chosen = {**schema_defaults("evaluation"), **values}
+        chosen.update({k: v for k, v in overrides.items() if v is not None})
+        extra = {"chunk_bytes": chosen["chunk_bytes"]} if "chunk_bytes" in chosen else {}
+        return cls(**{k: chosen[k] for k in keys}, **extra)
+
+    def resample(
+        self,
+        truth: np.ndarray,
+        systems: Mapping[str, SystemScores],
+        conditions: np.ndarray | None = None,
+    ) -> dict[str, dict[str, np.ndarray]]:
+        """:func:`bootstrap_metrics` of ``systems`` on these settings' resamples (``conditions``:
+        each utterance's speaker when ``unit`` is ``speaker``, else None)."""
+        return bootstrap_metrics(
+            truth,
+            systems,
+            n_bootstrap=self.n_bootstrap,
+            conditions=conditions,
+            chunk_bytes=self.chunk_bytes,
+        )
+
+    def record(self) -> dict[str, Any]:
+        """The settings a ``metrics.parquet`` and a score table record (``chunk_bytes`` changes
+        no number, so it is left out)."""
+        return {
+            "n_bootstrap": self.n_bootstrap,
+            "alpha": self.alpha,
+            "unit": self.unit,
+            "epsilon": self.epsilon,
+        }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 class _ConditionLayout:
@@ -187,6 +274,8 @@ def p_value_resolution(n_bootstrap: int) -> float:
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES",
+    "UNITS",
+    "BootstrapSettings",
     "bootstrap_metrics",
     "iter_resample_chunks",
     "p_value_resolution",

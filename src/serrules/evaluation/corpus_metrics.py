@@ -18,17 +18,13 @@ import pyarrow.parquet as pq
 from serrules.base.classes import RULES
 from serrules.base.tables import contract, read_table
 from serrules.evaluation.bootstrap import (
-    DEFAULT_CHUNK_BYTES,
-    bootstrap_metrics,
+    BootstrapSettings,
     paired_p_value,
     percentile_interval,
 )
-from serrules.evaluation.metrics import EPSILON, METRICS, SystemScores
+from serrules.evaluation.metrics import METRICS, SystemScores
 from serrules.evaluation.pooled_corpus import CorpusFiles, load_pooled_corpus, ordered_rules
 from serrules.evaluation.pooling import PredictionError, TestSet, with_divergence_target
-
-#: Bootstrap units: resample utterances, or speakers then utterances within each speaker.
-UNITS: tuple[str, ...] = ("utterance", "speaker")
 
 #: Key of the run settings stored in the Parquet schema metadata of ``metrics.parquet``.
 METADATA_KEY = b"serrules.evaluation"
@@ -44,12 +40,8 @@ log = logging.getLogger(__name__)
 def evaluate_corpus(
     files: CorpusFiles,
     *,
-    n_bootstrap: int = 1000,
-    alpha: float = 5.0,
-    unit: str = "utterance",
-    epsilon: float = EPSILON,
+    bootstrap: BootstrapSettings,
     out_path: Path,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     divergence_target: str = "votes",
     label_smoothing: float = 0.0,
     protocol: Mapping | None = None,
@@ -61,13 +53,12 @@ def evaluate_corpus(
 
     ``files.labels``: test rule -> ``labels_<rule>.parquet``; ``files.predictions``: train rule
     -> its per-fold ``predictions.parquet`` files (fold number read from each file and checked).
-    ``unit="speaker"`` resamples speakers, then utterances within each chosen speaker.
-    ``divergence_target`` / ``label_smoothing``: KLD/JSD target on MR_test/PR_test
+    ``bootstrap``: resamples, interval level, unit (``speaker`` resamples speakers, then
+    utterances within each chosen speaker), divergence floor. ``divergence_target`` /
+    ``label_smoothing``: KLD/JSD target on MR_test/PR_test
     (:func:`~serrules.evaluation.pooling.with_divergence_target`); ``protocol`` (the record of
     :func:`serrules.base.protocols.protocol_record`) is stored with the settings.
     """
-    if unit not in UNITS:
-        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     corpus = files.corpus
     train_rules = ordered_rules(list(files.predictions), "train")
     test_rules = ordered_rules(list(files.labels), "test")
@@ -89,11 +80,7 @@ def evaluate_corpus(
             test_sets,
             pooled,
             reference=REFERENCE_RULE,
-            n_bootstrap=n_bootstrap,
-            alpha=alpha,
-            unit=unit,
-            epsilon=epsilon,
-            chunk_bytes=chunk_bytes,
+            bootstrap=bootstrap,
             label=corpus,
             labels_sources={rule: str(files.labels[rule]) for rule in test_rules},
             utterances_source=str(files.utterances),
@@ -106,10 +93,7 @@ def evaluate_corpus(
     ).reset_index(drop=True)
     frame["n_utterances"] = frame["n_utterances"].astype("int64")
     settings = {
-        "n_bootstrap": int(n_bootstrap),
-        "alpha": float(alpha),
-        "unit": unit,
-        "epsilon": float(epsilon),
+        **bootstrap.record(),
         "divergence_target": divergence_target,
         "label_smoothing": float(label_smoothing),
     }
@@ -125,11 +109,7 @@ def score_test_sets(
     pooled: Mapping[str, np.ndarray],
     *,
     reference: str | None,
-    n_bootstrap: int = 1000,
-    alpha: float = 5.0,
-    unit: str = "utterance",
-    epsilon: float = EPSILON,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    bootstrap: BootstrapSettings,
     label: str = "",
     labels_sources: Mapping[str, str] | None = None,
     utterances_source: str = "utterances.parquet",
@@ -143,8 +123,6 @@ def score_test_sets(
     This is the scoring of :func:`evaluate_corpus` (systems = train rules, reference =
     AR_train) and of ``serrules score`` (systems = outside prediction files).
     """
-    if unit not in UNITS:
-        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     labels_sources = dict(labels_sources or {})
     rows = []
     for test_rule, test in test_sets.items():
@@ -152,7 +130,7 @@ def score_test_sets(
             source = labels_sources.get(test_rule, f"labels_{test_rule}.parquet")
             raise PredictionError(f"{source}: no pooled utterance is kept by {test_rule}")
         conditions = None
-        if unit == "speaker":
+        if bootstrap.unit == "speaker":
             missing = pd.isna(test.speakers)
             if missing.any():
                 raise PredictionError(
@@ -161,7 +139,9 @@ def score_test_sets(
                 )
             conditions = test.speakers.astype(str)
         systems = {
-            name: SystemScores.from_probabilities(probs[test.positions], test.target, epsilon)
+            name: SystemScores.from_probabilities(
+                probs[test.positions], test.target, bootstrap.epsilon
+            )
             for name, probs in pooled.items()
         }
         log.info(
@@ -169,20 +149,14 @@ def score_test_sets(
             label,
             test_rule,
             test.size,
-            n_bootstrap,
-            unit,
+            bootstrap.n_bootstrap,
+            bootstrap.unit,
         )
-        resampled = bootstrap_metrics(
-            test.truth,
-            systems,
-            n_bootstrap=n_bootstrap,
-            conditions=conditions,
-            chunk_bytes=chunk_bytes,
-        )
+        resampled = bootstrap.resample(test.truth, systems, conditions)
         for name in systems:
             point = systems[name].point_metrics(test.truth)
             for metric in METRICS:
-                low, high = percentile_interval(resampled[name][metric], alpha)
+                low, high = percentile_interval(resampled[name][metric], bootstrap.alpha)
                 p_value = math.nan
                 if reference is not None and name != reference and reference in resampled:
                     p_value = paired_p_value(resampled[name][metric], resampled[reference][metric])
@@ -212,7 +186,6 @@ __all__ = [
     "METADATA_KEY",
     "METRICS_COLUMNS",
     "REFERENCE_RULE",
-    "UNITS",
     "evaluate_corpus",
     "read_metrics",
     "score_test_sets",

@@ -12,18 +12,23 @@ against its own divergence target (``evaluation.divergence_target``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from serrules.base.classes import RULES
 from serrules.base.protocols import PROTOCOLS
 from serrules.base.tables import load_table
 from serrules.corpora.formats import corpus_format
-from serrules.evaluation.bootstrap import bootstrap_metrics, paired_p_value
+from serrules.evaluation.bootstrap import BootstrapSettings, paired_p_value
 from serrules.evaluation.metrics import METRICS, SystemScores
-from serrules.evaluation.pooled_corpus import pool_fold_predictions, read_test_sets
+from serrules.evaluation.pooled_corpus import (
+    CorpusFiles,
+    pool_fold_predictions,
+    read_test_sets,
+)
 from serrules.evaluation.pooling import PredictionError, with_divergence_target
 
 log = logging.getLogger(__name__)
@@ -41,61 +46,40 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
 )
 
 
-def comparison_bootstrap(settings: Mapping[str, Mapping]) -> tuple[int, str]:
-    """The ``evaluation.n_bootstrap`` and ``evaluation.unit`` both protocols share (the paired
-    test needs the same resamples); different values raise ``ValueError``."""
+def comparison_bootstrap(settings: Mapping[str, Mapping]) -> BootstrapSettings:
+    """The bootstrap both protocols share (the paired test needs the same resamples): built from
+    the paper protocol's ``evaluation`` section, whose ``n_bootstrap`` and ``unit`` the authors'
+    must equal (else ``ValueError``). Each protocol keeps its own ``epsilon``."""
     paper_eval = settings["paper"]["evaluation"]
-    n_bootstrap, unit = int(paper_eval["n_bootstrap"]), paper_eval["unit"]
+    shared = BootstrapSettings.from_mapping(paper_eval)
     for p in PROTOCOLS:
         ev = settings[p]["evaluation"]
-        if (int(ev["n_bootstrap"]), ev["unit"]) != (n_bootstrap, unit):
+        if (int(ev["n_bootstrap"]), ev["unit"]) != (shared.n_bootstrap, shared.unit):
             raise ValueError(
                 "protocol_comparison needs the same evaluation.n_bootstrap and evaluation.unit "
                 f"for both protocols, got {paper_eval} and {ev}"
             )
-    return n_bootstrap, unit
+    return shared
 
 
 def compare_corpus(
+    files: Mapping[str, CorpusFiles],
     *,
-    corpus: str,
-    fmt: str,
-    predictions: Mapping[str, Mapping[str, Sequence[Path]]],
-    folds_paths: Mapping[str, Path],
-    utterances_path: Path,
-    labels_paths: Mapping[str, Path],
-    audio_index_path: Path,
     settings: Mapping[str, Mapping],
-    n_bootstrap: int = 1000,
-    unit: str = "utterance",
+    bootstrap: BootstrapSettings,
 ) -> pd.DataFrame:
     """Rows of :data:`COMPARISON_COLUMNS` for one corpus.
 
-    ``predictions[protocol][train_rule]`` = per-fold prediction files; ``folds_paths[protocol]``
-    = the fold table that protocol trained on; ``settings[protocol]`` = ``{"evaluation": ...,
-    "target_smoothing": ...}``. Both protocols must cover the same pooled test utterances.
+    ``files[protocol]``: that protocol's files (its per-fold predictions and the fold table it
+    trained on; the label-stage tables and the audio index, the same for both, are read from
+    the first); ``settings[protocol]`` = ``{"evaluation": ..., "target_smoothing": ...}``;
+    ``bootstrap``: the shared resamples (:func:`comparison_bootstrap`). Both protocols must
+    cover the same pooled test utterances.
     """
-    classes = corpus_format(fmt).classes
-    audio_index = load_table(
-        audio_index_path, "audio_index", columns=("status",), error=PredictionError
-    )
-    pooled, expected_ids = {}, None
-    for protocol in PROTOCOLS:
-        ids, pooled[protocol] = pool_fold_predictions(
-            {rule: predictions[protocol][rule] for rule in RULES},
-            classes,
-            folds_paths[protocol],
-            audio_index,
-            audio_source=str(audio_index_path),
-            label=f"{corpus} {protocol}",
-        )
-        if expected_ids is not None and not ids.equals(expected_ids):
-            raise PredictionError(
-                f"{corpus}: the protocols' fold tables {dict(folds_paths)} pool different test "
-                "utterances; their predictions cannot be compared on one test set"
-            )
-        expected_ids = ids
-    base_sets = read_test_sets(expected_ids, labels_paths, utterances_path, classes)
+    shared = files[PROTOCOLS[0]]
+    corpus, classes = shared.corpus, corpus_format(shared.fmt).classes
+    expected_ids, pooled = _pool_protocols(files, classes)
+    base_sets = read_test_sets(expected_ids, shared.labels, shared.utterances, classes)
     sets = {
         p: with_divergence_target(
             base_sets,
@@ -107,7 +91,7 @@ def compare_corpus(
     rows = []
     for test_rule in RULES:
         test = base_sets[test_rule]
-        conditions = test.speakers.astype(str) if unit == "speaker" else None
+        conditions = test.speakers.astype(str) if bootstrap.unit == "speaker" else None
         for train_rule in RULES:
             systems = {
                 p: SystemScores.from_probabilities(
@@ -117,9 +101,7 @@ def compare_corpus(
                 )
                 for p in PROTOCOLS
             }
-            resampled = bootstrap_metrics(
-                test.truth, systems, n_bootstrap=n_bootstrap, conditions=conditions
-            )
+            resampled = bootstrap.resample(test.truth, systems, conditions)
             points = {p: systems[p].point_metrics(test.truth) for p in PROTOCOLS}
             for metric in METRICS:
                 paper, authors = points["paper"][metric], points["authors"][metric]
@@ -130,6 +112,35 @@ def compare_corpus(
                 )  # fmt: skip
     log.info("%s: compared %d cells", corpus, len(rows))
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+def _pool_protocols(
+    files: Mapping[str, CorpusFiles], classes: tuple[str, ...]
+) -> tuple[pd.Index, dict[str, dict[str, np.ndarray]]]:
+    """Each protocol's pooled predictions per train rule, and the pooled test utterance ids they
+    share (a :class:`PredictionError` when the protocols' fold tables pool different ones)."""
+    shared = files[PROTOCOLS[0]]
+    audio_index = load_table(
+        shared.audio_index, "audio_index", columns=("status",), error=PredictionError
+    )
+    pooled, expected_ids = {}, None
+    for protocol in PROTOCOLS:
+        ids, pooled[protocol] = pool_fold_predictions(
+            {rule: files[protocol].predictions[rule] for rule in RULES},
+            classes,
+            files[protocol].folds,
+            audio_index,
+            audio_source=str(shared.audio_index),
+            label=f"{shared.corpus} {protocol}",
+        )
+        if expected_ids is not None and not ids.equals(expected_ids):
+            folds = {p: str(files[p].folds) for p in PROTOCOLS}
+            raise PredictionError(
+                f"{shared.corpus}: the protocols' fold tables {folds} pool different test "
+                "utterances; their predictions cannot be compared on one test set"
+            )
+        expected_ids = ids
+    return expected_ids, pooled
 
 
 def compare_protocols(
@@ -146,7 +157,7 @@ def compare_protocols(
     ``<protocol>/<corpus>``; ``settings[protocol]``: ``record``, ``evaluation``,
     ``target_smoothing``. Returns the rows of :data:`COMPARISON_COLUMNS` of every corpus
     (:mod:`serrules.reporting.protocol_comparison` writes them as tables)."""
-    n_bootstrap, unit = comparison_bootstrap(settings)
+    bootstrap = comparison_bootstrap(settings)
     frames = []
     for corpus, fmt in corpora.items():
         predictions: dict[str, dict[str, list[Path]]] = {
@@ -156,20 +167,19 @@ def compare_protocols(
             protocol, name, rule, _fold = key.split("/")
             if name == corpus:
                 predictions[protocol][rule].append(Path(path))
-        frames.append(
-            compare_corpus(
+        files = {
+            p: CorpusFiles(
                 corpus=corpus,
                 fmt=fmt,
-                predictions=predictions,
-                folds_paths={p: Path(folds_paths[f"{p}/{corpus}"]) for p in PROTOCOLS},
-                utterances_path=Path(label_paths[f"{corpus}/utterances"]),
-                labels_paths={r: Path(label_paths[f"{corpus}/labels_{r}"]) for r in RULES},
-                audio_index_path=Path(label_paths[f"{corpus}/audio_index"]),
-                settings=settings,
-                n_bootstrap=n_bootstrap,
-                unit=unit,
+                utterances=Path(label_paths[f"{corpus}/utterances"]),
+                labels={r: Path(label_paths[f"{corpus}/labels_{r}"]) for r in RULES},
+                folds=Path(folds_paths[f"{p}/{corpus}"]),
+                audio_index=Path(label_paths[f"{corpus}/audio_index"]),
+                predictions=predictions[p],
             )
-        )
+            for p in PROTOCOLS
+        }
+        frames.append(compare_corpus(files, settings=settings, bootstrap=bootstrap))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -27,13 +27,8 @@ import pandas as pd
 from serrules.base.classes import RULES, prefixed
 from serrules.base.tables import load_table, preview
 from serrules.corpora.formats import FORMATS
-from serrules.evaluation.bootstrap import DEFAULT_CHUNK_BYTES
-from serrules.evaluation.corpus_metrics import (
-    METRICS_COLUMNS,
-    UNITS,
-    read_metrics,
-    score_test_sets,
-)
+from serrules.evaluation.bootstrap import BootstrapSettings
+from serrules.evaluation.corpus_metrics import METRICS_COLUMNS, read_metrics, score_test_sets
 from serrules.evaluation.metrics import EPSILON
 from serrules.evaluation.pooled_corpus import read_test_sets
 from serrules.evaluation.pooling import (
@@ -262,27 +257,16 @@ def score_system(
     name: str = "system",
     against: Sequence[str | os.PathLike[str]] | None = None,
     against_name: str = "reference",
-    n_bootstrap: int | None = None,
-    alpha: float | None = None,
-    unit: str | None = None,
-    epsilon: float | None = None,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    bootstrap: BootstrapSettings | None = None,
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> SystemScore:
     """Score the system of ``predictions`` (optionally next to the one of ``against``, which then
     gives a paired bootstrap p-value per cell) on MR_test, PR_test and AR_test of ``labels``.
-    Unset settings come from ``labels.settings``; ``progress`` wraps the loop over test sets."""
-    settings = dict(labels.settings)
-    for key, value in (
-        ("n_bootstrap", n_bootstrap),
-        ("alpha", alpha),
-        ("unit", unit),
-        ("epsilon", epsilon),
-    ):
-        if value is not None:
-            settings[key] = value
-    if settings["unit"] not in UNITS:
-        raise PredictionError(f"unit must be one of {', '.join(UNITS)}, got {settings['unit']!r}")
+    ``bootstrap`` defaults to the settings of ``labels.settings``; ``progress`` wraps the loop
+    over test sets."""
+    if bootstrap is None:
+        bootstrap = BootstrapSettings.from_mapping(labels.settings)
+    settings = {**labels.settings, **bootstrap.record()}
     if against is not None and name == against_name:
         raise PredictionError(f"the two systems need different names, both are {name!r}")
     pooled = {name: read_system_predictions(predictions, labels).to_numpy()}
@@ -295,11 +279,7 @@ def score_system(
             {test_rule: labels.test_sets[test_rule]},
             pooled,
             reference=against_name if against is not None else None,
-            n_bootstrap=int(settings["n_bootstrap"]),
-            alpha=float(settings["alpha"]),
-            unit=str(settings["unit"]),
-            epsilon=float(settings["epsilon"]),
-            chunk_bytes=chunk_bytes,
+            bootstrap=bootstrap,
             label=labels.corpus,
             utterances_source=str(labels.folder / "utterances.parquet"),
         )

@@ -65,7 +65,8 @@ def write_protocol_comparison(
 ) -> None:
     """Write the comparison rows ``frame`` (``csv``: every number) and its display (``md``,
     ``tex``) with the caption built from ``settings[protocol]`` (``record``, ``evaluation``)."""
-    n_bootstrap, unit = comparison_bootstrap(settings)
+    bootstrap = comparison_bootstrap(settings)
+    n_bootstrap, unit = bootstrap.n_bootstrap, bootstrap.unit
     records = {p: settings[p]["record"] for p in PROTOCOLS}
     write_table(
         comparison_display(frame, n_bootstrap),

@@ -8,7 +8,7 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from serrules.training.batching import (
     waveform_statistics,
 )
 from serrules.training.model_names import AUDIO_INPUT
+
+if TYPE_CHECKING:
+    from serrules.training.run_config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +163,7 @@ def fold_inputs(
     data: FoldData,
     y_train: np.ndarray,
     y_dev: np.ndarray,
-    cfg: dict[str, Any],
+    cfg: TrainConfig,
     features_path: str | os.PathLike[str] | None,
 ) -> FoldInputs:
     """Datasets of the three parts for a model reading ``input_kind`` (registry of models):
@@ -169,9 +172,9 @@ def fold_inputs(
     part."""
     zeros = np.zeros((len(data.test), len(data.classes)), np.float32)
     if input_kind == AUDIO_INPUT:
-        max_s = cfg["max_seconds"]
+        max_s = cfg.max_seconds
         stats = None
-        if cfg["waveform_normalisation"] == "global":
+        if cfg.waveform_normalisation == "global":
             stats = waveform_statistics(data.train["audio_path"].tolist(), max_s, SAMPLE_RATE)
 
         def dataset(frame: pd.DataFrame, targets: np.ndarray) -> AudioDataset:
@@ -187,7 +190,7 @@ def fold_inputs(
             dataset(data.dev, y_dev),
             dataset(data.test, zeros),
             pad_collate,
-            lengths(data.train) if cfg["bucket_size"] else None,
+            lengths(data.train) if cfg.bucket_size else None,
             lengths(data.dev),
             lengths(data.test),
             waveform_mean_std=stats,

@@ -122,22 +122,14 @@ def predict_files(
     extension), ``path``, ``p_<class>`` (softmax probabilities, float32) and ``present`` (the
     classes with ``p > 1/C``, joined by ``+``: the decision the metrics use). A file that cannot
     be read raises :class:`serrules.audio.loading.AudioError` naming it. ``progress`` shows a
-    progress
-    bar over the batches.
+    progress bar over the batches.
     """
     import torch
     from tqdm.auto import tqdm
 
-    from serrules.audio.loading import OK
-    from serrules.training.batching import (
-        AudioDataset,
-        FeatureDataset,
-        pad_collate,
-        sequential_batches,
-        stack_collate,
-    )
+    from serrules.training.batching import sequential_batches
     from serrules.training.epoch_loop import predict_probabilities
-    from serrules.training.models.storage import load_trained_model, standardizer_state_from_file
+    from serrules.training.models.storage import load_trained_model
 
     path = model_file(model)
     net, meta = load_trained_model(path)
@@ -146,30 +138,7 @@ def predict_files(
     wavs = [Path(w) for w in wavs]
     if not wavs:
         raise ModelInputError("no audio files given")
-    dummy = np.zeros((len(wavs), len(classes)), np.float32)
-    if settings["kind"] == "audio":
-        stats = settings.get("waveform_mean_std")
-        dataset = AudioDataset(
-            [str(w) for w in wavs],
-            dummy,
-            settings["max_seconds"],
-            int(settings["sample_rate"]),
-            global_stats=None if stats is None else (float(stats[0]), float(stats[1])),
-        )
-        collate = pad_collate
-    else:
-        from serrules.audio.features import FeatureStandardizer, compute_egemaps
-
-        index = pd.DataFrame(
-            {"utterance_id": [str(i) for i in range(len(wavs))], "audio_path": wavs, "status": OK}
-        )
-        features = compute_egemaps(
-            index, sample_rate=int(settings["sample_rate"]), max_seconds=settings["max_seconds"]
-        )
-        standardizer = FeatureStandardizer().load_state_dict(standardizer_state_from_file(path))
-        scaled = standardizer.transform(features.drop(columns="utterance_id"))
-        dataset = FeatureDataset(scaled.to_numpy(np.float32), dummy)
-        collate = stack_collate
+    dataset, collate = _model_inputs(path, settings, wavs, len(classes))
     loader = torch.utils.data.DataLoader(
         dataset, batch_sampler=sequential_batches(len(dataset), batch_size), collate_fn=collate
     )
@@ -180,9 +149,49 @@ def predict_files(
     probs = predict_probabilities(
         net.to(device_), batches, len(dataset), len(classes), device_, precision="fp32"
     )
+    return _prediction_frame(wavs, classes, probs)
+
+
+def _model_inputs(
+    path: Path, settings: Mapping[str, Any], wavs: list[Path], n_classes: int
+) -> tuple[Any, Any]:
+    """The dataset and collate function that turn ``wavs`` into the input of the model at
+    ``path`` as its input ``settings`` say: cropped waveforms, or eGeMAPS features standardised
+    with the fold's stored statistics."""
+    from serrules.audio.loading import OK
+    from serrules.training.batching import AudioDataset, FeatureDataset, pad_collate, stack_collate
+    from serrules.training.models.storage import standardizer_state_from_file
+
+    dummy = np.zeros((len(wavs), n_classes), np.float32)
+    if settings["kind"] == "audio":
+        stats = settings.get("waveform_mean_std")
+        dataset = AudioDataset(
+            [str(w) for w in wavs],
+            dummy,
+            settings["max_seconds"],
+            int(settings["sample_rate"]),
+            global_stats=None if stats is None else (float(stats[0]), float(stats[1])),
+        )
+        return dataset, pad_collate
+    from serrules.audio.features import FeatureStandardizer, compute_egemaps
+
+    index = pd.DataFrame(
+        {"utterance_id": [str(i) for i in range(len(wavs))], "audio_path": wavs, "status": OK}
+    )
+    features = compute_egemaps(
+        index, sample_rate=int(settings["sample_rate"]), max_seconds=settings["max_seconds"]
+    )
+    standardizer = FeatureStandardizer().load_state_dict(standardizer_state_from_file(path))
+    scaled = standardizer.transform(features.drop(columns="utterance_id"))
+    return FeatureDataset(scaled.to_numpy(np.float32), dummy), stack_collate
+
+
+def _prediction_frame(
+    wavs: list[Path], classes: tuple[str, ...], probs: np.ndarray
+) -> pd.DataFrame:
+    """``utterance_id``, ``path``, ``p_<class>`` and ``present`` (classes above 1/C)."""
     out = pd.DataFrame({"utterance_id": [w.stem for w in wavs], "path": [str(w) for w in wavs]})
-    p_cols = prefixed("p_", classes)
-    for j, col in enumerate(p_cols):
+    for j, col in enumerate(prefixed("p_", classes)):
         out[col] = probs[:, j]
     present = probs > presence_threshold(len(classes))
     out["present"] = [

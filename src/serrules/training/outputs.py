@@ -16,6 +16,8 @@ import pandas as pd
 from serrules.base.classes import prefixed
 from serrules.base.files import atomic_path
 from serrules.base.tables import contract
+from serrules.training.fold_spec import FoldKey
+from serrules.training.resume import Progress
 
 #: Columns of ``train_log.csv``, from its table contract (``device``, ``torch_build``,
 #: ``gpu_name``: what the epoch ran on, :func:`serrules.training.devices.device_report`).
@@ -50,30 +52,28 @@ def write_protocol(path: Path, protocol: Mapping[str, Any]) -> None:
 
 
 def model_metadata(
+    key: FoldKey,
     *,
     classes: Sequence[str],
     model_cfg: Mapping[str, Any],
-    best_epoch: int,
-    best_dev_loss: float,
-    fmt: str,
-    fold: int,
-    train_rule: str,
+    progress: Progress,
     n_features: int | None,
     protocol: Mapping[str, Any],
     input_settings: Mapping[str, Any],
 ) -> dict[str, str]:
     """String metadata of ``best.safetensors`` (what :func:`load_trained_model` and
-    ``serrules predict`` read back)."""
+    ``serrules predict`` read back): the fold ``key``, the best epoch of ``progress`` and the
+    settings the model was trained and is fed with."""
     from serrules.training.inference import INPUT_METADATA_KEY
 
     return {
         "classes": json.dumps(list(classes)),
         "model_name": str(model_cfg["name"]),
-        "best_epoch": str(best_epoch),
-        "best_dev_loss": repr(best_dev_loss),
-        "format": fmt,
-        "fold": str(fold),
-        "train_rule": train_rule,
+        "best_epoch": str(progress.best_epoch),
+        "best_dev_loss": repr(progress.best_dev_loss),
+        "format": key.fmt,
+        "fold": str(key.fold),
+        "train_rule": key.train_rule,
         "model_cfg": json.dumps(dict(model_cfg), default=str),
         "n_features": "" if n_features is None else str(n_features),
         "protocol": json.dumps(dict(protocol), default=str),

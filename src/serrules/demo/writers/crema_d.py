@@ -19,7 +19,7 @@ import numpy as np
 from serrules.corpora.formats import CorpusFormat
 from serrules.demo.raters import DesignedUtterance, OutcomePlan, RaterSetup
 from serrules.demo.speech import speaker_base_f0
-from serrules.demo.writers.common import DemoWriter, WriterResult, utterance_audio, write_text
+from serrules.demo.writers import common
 
 SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
 #: Intensity level of a clip name -> its dispLevel (XX = unspecified, the only level of neutral).
@@ -56,7 +56,7 @@ class Response(NamedTuple):
 
 def write_crema_d(
     fmt: CorpusFormat, root: Path, design: list[DesignedUtterance], rng: np.random.Generator
-) -> WriterResult:
+) -> common.WriterResult:
     """finishedResponses.csv + finishedEmoResponses.csv + VideoDemographics.csv +
     AudioWAV/<clip>.wav (see the module docstring)."""
     n_actors = int(np.clip(np.ceil(len(design) / 10), 4, 91))
@@ -71,9 +71,9 @@ def write_crema_d(
         race = str(rng.choice(RACES))
         ethnicity = "Hispanic" if rng.random() < 0.1 else "Not Hispanic"
         demographics.append(_r_csv_line([a, int(rng.integers(20, 75)), sex[a], race, ethnicity]))
-    write_text(root / "VideoDemographics.csv", "\n".join(demographics) + "\n")
+    common.write_text(root / "VideoDemographics.csv", "\n".join(demographics) + "\n")
     specs = [
-        utterance_audio(root / "AudioWAV" / f"{clip}.wav", utt, fmt, f0[int(clip[:4])])
+        common.utterance_audio(root / "AudioWAV" / f"{clip}.wav", utt, fmt, f0[int(clip[:4])])
         for clip, utt in zip(clips, design, strict=True)
     ]
     return specs, {
@@ -173,8 +173,8 @@ def _write_responses(
         lines.append(_r_csv_line([row[c] for c in RESPONSE_COLUMNS]))
         first_click = {**row, "pos": pos[r.localid] - 1, "ttr": first_ttr}
         first_clicks.append(_r_csv_line([first_click[c] for c in FIRST_CLICK_COLUMNS]))
-    write_text(root / "finishedResponses.csv", "\n".join(lines) + "\n")
-    write_text(root / "finishedEmoResponses.csv", "\n".join(first_clicks) + "\n")
+    common.write_text(root / "finishedResponses.csv", "\n".join(lines) + "\n")
+    common.write_text(root / "finishedEmoResponses.csv", "\n".join(first_clicks) + "\n")
 
 
 def _r_csv_line(values: list | tuple) -> str:
@@ -190,7 +190,7 @@ def _r_csv_line(values: list | tuple) -> str:
     return ",".join(out)
 
 
-CREMA_D = DemoWriter(
+CREMA_D = common.DemoWriter(
     fmt="crema-d",
     write=write_crema_d,
     top_level_entries=(

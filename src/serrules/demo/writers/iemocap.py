@@ -18,17 +18,7 @@ from serrules.demo.raters import (
     Vote,
 )
 from serrules.demo.speech import AudioSpec, speaker_base_f0
-from serrules.demo.writers.common import (
-    OTHER_TEXTS,
-    DemoWriter,
-    WriterResult,
-    balanced_groups,
-    majority_code,
-    mean_vad,
-    to_scale,
-    utterance_audio,
-    write_text,
-)
+from serrules.demo.writers import common
 
 SESSIONS = (1, 2, 3, 4, 5)
 HEADER = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n"
@@ -80,10 +70,10 @@ class Turn:
 
 def write_iemocap(
     fmt: CorpusFormat, root: Path, design: list[DesignedUtterance], rng: np.random.Generator
-) -> WriterResult:
+) -> common.WriterResult:
     """Session{1..5}/dialog/EmoEvaluation/<dialog>.txt + sentences/wav/<dialog>/<utt>.wav;
     dialogs of 3-8 turns, both speakers of every session talk."""
-    session_of = balanced_groups(len(design), len(SESSIONS), rng)
+    session_of = common.balanced_groups(len(design), len(SESSIONS), rng)
     base_f0 = {(s, g): speaker_base_f0(g, rng) for s in SESSIONS for g in "FM"}
     specs: list[AudioSpec] = []
     n_dialogs = 0
@@ -124,12 +114,12 @@ def _write_dialog(
         clock = turn.end_s + float(rng.uniform(0.2, 2.5))
         blocks.append(_block(fmt, turn, words, rng))
         wav = session_dir / "sentences" / "wav" / dialog.name / f"{turn.utt_id}.wav"
-        specs.append(utterance_audio(wav, utt, fmt, base_f0[(dialog.session, gender)]))
-    write_text(eval_dir / f"{dialog.name}.txt", HEADER + "\n".join(blocks))
+        specs.append(common.utterance_audio(wav, utt, fmt, base_f0[(dialog.session, gender)]))
+    common.write_text(eval_dir / f"{dialog.name}.txt", HEADER + "\n".join(blocks))
     if dialog.index == 0:
         first = f"{dialog.name}_{dialog.genders[0]}000"
         category = f"{first} :{words[dialog.turns[0].dominant]}; ()\n"
-        write_text(eval_dir / "Categorical" / f"{dialog.name}_e1_cat.txt", category)
+        common.write_text(eval_dir / "Categorical" / f"{dialog.name}_e1_cat.txt", category)
         (eval_dir / f"._{dialog.name}.txt").write_bytes(b"\x00\x05\x16\x07\x00\x02Mac OS X")
     return specs
 
@@ -140,8 +130,8 @@ def _block(fmt: CorpusFormat, turn: Turn, words: tuple[str, ...], rng: np.random
     rater in the same order."""
     evaluators = sorted(turn.utt.counted_votes(), key=lambda v: v.rater)
     selfs = [v for v in turn.utt.votes if v.kind == "self"]
-    code = majority_code(evaluators, fmt, other="oth", none="xxx")
-    v, a, d = mean_vad(evaluators)
+    code = common.majority_code(evaluators, fmt, other="oth", none="xxx")
+    v, a, d = common.mean_vad(evaluators)
     header = f"[{turn.start_s:.4f} - {turn.end_s:.4f}]\t{turn.utt_id}\t{code}"
     self_name = f"{'FM'[int(rng.integers(0, 2))]}1"
     panel = [(f"E{e.rater + 1}", e) for e in evaluators] + [(self_name, x) for x in selfs]
@@ -160,13 +150,15 @@ def _tokens(vote: Vote, words: tuple[str, ...], rng: np.random.Generator) -> str
         if label != OTHER_TOKEN_INDEX:
             tokens.append(words[label])
         else:
-            tokens.append("Other" if rng.random() < 0.5 else f"Other:{rng.choice(OTHER_TEXTS)}")
+            tokens.append(
+                "Other" if rng.random() < 0.5 else f"Other:{rng.choice(common.OTHER_TEXTS)}"
+            )
     return "".join(f"{t}; " for t in tokens).rstrip()
 
 
 def _dimensions(vote: Vote) -> str:
     """``val 3; act 2; dom  2;`` (1-5 scale, two spaces before the dominance as in the release)."""
-    val, act, dom = (to_scale(x, 5) for x in vote.vad)
+    val, act, dom = (common.to_scale(x, 5) for x in vote.vad)
     return f"val {val}; act {act}; dom  {dom};"
 
 
@@ -175,7 +167,7 @@ def _comment(rng: np.random.Generator) -> str:
     return str(rng.choice(COMMENTS)) if rng.random() < 0.08 else "()"
 
 
-IEMOCAP = DemoWriter(
+IEMOCAP = common.DemoWriter(
     fmt="iemocap",
     write=write_iemocap,
     top_level_entries=tuple(f"Session{s}" for s in SESSIONS),

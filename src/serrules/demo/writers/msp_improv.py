@@ -11,29 +11,19 @@ import numpy as np
 from serrules.corpora.formats import CorpusFormat
 from serrules.demo.raters import OTHER_TOKEN_INDEX, DesignedUtterance, OutcomePlan, RaterSetup, Vote
 from serrules.demo.speech import AudioSpec, speaker_base_f0
-from serrules.demo.writers.common import (
-    SECONDARY_WORDS,
-    DemoWriter,
-    WriterResult,
-    balanced_groups,
-    majority_code,
-    mean_vad,
-    to_scale,
-    utterance_audio,
-    write_text,
-)
+from serrules.demo.writers import common
 
 SESSIONS = (1, 2, 3, 4, 5, 6)
 
 
 def write_msp_improv(
     fmt: CorpusFormat, root: Path, design: list[DesignedUtterance], rng: np.random.Generator
-) -> WriterResult:
+) -> common.WriterResult:
     """Evaluation.txt + Audio/session{s}/<S01A>/<scenario>/MSP-IMPROV-<id>.wav; speakers
     F01-F06/M01-M06 = sessions 1-6, both genders in each; one repeated (clip, rater) line."""
     classes, vocab = fmt.classes, fmt.vocabulary
     n = len(design)
-    session_of = balanced_groups(n, len(SESSIONS), rng) + 1
+    session_of = common.balanced_groups(n, len(SESSIONS), rng) + 1
     gender_of = rng.choice(["F", "M"], size=n)
     for s in SESSIONS:  # both speakers of every session talk
         idx = np.flatnonzero(session_of == s)
@@ -57,8 +47,8 @@ def write_msp_improv(
             lines.append(lines[1])
         blocks.append("\n".join(lines) + "\n")
         wav = root / "Audio" / f"session{s}" / group / scenario_of[i] / f"MSP-IMPROV-{stem}.wav"
-        specs.append(utterance_audio(wav, utt, fmt, base_f0[(s, g)]))
-    write_text(root / "Evaluation.txt", "\n".join(blocks))
+        specs.append(common.utterance_audio(wav, utt, fmt, base_f0[(s, g)]))
+    common.write_text(root / "Evaluation.txt", "\n".join(blocks))
     return specs, {"n_duplicate_ratings": 1}
 
 
@@ -67,24 +57,24 @@ def _clip_lines(
 ) -> list[str]:
     """The clip header (consensus code, mean A/V/D with arousal reversed, naturalness) and one
     line per rater: primary emotion, 0-2 secondary ones, A/V/D/N on the 1-5 scale."""
-    code = majority_code(votes, fmt, other="O", none="X")
-    v, a, d = mean_vad(votes)
+    code = common.majority_code(votes, fmt, other="O", none="X")
+    v, a, d = common.mean_vad(votes)
     nat = float(rng.uniform(2.5, 4.5))
     lines = [f"UTD-IMPROV-{stem}.avi; {code}; A:{6.0 - a:.6f}; V:{v:.6f}; D:{d:.6f} ; N:{nat:.6f};"]
     for vote in votes:
         label = vote.labels[0]
         primary = "Other" if label == OTHER_TOKEN_INDEX else fmt.vocabulary.word(fmt.classes[label])
         k = int(rng.choice([0, 0, 1, 2]))
-        secondary = ",".join(rng.choice(SECONDARY_WORDS, size=k, replace=False))
-        va, vv, vd = (to_scale(x, 5) for x in vote.vad)
+        secondary = ",".join(rng.choice(common.SECONDARY_WORDS, size=k, replace=False))
+        va, vv, vd = (common.to_scale(x, 5) for x in vote.vad)
         lines.append(
             f"E{vote.rater + 1:04d}; {primary}; {secondary}; A:{6 - va:.1f}; V:{vv:.1f}; "
-            f"D:{vd:.1f}; N:{to_scale(nat, 5):.1f};"
+            f"D:{vd:.1f}; N:{common.to_scale(nat, 5):.1f};"
         )
     return lines
 
 
-MSP_IMPROV = DemoWriter(
+MSP_IMPROV = common.DemoWriter(
     fmt="msp-improv",
     write=write_msp_improv,
     top_level_entries=("Evaluation.txt", "Audio"),

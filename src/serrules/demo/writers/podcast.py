@@ -15,16 +15,7 @@ import numpy as np
 from serrules.corpora.formats import CorpusFormat
 from serrules.demo.raters import OTHER_TOKEN_INDEX, DesignedUtterance, OutcomePlan, RaterSetup, Vote
 from serrules.demo.speech import AudioSpec, speaker_base_f0
-from serrules.demo.writers.common import (
-    OTHER_TEXTS,
-    SECONDARY_WORDS,
-    DemoWriter,
-    WriterResult,
-    mean_vad,
-    to_scale,
-    utterance_audio,
-    write_text,
-)
+from serrules.demo.writers import common
 
 #: Share of the utterances per official split, in the order of the releases.
 MSP_PODCAST_SPLITS = (("Train", 0.56), ("Development", 0.13), ("Test1", 0.20), ("Test2", 0.11))
@@ -50,7 +41,7 @@ def write_podcast(
     rng: np.random.Generator,
     *,
     splits: tuple[tuple[str, float], ...],
-) -> WriterResult:
+) -> common.WriterResult:
     """Labels/labels_consensus.csv + Labels/labels_detailed.csv + Audios/<FileName>; names of
     MSP-PODCAST or BIIC-PODCAST, ``splits`` = (official split, share of the utterances)."""
     segments = _segments(fmt, len(design), splits, rng)
@@ -63,15 +54,17 @@ def write_podcast(
         utt, seg = design[i], segments[i]
         votes = utt.counted_votes()
         code = _plurality_code(votes, fmt)
-        v, a, d = (1.0 + (x - 1.0) * 1.5 for x in mean_vad(votes))
+        v, a, d = (1.0 + (x - 1.0) * 1.5 for x in common.mean_vad(votes))
         writer.writerow(
             [seg.file_name, code, f"{a:.4f}", f"{v:.4f}", f"{d:.4f}"]
             + [seg.speaker, seg.gender, seg.split]
         )
         detailed += [f'{seg.file_name},"{_detail(fmt, vote, rng)}"' for vote in votes]
-        specs.append(utterance_audio(root / "Audios" / seg.file_name, utt, fmt, seg.base_f0_hz))
-    write_text(root / "Labels" / "labels_consensus.csv", consensus.getvalue())
-    write_text(root / "Labels" / "labels_detailed.csv", "\n".join(detailed) + "\n")
+        specs.append(
+            common.utterance_audio(root / "Audios" / seg.file_name, utt, fmt, seg.base_f0_hz)
+        )
+    common.write_text(root / "Labels" / "labels_consensus.csv", consensus.getvalue())
+    common.write_text(root / "Labels" / "labels_detailed.csv", "\n".join(detailed) + "\n")
     speakers = {s.speaker for s in segments} - {"Unknown"}
     n_unknown = sum(s.speaker == "Unknown" for s in segments)
     return specs, {"n_speakers": len(speakers), "n_unknown_speaker_utterances": n_unknown}
@@ -138,14 +131,14 @@ def _detail(fmt: CorpusFormat, vote: Vote, rng: np.random.Generator) -> str:
     """``WORKER00012; Angry; Frustrated,Annoyed; A:5.0; V:2.0; D:4.0;`` (secondary field absent
     when empty; "other" = ``Other-<text>``; A/V/D on the 1-7 scale)."""
     if vote.labels[0] == OTHER_TOKEN_INDEX:
-        primary = f"Other-{rng.choice(OTHER_TEXTS)}"
+        primary = f"Other-{rng.choice(common.OTHER_TEXTS)}"
     else:
         primary = fmt.vocabulary.word(fmt.classes[vote.labels[0]])
     k = int(rng.choice([0, 0, 1, 2, 3]))
     fields = [f"WORKER{vote.rater + 1:05d}", primary]
     if k:
-        fields.append(",".join(rng.choice(SECONDARY_WORDS, size=k, replace=False)))
-    va, vv, vd = (to_scale(x, 7) for x in vote.vad)
+        fields.append(",".join(rng.choice(common.SECONDARY_WORDS, size=k, replace=False)))
+    va, vv, vd = (common.to_scale(x, 7) for x in vote.vad)
     fields += [f"A:{va:.1f}", f"V:{vv:.1f}", f"D:{vd:.1f}"]
     return "; ".join(fields) + ";"
 
@@ -153,7 +146,7 @@ def _detail(fmt: CorpusFormat, vote: Vote, rng: np.random.Generator) -> str:
 #: The two podcast corpora share their rater setup (5-7 raters from a pool of 60).
 _PODCAST_RATERS = {"min_raters": 5, "max_raters": 7, "pool_size": 60, "p_noise": 0.12}
 
-MSP_PODCAST = DemoWriter(
+MSP_PODCAST = common.DemoWriter(
     fmt="msp-podcast",
     write=partial(write_podcast, splits=MSP_PODCAST_SPLITS),
     top_level_entries=("Labels", "Audios"),
@@ -162,7 +155,7 @@ MSP_PODCAST = DemoWriter(
     raters=RaterSetup(p_other=0.062, **_PODCAST_RATERS),
     paper_table3={"MR": (44.81, 59.87), "PR": (19.85, 49.24), "AR": (0.0, 6.15)},
 )
-BIIC_PODCAST = DemoWriter(
+BIIC_PODCAST = common.DemoWriter(
     fmt="biic-podcast",
     write=partial(write_podcast, splits=BIIC_PODCAST_SPLITS),
     top_level_entries=("Labels", "Audios"),

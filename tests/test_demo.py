@@ -70,6 +70,22 @@ def test_demo_settings_are_keyword_only():
         OutcomePlan(0.686, 0.253, 0.03)
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_smallest_demo_corpus_makes_every_label_table(tmp_path, fmt):
+    """``minimum_utterances`` is enough for the label stage: the corpus parses, every rule keeps
+    utterances and the folds of the format's design can be made (CREMA-D: an actor for each of
+    its speaker-disjoint folds)."""
+    from serrules.corpora import parse_corpus
+    from serrules.labels.label_tables import build_label_tables
+
+    n = minimum_utterances(fmt)
+    generate_demo_corpus(fmt, tmp_path, n, SEED)
+    tables = build_label_tables(parse_corpus(fmt, tmp_path), FORMATS[fmt])
+    assert len(tables.utterances) == n
+    assert all(len(tables.labels[rule]) > 0 for rule in ("MR", "PR", "AR"))
+    assert tables.folds["fold"].nunique() == FORMATS[fmt].folds.n_folds
+
+
 # --------------------------------------------------------------------------- determinism
 
 

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from serrules.corpora.formats import CorpusFormat
+from serrules.corpora.formats import FORMATS, CorpusFormat
 from serrules.demo.raters import DesignedUtterance, OutcomePlan, RaterSetup
 from serrules.demo.speech import speaker_base_f0
 from serrules.demo.writers import common
@@ -36,6 +36,8 @@ FIRST_CLICK_COLUMNS = (
 )
 DEMOGRAPHICS_COLUMNS = ("ActorID", "Age", "Sex", "Race", "Ethnicity")
 RACES = ("Caucasian", "African American", "Asian", "Unspecified")
+#: Clips per actor (4 to 91 actors, as many as the release has at most).
+CLIPS_PER_ACTOR = 10
 #: Distinct participants (``localid``) the responses come from.
 N_PARTICIPANTS = 200
 #: Questions per query type in one participant session, as in the release.
@@ -59,7 +61,7 @@ def write_crema_d(
 ) -> common.WriterResult:
     """finishedResponses.csv + finishedEmoResponses.csv + VideoDemographics.csv +
     AudioWAV/<clip>.wav (see the module docstring)."""
-    n_actors = int(np.clip(np.ceil(len(design) / 10), 4, 91))
+    n_actors = int(np.clip(np.ceil(len(design) / CLIPS_PER_ACTOR), 4, 91))
     actors = [int(a) for a in np.arange(1001, 1001 + n_actors)]
     sex = {a: ("Female" if k % 2 else "Male") for k, a in enumerate(actors)}
     f0 = {a: speaker_base_f0(s[0], rng) for a, s in sex.items()}
@@ -199,7 +201,8 @@ CREMA_D = common.DemoWriter(
         "VideoDemographics.csv",
         "AudioWAV",
     ),
-    layout_minimum=1,
+    # one actor per speaker-disjoint fold of the format (41 utterances give 5 actors)
+    layout_minimum=CLIPS_PER_ACTOR * (FORMATS["crema-d"].folds.speaker_groups - 1) + 1,
     plan=OutcomePlan(majority=0.65, tie=0.12, all_other=0.0),
     raters=RaterSetup(
         min_raters=6, max_raters=10, pool_size=200, p_other=0.0, p_noise=0.12, has_other=False

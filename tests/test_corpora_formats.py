@@ -84,12 +84,6 @@ def test_annotation_files_match_the_parser_inputs():
     assert FORMATS["crema-d"].audio_files(FIX / "crema-d") == []
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_every_record_names_a_demo_writer(fmt):
-    writer = FORMATS[fmt].demo_writer()
-    assert callable(writer.write) and writer.layout_minimum >= 1 and writer.top_level_entries
-
-
 def test_registry_imports_without_torch_or_the_demo():
     code = (
         "import sys; import serrules.corpora.formats; "

@@ -15,6 +15,7 @@ import soundfile as sf
 from serrules.corpora.formats import FORMATS
 from serrules.demo import format_seed_sequence, generate_demo_corpus, minimum_utterances
 from serrules.demo.raters import MIN_WINS_PER_CLASS, design_corpus
+from serrules.demo.writers import WRITERS, demo_writer
 
 N = 60
 SEED = 7
@@ -38,6 +39,53 @@ def tree_hash(root: Path) -> str:
     return h.hexdigest()
 
 
+def _design(fmt: str, n: int, rng: np.random.Generator):
+    """The simulated votes of ``fmt`` as its demo writer plans them."""
+    writer = demo_writer(fmt)
+    return design_corpus(fmt, n, rng, plan=writer.plan, setup=writer.raters)
+
+
+# --------------------------------------------------------------------------- writer registry
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_has_a_registered_demo_writer(fmt):
+    writer = demo_writer(FORMATS[fmt])
+    assert writer is demo_writer(fmt) is WRITERS[fmt] and writer.fmt == fmt
+    assert callable(writer.write) and writer.layout_minimum >= 1 and writer.top_level_entries
+
+
+def test_writer_registry_holds_exactly_the_formats():
+    assert set(WRITERS) == set(FORMATS)
+    with pytest.raises(KeyError, match="unknown corpus format 'ravdess'"):
+        demo_writer("ravdess")
+
+
+def test_demo_settings_are_keyword_only():
+    from serrules.demo.raters import OutcomePlan, RaterSetup
+
+    with pytest.raises(TypeError):
+        RaterSetup(3, 4, 6, 0.035, 0.10)  # settings are named, never positional
+    with pytest.raises(TypeError):
+        OutcomePlan(0.686, 0.253, 0.03)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_smallest_demo_corpus_makes_every_label_table(tmp_path, fmt):
+    """``minimum_utterances`` is enough for the label stage: the corpus parses, every rule keeps
+    utterances and the folds of the format's design can be made (CREMA-D: an actor for each of
+    its speaker-disjoint folds)."""
+    from serrules.corpora import parse_corpus
+    from serrules.labels.label_tables import build_label_tables
+
+    n = minimum_utterances(fmt)
+    generate_demo_corpus(fmt, tmp_path, n, SEED)
+    tables = build_label_tables(parse_corpus(fmt, tmp_path), FORMATS[fmt])
+    assert len(tables.utterances) == n
+    assert all(len(tables.labels[rule]) > 0 for rule in ("MR", "PR", "AR"))
+    assert tables.folds["fold"].nunique() == FORMATS[fmt].folds.n_folds
+
+
 # --------------------------------------------------------------------------- determinism
 
 
@@ -55,8 +103,8 @@ def test_formats_do_not_share_a_random_stream():
     assert len({tuple(s) for s in streams}) == len(FORMATS)
     # the two podcast corpora have the same classes and rater setup, yet different votes
     rng = np.random.default_rng
-    msp = design_corpus("msp-podcast", 40, rng(format_seed_sequence("msp-podcast", 5)))
-    biic = design_corpus("biic-podcast", 40, rng(format_seed_sequence("biic-podcast", 5)))
+    msp = _design("msp-podcast", 40, rng(format_seed_sequence("msp-podcast", 5)))
+    biic = _design("biic-podcast", 40, rng(format_seed_sequence("biic-podcast", 5)))
     assert [u.duration_s for u in msp] != [u.duration_s for u in biic]
 
 
@@ -356,9 +404,9 @@ def test_shipped_demo_table3_is_within_two_points_of_the_paper(fmt):
 
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
     design_ss, _, _ = format_seed_sequence(fmt, config["seed"]).spawn(3)
-    design = design_corpus(fmt, config["demo"]["n_utterances"], np.random.default_rng(design_ss))
+    design = _design(fmt, config["demo"]["n_utterances"], np.random.default_rng(design_ss))
     got = design_table3(fmt, design)
-    for rule, (data_loss, rating_loss) in FORMATS[fmt].demo_writer().paper_table3.items():
+    for rule, (data_loss, rating_loss) in demo_writer(fmt).paper_table3.items():
         assert got[rule][0] == pytest.approx(data_loss, abs=2.0), (fmt, rule, "data")
         assert got[rule][1] == pytest.approx(rating_loss, abs=2.0), (fmt, rule, "rating")
     assert got["AR"][0] == 0.0

@@ -157,6 +157,14 @@ def _full_scan(f: sf.SoundFile) -> bool:
     return not str(f.subtype).startswith("PCM_") and f.subtype not in ("ULAW", "ALAW")
 
 
+class _Failed(Exception):
+    """A check of :func:`probe_audio` failed: the file's ``status`` and ``message``."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
 def probe_audio(
     path: str | os.PathLike[str] | None, sample_rate: int = SAMPLE_RATE
 ) -> dict[str, object]:
@@ -180,76 +188,93 @@ def probe_audio(
         "status": OK,
         "message": "",
     }
+    try:
+        p = _existing_file(path)
+        try:
+            with sf.SoundFile(p) as f:
+                rate, frames = int(f.samplerate), int(f.frames)
+                row.update(
+                    sample_rate=rate,
+                    n_samples=frames,
+                    duration_s=frames / rate if rate > 0 else np.nan,
+                )
+                _check_header(rate, frames, sample_rate)
+                ends = _decode_whole(f, frames) if _full_scan(f) else _read_ends(f, frames)
+        except (sf.SoundFileError, RuntimeError, ValueError, OSError) as exc:
+            raise _Failed(UNREADABLE, str(exc).strip() or type(exc).__name__) from None
+        _check_ends(ends, frames)
+    except _Failed as failed:
+        row.update(status=failed.status, message=failed.message)
+    return row
+
+
+def _existing_file(path: str | os.PathLike[str] | None) -> Path:
+    """``path`` as a Path; ``missing_file`` without a path or without a file there."""
     if path is None or pd.isna(path) or str(path) == "":
-        row.update(status=MISSING_FILE, message="no audio path")
-        return row
+        raise _Failed(MISSING_FILE, "no audio path")
     p = Path(path)
     if not p.is_file():
-        row.update(status=MISSING_FILE, message=f"no such file: {p}")
-        return row
-    try:
-        with sf.SoundFile(p) as f:
-            rate, frames = int(f.samplerate), int(f.frames)
-            row.update(
-                sample_rate=rate,
-                n_samples=frames,
-                duration_s=frames / rate if rate > 0 else np.nan,
-            )
-            if rate <= 0:
-                row.update(status=UNREADABLE, message=f"sample rate {rate} in header")
-                return row
-            if frames <= 0:
-                row.update(status=EMPTY, message="zero samples in header")
-                return row
-            need = math.ceil(MIN_SECONDS * sample_rate)
-            have = resampled_length(frames, rate, sample_rate)
-            if have < need:
-                row.update(
-                    status=TOO_SHORT,
-                    message=f"{have} samples at {sample_rate} Hz ({frames / rate:.4f} s); "
-                    f"eGeMAPS and wav2vec2 need at least {need} ({MIN_SECONDS} s)",
-                )
-                return row
-            if _full_scan(f):
-                blocks = []
-                done = 0
-                for block in f.blocks(blocksize=SCAN_BLOCK_FRAMES, dtype="float32", always_2d=True):
-                    if not np.isfinite(block).all():
-                        at = done + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
-                        row.update(status=NON_FINITE, message=f"NaN/infinite sample at frame {at}")
-                        return row
-                    done += block.shape[0]
-                if done != frames:
-                    row.update(
-                        status=UNREADABLE,
-                        message=f"decoded {done} of {frames} frames (header): truncated or corrupt",
-                    )
-                    return row
-            else:
-                n_head = min(frames, PROBE_FRAMES)
-                blocks = [(0, f.read(frames=n_head, dtype="float32", always_2d=True))]
-                if frames > n_head and f.seekable():
-                    start = frames - min(frames - n_head, PROBE_FRAMES)
-                    f.seek(start)
-                    blocks.append(
-                        (start, f.read(frames=frames - start, dtype="float32", always_2d=True))
-                    )
-    except (sf.SoundFileError, RuntimeError, ValueError, OSError) as exc:
-        row.update(status=UNREADABLE, message=str(exc).strip() or type(exc).__name__)
-        return row
-    for start, block in blocks:
-        expected = n_head if start == 0 else frames - start
+        raise _Failed(MISSING_FILE, f"no such file: {p}")
+    return p
+
+
+def _check_header(rate: int, frames: int, sample_rate: int) -> None:
+    """The header's rate is positive (``unreadable``), it reports frames (``empty``) and enough
+    of them at ``sample_rate`` (``too_short``)."""
+    if rate <= 0:
+        raise _Failed(UNREADABLE, f"sample rate {rate} in header")
+    if frames <= 0:
+        raise _Failed(EMPTY, "zero samples in header")
+    need = math.ceil(MIN_SECONDS * sample_rate)
+    have = resampled_length(frames, rate, sample_rate)
+    if have < need:
+        raise _Failed(
+            TOO_SHORT,
+            f"{have} samples at {sample_rate} Hz ({frames / rate:.4f} s); "
+            f"eGeMAPS and wav2vec2 need at least {need} ({MIN_SECONDS} s)",
+        )
+
+
+def _decode_whole(f: sf.SoundFile, frames: int) -> list[tuple[int, int, np.ndarray]]:
+    """Decode every frame, in blocks: the first non-finite sample is ``non_finite``, fewer
+    frames than the header says ``unreadable``. Nothing is left to check (no ends)."""
+    done = 0
+    for block in f.blocks(blocksize=SCAN_BLOCK_FRAMES, dtype="float32", always_2d=True):
+        if not np.isfinite(block).all():
+            at = done + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+            raise _Failed(NON_FINITE, f"NaN/infinite sample at frame {at}")
+        done += block.shape[0]
+    if done != frames:
+        raise _Failed(
+            UNREADABLE, f"decoded {done} of {frames} frames (header): truncated or corrupt"
+        )
+    return []
+
+
+def _read_ends(f: sf.SoundFile, frames: int) -> list[tuple[int, int, np.ndarray]]:
+    """``(first frame, frames expected, samples)`` of the first and (where the file can seek)
+    the last :data:`PROBE_FRAMES` frames."""
+    n_head = min(frames, PROBE_FRAMES)
+    ends = [(0, n_head, f.read(frames=n_head, dtype="float32", always_2d=True))]
+    if frames > n_head and f.seekable():
+        start = frames - min(frames - n_head, PROBE_FRAMES)
+        f.seek(start)
+        tail = f.read(frames=frames - start, dtype="float32", always_2d=True)
+        ends.append((start, frames - start, tail))
+    return ends
+
+
+def _check_ends(ends: list[tuple[int, int, np.ndarray]], frames: int) -> None:
+    """Each end read holds the frames expected (``unreadable``), all finite (``non_finite``)."""
+    for start, expected, block in ends:
         if block.shape[0] != expected:
-            row.update(
-                status=UNREADABLE,
-                message=f"decoded {block.shape[0]} of {expected} frames from frame {start} "
+            raise _Failed(
+                UNREADABLE,
+                f"decoded {block.shape[0]} of {expected} frames from frame {start} "
                 f"(header says {frames}): truncated or corrupt",
             )
-            return row
         if not np.isfinite(block).all():
-            row.update(status=NON_FINITE, message=f"NaN/infinite samples near frame {start}")
-            return row
-    return row
+            raise _Failed(NON_FINITE, f"NaN/infinite samples near frame {start}")
 
 
 def _read_utterances(utterances_path: str | os.PathLike[str]) -> pd.DataFrame:

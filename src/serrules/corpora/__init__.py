@@ -3,7 +3,7 @@
 ``parse_corpus(fmt, root, ...)`` reads a licensed release (or a demo corpus written in the same
 layout) and returns a :class:`~serrules.corpora.records.ParsedCorpus`: one ratings row per
 (utterance, rater, chosen emotion), utterance metadata and parse-time exclusions. What is known
-about each format (classes, vocabulary, parser, file patterns, folds, demo writer) is its
+about each format (classes, vocabulary, parser, file patterns, folds) is its
 :class:`~serrules.corpora.formats.CorpusFormat` record.
 """
 

@@ -33,8 +33,10 @@ from serrules.base.errors import AnnotationError
 from serrules.corpora.parsing import (
     blank_rows,
     check_unique,
+    classified_ratings,
     classify_labels,
     line_sources,
+    ratings_table,
     read_csv_table,
     relative,
 )
@@ -42,10 +44,9 @@ from serrules.corpora.records import (
     DUPLICATE_RATER,
     EVALUATOR,
     SLOW_RESPONSE,
-    UNKNOWN_LABEL,
     ParsedCorpus,
+    RatingRows,
     empty_exclusions,
-    ratings_frame,
     utterances_frame,
 )
 
@@ -149,12 +150,16 @@ def _from_responses(
     line = _first_line(rater == "", df["_line"])
     if line is not None:
         raise AnnotationError(path, line, "empty localid")
-    raw = df["respEmo"].str.strip()
-    src = line_sources(rel, df["_line"])
-    emotion, status = classify_labels(vocab, raw, src, root, unknown_labels)
-    status = status.to_numpy(dtype=object)
-    known = status != UNKNOWN_LABEL
-
+    rows = RatingRows(
+        utterance_id=clips,
+        rater_id=rater,
+        rater_kind=EVALUATOR,
+        raw_label=df["respEmo"].str.strip(),
+        source=line_sources(rel, df["_line"]),
+    )
+    # an unknown label is reported before anything of the first-click file
+    emotion, status = classify_labels(vocab, rows.raw_label, rows.source, root, unknown_labels)
+    slow = np.zeros(len(df), dtype=bool)
     if max_response_ms is not None:
         first_click = root / FIRST_CLICK_FILE
         if first_click.is_file():
@@ -173,18 +178,12 @@ def _from_responses(
                 stacklevel=3,
             )
             slow = _numbers(df, ["ttr"], path)["ttr"] > max_response_ms
-        status = np.where(known & slow, SLOW_RESPONSE, status)
-    dup = pd.DataFrame({"c": clips.to_numpy(), "r": rater.to_numpy()}).duplicated().to_numpy()
-    status = np.where(known & dup & (status != SLOW_RESPONSE), DUPLICATE_RATER, status)
-    emotion = emotion.where(status == "valid", None)
-    ratings = ratings_frame(
-        utterance_id=clips,
-        rater_id=rater,
-        rater_kind=EVALUATOR,
-        raw_label=raw,
-        emotion=emotion,
-        status=status,
-        source=src,
+    duplicate = pd.DataFrame({"c": clips.to_numpy(), "r": rater.to_numpy()}).duplicated()
+    ratings = ratings_table(
+        rows,
+        emotion,
+        status,
+        exclude=[(slow, SLOW_RESPONSE), (duplicate.to_numpy(), DUPLICATE_RATER)],
     )
     return ratings, pd.Series(pd.unique(clips.to_numpy()), dtype="str")
 
@@ -232,16 +231,15 @@ def _from_tabulated(root: Path, path: Path, vocab: Vocabulary) -> tuple[pd.DataF
     starts = np.repeat(np.cumsum(total) - total, total)
     vote_no = np.arange(int(total.sum())) - starts + 1
     raters = pd.Series(vote_no).astype("str")
-    emotion, status = vocab.classify(pd.Series(letters, dtype="str"))
-    ratings = ratings_frame(
+    rows = RatingRows(
         utterance_id=clips.to_numpy()[clip_idx],
         rater_id=("vote" + raters).to_numpy(),
         rater_kind=EVALUATOR,
         raw_label=letters,
-        emotion=emotion,
-        status=status,
         source=line_sources(rel, df["_line"].to_numpy()[clip_idx]),
     )
+    # every letter is a class of the vocabulary: nothing unknown to report
+    ratings = classified_ratings(rows, vocab, root, "error")
     return ratings, pd.Series(clips.to_numpy(), dtype="str")
 
 

@@ -4,23 +4,20 @@ of what the pipeline knows about that format.
 A record holds the format's emotion classes (their order = the column order of every vote,
 target and probability matrix of such a corpus), its rater vocabulary, its parser and the options
 only that parser takes, the glob patterns of its annotation and audio files (relative to a release
-root), its fold design (which column makes the folds, and the session tables / split mapping /
-number of speaker groups) and a reference to its demo writer. Code resolves a format name once,
-with :func:`corpus_format`, and passes the record on.
+root) and its fold design (which column makes the folds, and the session tables / split mapping /
+number of speaker groups). Code resolves a format name once, with :func:`corpus_format`, and
+passes the record on.
 
 Adding a corpus format = one new record here + its parser module in :mod:`serrules.corpora` + its
-demo writer in :mod:`serrules.demo.writers` (docs/corpora.md, "Adding a corpus format").
-
-The demo writer is named by a ``"module:attribute"`` string resolved on call
-(:meth:`CorpusFormat.demo_writer`) rather than imported: :mod:`serrules.demo` imports this module
-(and the parsers), so importing the writers here would be an import cycle, and the label stage
-and Snakemake's planning (``workflow/rules/common.smk`` imports this module) never need the
-demo code. Nothing here imports torch.
+demo writer module in :mod:`serrules.demo.writers`, registered there under the format's name
+(docs/corpora.md, "Adding a corpus format"). The registry knows nothing of the demo: the demo
+imports it, never the other way round, so the label stage and Snakemake's planning
+(``workflow/rules/common.smk`` imports this module) load no demo code. Nothing here imports
+torch.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +28,6 @@ from serrules.corpora.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from serrules.corpora.records import ParsedCorpus
-    from serrules.demo.writers import DemoWriter
 
 #: (train sessions, dev sessions, test sessions) per fold, in fold order.
 SessionTable = tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], ...]
@@ -84,8 +80,7 @@ class CorpusFormat:
 
     ``parser(root, *, fmt, include_self_evaluations, unknown_labels, **options)`` returns a
     :class:`~serrules.corpora.records.ParsedCorpus`; ``options`` = the keyword options only this
-    format's parser takes. ``demo_writer_ref`` = ``"module:attribute"`` of its
-    :class:`~serrules.demo.writers.DemoWriter`."""
+    format's parser takes."""
 
     name: str
     classes: tuple[str, ...]
@@ -94,7 +89,6 @@ class CorpusFormat:
     annotation_globs: tuple[str, ...]
     audio_globs: tuple[str, ...]
     folds: FoldDesign
-    demo_writer_ref: str
     options: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
@@ -122,11 +116,6 @@ class CorpusFormat:
             raise TypeError(
                 f"{self.name} parser got unknown option(s) {sorted(extra)}; allowed: {allowed}"
             )
-
-    def demo_writer(self) -> DemoWriter:
-        """The format's demo writer (imported on first use, see the module docstring)."""
-        module, _, attribute = self.demo_writer_ref.partition(":")
-        return getattr(importlib.import_module(module), attribute)
 
 
 def _existing_files(root: str | Path, patterns: tuple[str, ...]) -> list[Path]:
@@ -204,7 +193,7 @@ _PODCAST_CODES: Mapping[str, str] = {
 }
 
 
-def _podcast(name: str, demo_writer_ref: str) -> CorpusFormat:
+def _podcast(name: str) -> CorpusFormat:
     """MSP-PODCAST and BIIC-PODCAST: one layout, one parser, their own names."""
     return CorpusFormat(
         name=name,
@@ -221,7 +210,6 @@ def _podcast(name: str, demo_writer_ref: str) -> CorpusFormat:
         annotation_globs=(*podcast.CONSENSUS_FILES, *podcast.DETAILED_FILES),
         audio_globs=("Audios/*.wav",),
         folds=FoldDesign("split", split_parts=_PODCAST_SPLIT_PARTS),
-        demo_writer_ref=demo_writer_ref,
     )
 
 
@@ -269,7 +257,6 @@ IEMOCAP = CorpusFormat(
     annotation_globs=(iemocap.ANNOTATION_GLOB,),
     audio_globs=("Session*/sentences/wav/*/*.wav",),
     folds=FoldDesign("session", sessions={"paper": _IEMOCAP_PAPER, "authors": _IEMOCAP_AUTHORS}),
-    demo_writer_ref="serrules.demo.writers:IEMOCAP",
 )
 
 MSP_IMPROV = CorpusFormat(
@@ -294,11 +281,10 @@ MSP_IMPROV = CorpusFormat(
     folds=FoldDesign(
         "session", sessions={"paper": _MSP_IMPROV_FOLDS, "authors": _MSP_IMPROV_FOLDS}
     ),
-    demo_writer_ref="serrules.demo.writers:MSP_IMPROV",
 )
 
-MSP_PODCAST = _podcast("msp-podcast", "serrules.demo.writers:MSP_PODCAST")
-BIIC_PODCAST = _podcast("biic-podcast", "serrules.demo.writers:BIIC_PODCAST")
+MSP_PODCAST = _podcast("msp-podcast")
+BIIC_PODCAST = _podcast("biic-podcast")
 
 CREMA_D = CorpusFormat(
     name="crema-d",
@@ -333,7 +319,6 @@ CREMA_D = CorpusFormat(
     ),
     audio_globs=("AudioWAV/*.wav",),
     folds=FoldDesign("speaker", speaker_groups=5),
-    demo_writer_ref="serrules.demo.writers:CREMA_D",
     options=frozenset({"max_response_ms"}),
 )
 

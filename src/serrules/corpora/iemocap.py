@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from serrules.base.classes import OTHER, VALID
 from serrules.base.errors import AnnotationError
 from serrules.corpora.parsing import (
-    classify_labels,
+    classified_ratings,
     relative,
     require_dir,
     unsafe_name,
@@ -43,16 +43,16 @@ from serrules.corpora.records import (
     EVALUATOR,
     SELF,
     SELF_EVALUATION,
-    UNKNOWN_LABEL,
     ParsedCorpus,
+    RatingRows,
     empty_exclusions,
     meta_utterances,
-    ratings_frame,
 )
 from serrules.corpora.text import AnnotationWarning, read_lines
 
 if TYPE_CHECKING:
     from serrules.corpora.formats import CorpusFormat
+    from serrules.corpora.vocabulary import Vocabulary
 
 SESSIONS = (1, 2, 3, 4, 5)
 #: The annotation files read (relative to the release root); hidden files are skipped.
@@ -108,103 +108,74 @@ def parse_iemocap(
 ) -> ParsedCorpus:
     """Parse an IEMOCAP release rooted at ``root`` (absolute) into a :class:`ParsedCorpus`;
     called by :func:`serrules.corpora.parse_corpus`."""
-    vocab = fmt.vocabulary
-    r_utt, r_rater, r_kind, r_raw, r_src, r_pre = [], [], [], [], [], []
-    utts: list[tuple] = []
-    seen_utt: dict[str, str] = {}
-
+    reader = _Reader(root, fmt.vocabulary)
     for session, path in session_annotation_files(root):
-        rel = relative(root, path)
-        current: str | None = None
-        slots: set[str] = set()
-        lines = read_lines(path)
-        blocks = 0
-        unrated: list[int] = []  # header lines of blocks without any C- line (truncated file?)
-        rated, block_line = True, 0
-        for lineno, line in enumerate(lines, start=1):
+        reader.read_file(session, path)
+    kind = np.asarray(reader.rows.rater_kind, dtype=object)
+    notes = np.asarray(reader.notes, dtype=object)
+    ratings = classified_ratings(
+        reader.rows,
+        fmt.vocabulary,
+        root,
+        unknown_labels,
+        exclude=[
+            ((kind == SELF) & (not include_self_evaluations), SELF_EVALUATION),
+            (notes == DUPLICATE_RATER, DUPLICATE_RATER),
+            (notes == DUPLICATE_LABEL, DUPLICATE_LABEL),
+        ],
+    )
+    return ParsedCorpus(ratings, meta_utterances(reader.utterances), empty_exclusions())
+
+
+@dataclass
+class _Block:
+    """The utterance block being read: its id, header line and rater slots seen so far."""
+
+    utterance_id: str
+    line: int
+    slots: set[str] = field(default_factory=set)
+    rated: bool = False  # has a C- line
+
+
+class _Reader:
+    """Reads the EmoEvaluation files of one release, one after another, into ratings rows
+    (``notes``: per row, the duplicate status the file's structure gives it, else "") and
+    utterance metadata."""
+
+    def __init__(self, root: Path, vocab: Vocabulary) -> None:
+        self.root, self.vocab = root, vocab
+        self.rows = RatingRows()
+        self.notes: list[str] = []
+        self.utterances: list[tuple] = []
+        self.seen: dict[str, str] = {}  # utterance id -> where it was annotated
+        self.path, self.rel = root, ""  # the file being read, and its path in ``source``
+
+    def read_file(self, session: int, path: Path) -> None:
+        """Read one file; an utterance block without a C- line is a warning (truncated file?)."""
+        self.path, self.rel = path, relative(self.root, path)
+        blocks: list[_Block] = []
+        current: _Block | None = None  # None after a blank line: a C- line there is an error
+        for lineno, line in enumerate(read_lines(path), start=1):
             text = line.strip()
             if not text:
                 current = None
-                continue
-            if text.startswith("%") or "TURN_NAME" in text:
-                continue
-            if text.startswith("["):
-                m = _BLOCK.match(text)
-                if not m:
-                    raise AnnotationError(
-                        path,
-                        lineno,
-                        "block header does not parse; expected "
-                        "'[start - end]<TAB>utterance_id<TAB>code<TAB>[v, a, d]'",
-                    )
-                current = m.group(3)
-                if current in seen_utt:
-                    raise AnnotationError(
-                        path,
-                        lineno,
-                        f"utterance {current!r} already annotated at {seen_utt[current]}",
-                    )
-                seen_utt[current] = f"{rel}:{lineno}"
-                utts.append(_utterance_meta(current, session, path, lineno, root))
-                slots = set()
-                if not rated:
-                    unrated.append(block_line)
-                blocks, rated, block_line = blocks + 1, False, lineno
-                continue
-            if text.startswith("A-"):
-                continue
-            if text.startswith("C-"):
+            elif text.startswith(("%", "A-")) or "TURN_NAME" in text:
+                continue  # the file's header, dimensional ratings
+            elif text.startswith("["):
+                current = self._open_block(session, lineno, text)
+                blocks.append(current)
+            elif text.startswith("C-"):
                 if current is None:
                     raise AnnotationError(
                         path, lineno, "categorical rater line outside an utterance block"
                     )
-                m = _RATER.match(text)
-                if not m:
-                    raise AnnotationError(
-                        path, lineno, "rater line does not parse; expected 'C-<slot>:<TAB>Emotion;'"
-                    )
-                letter, number, rest = m.group(1), m.group(2), m.group(3)
-                if letter.upper() == "E":
-                    kind = EVALUATOR
-                elif letter.upper() in ("F", "M"):
-                    kind = SELF
-                else:
-                    raise AnnotationError(
-                        path,
-                        lineno,
-                        f"unknown rater slot 'C-{letter}{number}' (expected C-E<n>, "
-                        "C-F<n> or C-M<n>)",
-                    )
-                slot = f"C-{letter}{number}"
-                rated = True
-                # the comment "( ... )" may contain ':' and ';': the emotions end where it starts
-                cut = rest.find("(")
-                words = rest if cut < 0 else rest[:cut]
-                tokens = [t.strip() for t in words.split(";") if t.strip()]
-                if not tokens:
-                    raise AnnotationError(path, lineno, f"rater line {slot} names no emotion")
-                dup_slot = slot in slots
-                slots.add(slot)
-                seen_cls: set[str] = set()
-                for tok in tokens:
-                    emo, st = vocab.classify_token(tok)
-                    key = emo if st == VALID else (OTHER if st == OTHER else tok.lower())
-                    pre = (
-                        DUPLICATE_RATER
-                        if dup_slot
-                        else (DUPLICATE_LABEL if key in seen_cls else "")
-                    )
-                    seen_cls.add(key)
-                    r_utt.append(current)
-                    r_rater.append(slot)
-                    r_kind.append(kind)
-                    r_raw.append(tok)
-                    r_src.append(f"{rel}:{lineno}")
-                    r_pre.append(pre)
-                continue
-            raise AnnotationError(
-                path, lineno, "unrecognised line (expected a block header, C-, A- or blank line)"
-            )
+                self._rater_line(current, lineno, text)
+            else:
+                raise AnnotationError(
+                    path,
+                    lineno,
+                    "unrecognised line (expected a block header, C-, A- or blank line)",
+                )
         if not blocks:
             raise AnnotationError(
                 path,
@@ -212,36 +183,70 @@ def parse_iemocap(
                 "no utterance block ('[start - end]<TAB>id<TAB>code<TAB>[v, a, d]') in the file "
                 "(empty or truncated?)",
             )
-        if not rated:
-            unrated.append(block_line)
+        unrated = [b.line for b in blocks if not b.rated]
         if unrated:
             warnings.warn(
-                f"{path}: {len(unrated)} of {blocks} utterance block(s) have no categorical "
+                f"{path}: {len(unrated)} of {len(blocks)} utterance block(s) have no categorical "
                 f"(C-) rater line (truncated file?), first at line {unrated[0]}; they have no "
                 "votes",
                 AnnotationWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
 
-    raw = pd.Series(r_raw, dtype="str")
-    src = pd.Series(r_src, dtype="str")
-    emotion, status = classify_labels(vocab, raw, src, root, unknown_labels)
-    status = status.to_numpy(dtype=object)
-    pre = np.asarray(r_pre, dtype=object)
-    kind = np.asarray(r_kind, dtype=object)
-    known = status != UNKNOWN_LABEL
-    excl_self = known & (kind == SELF) & (not include_self_evaluations)
-    status = np.where(excl_self, SELF_EVALUATION, status)
-    status = np.where(known & ~excl_self & (pre != ""), pre, status)
-    emotion = emotion.where(status == VALID, None)
+    def _open_block(self, session: int, lineno: int, text: str) -> _Block:
+        path = self.path
+        m = _BLOCK.match(text)
+        if not m:
+            raise AnnotationError(
+                path,
+                lineno,
+                "block header does not parse; expected "
+                "'[start - end]<TAB>utterance_id<TAB>code<TAB>[v, a, d]'",
+            )
+        utt = m.group(3)
+        if utt in self.seen:
+            raise AnnotationError(
+                path, lineno, f"utterance {utt!r} already annotated at {self.seen[utt]}"
+            )
+        self.seen[utt] = f"{self.rel}:{lineno}"
+        self.utterances.append(_utterance_meta(utt, session, path, lineno, self.root))
+        return _Block(utt, lineno)
 
-    ratings = ratings_frame(
-        utterance_id=r_utt,
-        rater_id=r_rater,
-        rater_kind=r_kind,
-        raw_label=raw,
-        emotion=emotion,
-        status=status,
-        source=src,
-    )
-    return ParsedCorpus(ratings, meta_utterances(utts), empty_exclusions())
+    def _rater_line(self, block: _Block, lineno: int, text: str) -> None:
+        """One ratings row per emotion of a ``C-<slot>:`` line; a slot seen before in the block
+        makes every row a duplicate rater, an emotion seen before in the line a duplicate label."""
+        path = self.path
+        m = _RATER.match(text)
+        if not m:
+            raise AnnotationError(
+                path, lineno, "rater line does not parse; expected 'C-<slot>:<TAB>Emotion;'"
+            )
+        letter, number, rest = m.group(1), m.group(2), m.group(3)
+        kinds = {"E": EVALUATOR, "F": SELF, "M": SELF}
+        if letter.upper() not in kinds:
+            raise AnnotationError(
+                path,
+                lineno,
+                f"unknown rater slot 'C-{letter}{number}' (expected C-E<n>, C-F<n> or C-M<n>)",
+            )
+        slot = f"C-{letter}{number}"
+        block.rated = True
+        # the comment "( ... )" may contain ':' and ';': the emotions end where it starts
+        cut = rest.find("(")
+        words = rest if cut < 0 else rest[:cut]
+        tokens = [t.strip() for t in words.split(";") if t.strip()]
+        if not tokens:
+            raise AnnotationError(path, lineno, f"rater line {slot} names no emotion")
+        duplicate_slot = slot in block.slots
+        block.slots.add(slot)
+        seen_classes: set[str] = set()
+        source = f"{self.rel}:{lineno}"
+        for token in tokens:
+            emotion, status = self.vocab.classify_token(token)
+            key = emotion if status == VALID else (OTHER if status == OTHER else token.lower())
+            if duplicate_slot:
+                self.notes.append(DUPLICATE_RATER)
+            else:
+                self.notes.append(DUPLICATE_LABEL if key in seen_classes else "")
+            seen_classes.add(key)
+            self.rows.add(block.utterance_id, slot, kinds[letter.upper()], token, source)

@@ -20,19 +20,17 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from serrules.base.errors import AnnotationError
-from serrules.corpora.parsing import classify_labels, find_first, relative
+from serrules.corpora.parsing import classified_ratings, find_first, relative
 from serrules.corpora.records import (
     DUPLICATE_RATER,
     EVALUATOR,
-    UNKNOWN_LABEL,
     ParsedCorpus,
+    RatingRows,
     empty_exclusions,
     meta_utterances,
-    ratings_frame,
 )
 from serrules.corpora.text import AnnotationWarning, read_lines
 
@@ -77,7 +75,7 @@ def parse_msp_improv(
     vocab = fmt.vocabulary
     lines = read_lines(path)  # legacy single-byte lines allowed here, with a warning
 
-    r_utt, r_rater, r_raw, r_src = [], [], [], []
+    rows = RatingRows(rater_kind=EVALUATOR)
     utts: dict[str, tuple] = {}
     n_lines: dict[str, tuple[int, int]] = {}  # clip -> (first header line, rater lines)
     current: str | None = None
@@ -101,10 +99,10 @@ def parse_msp_improv(
                 "<secondary emotions>; A:..; V:..; D:..; N:..;'",
             )
         n_lines[current] = (n_lines[current][0], n_lines[current][1] + 1)
-        r_utt.append(current)
-        r_rater.append(fields[0])
-        r_raw.append(fields[1])
-        r_src.append(f"{rel}:{lineno}")
+        rows.utterance_id.append(current)
+        rows.rater_id.append(fields[0])
+        rows.raw_label.append(fields[1])
+        rows.source.append(f"{rel}:{lineno}")
     if not utts:
         raise AnnotationError(path, None, "no clip header line (UTD-IMPROV-...avi; ...) found")
     unrated = [line for line, n in n_lines.values() if n == 0]
@@ -116,22 +114,9 @@ def parse_msp_improv(
             stacklevel=2,
         )
 
-    raw = pd.Series(r_raw, dtype="str")
-    src = pd.Series(r_src, dtype="str")
-    emotion, status = classify_labels(vocab, raw, src, root, unknown_labels)
-    pairs = pd.DataFrame({"u": r_utt, "r": r_rater})
-    dup = pairs.duplicated(keep="first").to_numpy()
-    status = status.to_numpy(dtype=object)
-    status = np.where(dup & (status != UNKNOWN_LABEL), DUPLICATE_RATER, status)
-    emotion = emotion.where(status == "valid", None)
-
-    ratings = ratings_frame(
-        utterance_id=r_utt,
-        rater_id=r_rater,
-        rater_kind=EVALUATOR,
-        raw_label=raw,
-        emotion=emotion,
-        status=status,
-        source=src,
+    pairs = pd.DataFrame({"u": rows.utterance_id, "r": rows.rater_id})
+    duplicate = pairs.duplicated(keep="first").to_numpy()
+    ratings = classified_ratings(
+        rows, vocab, root, unknown_labels, exclude=[(duplicate, DUPLICATE_RATER)]
     )
     return ParsedCorpus(ratings, meta_utterances(list(utts.values())), empty_exclusions())

@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from serrules.base.classes import OTHER, VALID
 from serrules.base.errors import AnnotationError
-from serrules.corpora.records import UNKNOWN_LABEL
+from serrules.corpora.records import UNKNOWN_LABEL, RatingRows, ratings_frame
 from serrules.corpora.text import read_text
 from serrules.corpora.vocabulary import Vocabulary
 
@@ -139,6 +140,48 @@ def classify_labels(
                 "use unknown_labels='exclude' to keep it as a counted exclusion",
             )
     return emotion, status
+
+
+def classified_ratings(
+    rows: RatingRows,
+    vocab: Vocabulary,
+    root: Path,
+    unknown_labels: str,
+    *,
+    exclude: Sequence[tuple[np.ndarray, str]] = (),
+) -> pd.DataFrame:
+    """The ``ratings`` table of ``rows``: each raw label classified (:func:`classify_labels`),
+    then the ``exclude`` reasons given (:func:`ratings_table`)."""
+    raw = pd.Series(rows.raw_label, dtype="str")
+    emotion, status = classify_labels(
+        vocab, raw, pd.Series(rows.source, dtype="str"), root, unknown_labels
+    )
+    return ratings_table(rows, emotion, status, exclude=exclude)
+
+
+def ratings_table(
+    rows: RatingRows,
+    emotion: pd.Series,
+    status: pd.Series,
+    *,
+    exclude: Sequence[tuple[np.ndarray, str]] = (),
+) -> pd.DataFrame:
+    """The ``ratings`` table of ``rows`` and their classified labels (``status``: ``valid``,
+    ``other`` or ``unknown_label``): each ``(mask, reason)`` of ``exclude`` in turn gives its
+    reason to the rows it marks that are still ``valid`` or ``other`` (the first reason that
+    applies wins); ``emotion`` stays only on valid rows."""
+    status = status.to_numpy(dtype=object)
+    for mask, reason in exclude:
+        status = np.where(mask & ((status == VALID) | (status == OTHER)), reason, status)
+    return ratings_frame(
+        utterance_id=rows.utterance_id,
+        rater_id=rows.rater_id,
+        rater_kind=rows.rater_kind,
+        raw_label=rows.raw_label,
+        emotion=emotion.where(status == VALID, None),
+        status=status,
+        source=rows.source,
+    )
 
 
 def read_csv_table(

@@ -33,7 +33,7 @@ from serrules.corpora.parsing import (
     blank_rows,
     check_safe_names,
     check_unique,
-    classify_labels,
+    classified_ratings,
     find_first,
     line_sources,
     read_csv_table,
@@ -46,11 +46,10 @@ from serrules.corpora.records import (
     DUPLICATE_RATER,
     EVALUATOR,
     NOT_IN_CONSENSUS,
-    UNKNOWN_LABEL,
     ParsedCorpus,
+    RatingRows,
     exclusions_frame,
     isin_strings,
-    ratings_frame,
     utterances_frame,
 )
 from serrules.corpora.text import read_text
@@ -224,14 +223,18 @@ def parse_podcast(
     consensus = read_consensus(root)
     _, det = read_detailed(root)
 
-    emotion, status = classify_labels(
-        fmt.vocabulary, det["raw_label"], det["source"], root, unknown_labels
+    # every label is classified (an unknown one is an error even for an orphan row)
+    duplicate = det.duplicated(["utterance_id", "rater_id"], keep="first").to_numpy()
+    rows = RatingRows(
+        utterance_id=det["utterance_id"],
+        rater_id=det["rater_id"],
+        rater_kind=EVALUATOR,
+        raw_label=det["raw_label"],
+        source=det["source"],
     )
-    dup = det.duplicated(["utterance_id", "rater_id"], keep="first").to_numpy()
-    status = status.to_numpy(dtype=object)
-    status = np.where(dup & (status != UNKNOWN_LABEL), DUPLICATE_RATER, status)
-    emotion = emotion.where(status == "valid", None)
-
+    rated = classified_ratings(
+        rows, fmt.vocabulary, root, unknown_labels, exclude=[(duplicate, DUPLICATE_RATER)]
+    )
     known = isin_strings(det["utterance_id"], consensus["utterance_id"])
     orphans = det.loc[~known].drop_duplicates("utterance_id", keep="first")
     exclusions = exclusions_frame(
@@ -240,16 +243,7 @@ def parse_podcast(
         reason=NOT_IN_CONSENSUS,
         source=orphans["source"],
     )
-    kept = det.loc[known]
-    ratings = ratings_frame(
-        utterance_id=kept["utterance_id"],
-        rater_id=kept["rater_id"],
-        rater_kind=EVALUATOR,
-        raw_label=kept["raw_label"],
-        emotion=emotion.loc[known],
-        status=status[known],
-        source=kept["source"],
-    )
+    ratings = rated.loc[known].reset_index(drop=True)
     audio_dir = str(root / "Audios") + "/"
     utterances = utterances_frame(
         utterance_id=consensus["utterance_id"],

@@ -8,7 +8,7 @@ String columns use pandas' string dtype (``"str"``; null = missing), ``session``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -154,6 +154,30 @@ def meta_utterances(meta: Sequence[tuple]) -> pd.DataFrame:
     )
 
 
+@dataclass
+class RatingRows:
+    """Ratings as a parser read them, before their labels are classified: one value per row in
+    each column (``rater_kind`` may be one value for every row). A line-by-line parser starts
+    with empty columns and :meth:`add` s one row at a time; a table parser passes its columns
+    whole. :func:`serrules.corpora.parsing.classified_ratings` makes the ratings table."""
+
+    utterance_id: Column = field(default_factory=list)
+    rater_id: Column = field(default_factory=list)
+    rater_kind: Column = field(default_factory=list)
+    raw_label: Column = field(default_factory=list)
+    source: Column = field(default_factory=list)
+
+    def add(
+        self, utterance_id: str, rater_id: str, rater_kind: str, raw_label: str, source: str
+    ) -> None:
+        """Append one row (the columns must be lists)."""
+        self.utterance_id.append(utterance_id)
+        self.rater_id.append(rater_id)
+        self.rater_kind.append(rater_kind)
+        self.raw_label.append(raw_label)
+        self.source.append(source)
+
+
 def exclusions_frame(
     *, utterance_id: Column, rater_id: Column, reason: Column, source: Column
 ) -> pd.DataFrame:
@@ -244,6 +268,7 @@ __all__ = [
     "OTHER",
     "ParsedCorpus",
     "RATING_COLUMNS",
+    "RatingRows",
     "SELF",
     "SELF_EVALUATION",
     "SLOW_RESPONSE",

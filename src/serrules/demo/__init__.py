@@ -15,6 +15,7 @@ import numpy as np
 from serrules.corpora.formats import CorpusFormat, corpus_format
 from serrules.demo.raters import check_summary, design_corpus, min_utterances, summarise
 from serrules.demo.speech import render_audio
+from serrules.demo.writers import demo_writer
 
 __all__ = ["generate_demo_corpus", "minimum_utterances", "format_seed_sequence"]
 
@@ -22,7 +23,8 @@ __all__ = ["generate_demo_corpus", "minimum_utterances", "format_seed_sequence"]
 def minimum_utterances(fmt: str | CorpusFormat) -> int:
     """Smallest ``n_utterances`` accepted for ``fmt`` (every class must win MR and PR
     a few times; IEMOCAP needs both speakers of 5 sessions, MSP-IMPROV of 6)."""
-    return min_utterances(corpus_format(fmt))
+    fmt = corpus_format(fmt)
+    return min_utterances(len(fmt.classes), demo_writer(fmt).layout_minimum)
 
 
 def format_seed_sequence(fmt: str | CorpusFormat, seed: int) -> np.random.SeedSequence:
@@ -61,7 +63,7 @@ def generate_demo_corpus(
             "both speakers)"
         )
     root = Path(out_dir).resolve()
-    writer = fmt.demo_writer()
+    writer = demo_writer(fmt)
     clashes = [name for name in writer.top_level_entries if (root / name).exists()]
     if clashes:
         raise FileExistsError(
@@ -69,7 +71,13 @@ def generate_demo_corpus(
             "and never mixes with an older one (remove them first)"
         )
     design_ss, layout_ss, audio_ss = format_seed_sequence(fmt, seed).spawn(3)
-    design = design_corpus(fmt, int(n_utterances), np.random.default_rng(design_ss))
+    design = design_corpus(
+        fmt,
+        int(n_utterances),
+        np.random.default_rng(design_ss),
+        plan=writer.plan,
+        setup=writer.raters,
+    )
     summary = summarise(fmt, design)
     check_summary(summary)
     root.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ SCENARIOS: tuple[str, ...] = ("majority", "plurality", "tie", "all_other")
 MIN_WINS_PER_CLASS = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OutcomePlan:
     """Planned vote outcomes of one corpus format (shares of the utterances with a valid vote;
     ``all_other`` utterances come on top) and how concentrated a planned majority's blend is.
@@ -49,9 +49,9 @@ class OutcomePlan:
     plurality_min_raters: int = 5  # raters of a planned plurality (single-choice corpora)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RaterSetup:
-    """How the raters of one corpus format behave."""
+    """How the raters of one corpus format behave (part of its demo writer)."""
 
     min_raters: int  # counted raters per utterance (inclusive range)
     max_raters: int
@@ -106,24 +106,18 @@ class DesignedUtterance:
         return [v for v in self.votes if v.kind == "evaluator"]
 
 
-def min_utterances(fmt: str | CorpusFormat) -> int:
+def min_utterances(n_classes: int, layout_minimum: int) -> int:
     """Smallest corpus for which every class can win MR/PR MIN_WINS_PER_CLASS times, every
-    planned outcome occurs and the layout has what it needs (``DemoWriter.layout_minimum``, e.g.
-    one utterance per session and gender)."""
-    fmt = corpus_format(fmt)
-    n_classes = len(fmt.classes)
-    min_groups = fmt.demo_writer().layout_minimum
-    return max(int(np.ceil(n_classes * MIN_WINS_PER_CLASS / 0.75)), min_groups, 20)
+    planned outcome occurs and the layout has what it needs (``layout_minimum``, e.g. one
+    utterance per session and gender)."""
+    return max(int(np.ceil(n_classes * MIN_WINS_PER_CLASS / 0.75)), layout_minimum, 20)
 
 
 def plan_scenarios(
-    fmt: str | CorpusFormat, n: int, rng: np.random.Generator
+    fmt: CorpusFormat, n: int, rng: np.random.Generator, *, plan: OutcomePlan, setup: RaterSetup
 ) -> tuple[np.ndarray, np.ndarray]:
     """Dominant class and planned outcome per utterance (shuffled)."""
-    fmt = corpus_format(fmt)
     n_classes = len(fmt.classes)
-    writer = fmt.demo_writer()
-    setup, plan = writer.raters, writer.plan
     n_all_other = max(1, round(plan.all_other * n)) if setup.has_other else 0
     n_rated = n - n_all_other
     n_tie = max(1, round(plan.tie * n_rated))
@@ -147,10 +141,9 @@ def draw_blend(
     dominant: int,
     n_classes: int,
     rng: np.random.Generator,
-    plan: OutcomePlan | None = None,
+    plan: OutcomePlan,
 ) -> np.ndarray:
     """A Dirichlet blend concentrated on 1-2 classes (3 for a planned plurality)."""
-    plan = plan or OutcomePlan(0.65, 0.12, 0.03)
     others = np.delete(np.arange(n_classes), dominant)
     second, third = rng.choice(others, size=2, replace=False)
     alpha = np.full(n_classes, 0.1)
@@ -231,16 +224,20 @@ def _vad(blend: np.ndarray, classes: tuple[str, ...], n: int, rng: np.random.Gen
 
 
 def design_corpus(
-    fmt: str | CorpusFormat, n: int, rng: np.random.Generator
+    fmt: str | CorpusFormat,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    plan: OutcomePlan,
+    setup: RaterSetup,
 ) -> list[DesignedUtterance]:
-    """Blends, planned outcomes and simulated votes for ``n`` utterances of format ``fmt``."""
+    """Blends, planned outcomes (``plan``) and simulated votes (raters behaving as ``setup``)
+    for ``n`` utterances of format ``fmt``; both settings are the format's demo writer's."""
     fmt = corpus_format(fmt)
     classes = fmt.classes
     n_classes = len(classes)
-    writer = fmt.demo_writer()
-    setup, plan = writer.raters, writer.plan
     pool = max(setup.pool_size, setup.max_raters + 1)
-    dominant, scenario = plan_scenarios(fmt, n, rng)
+    dominant, scenario = plan_scenarios(fmt, n, rng, plan=plan, setup=setup)
     durations = np.round(rng.uniform(1.2, 3.8, n), 3)
     design: list[DesignedUtterance] = []
     for i in range(n):

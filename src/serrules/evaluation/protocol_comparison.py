@@ -135,36 +135,35 @@ def compare_corpus(
 def compare_protocols(
     *,
     corpora: Mapping[str, str],
-    prediction_paths: Mapping[str, Path],
-    label_paths: Mapping[str, Path],
-    folds_paths: Mapping[str, Path],
+    files: Mapping[str, Mapping],
     settings: Mapping[str, Mapping],
 ) -> pd.DataFrame:
-    """The workflow's entry point. ``corpora``: name -> format; ``prediction_paths``: keys
-    ``<protocol>/<corpus>/<train rule>/fold<k>``; ``label_paths``: keys ``<corpus>/<table>``
-    (``utterances``, ``audio_index``, ``labels_<rule>``); ``folds_paths``: keys
-    ``<protocol>/<corpus>``; ``settings[protocol]``: ``record``, ``evaluation``,
-    ``target_smoothing``. Returns the rows of :data:`COMPARISON_COLUMNS` of every corpus
-    (:mod:`serrules.reporting.protocol_comparison` writes them as tables)."""
+    """The workflow's entry point. ``corpora``: name -> format; ``files[corpus]``: the corpus's
+    label-stage tables ``utterances``, ``audio_index`` and ``labels`` (test rule -> path), and
+    per protocol its ``folds`` table (protocol -> path) and fold ``predictions`` (protocol ->
+    train rule -> paths), as ``comparison_files`` of workflow/rules/common.smk lays them out;
+    ``settings[protocol]``: ``record``, ``evaluation``, ``target_smoothing``. Returns the rows of
+    :data:`COMPARISON_COLUMNS` of every corpus (:mod:`serrules.reporting.protocol_comparison`
+    writes them as tables)."""
     n_bootstrap, unit = comparison_bootstrap(settings)
     frames = []
     for corpus, fmt in corpora.items():
-        predictions: dict[str, dict[str, list[Path]]] = {
-            p: {rule: [] for rule in RULES} for p in PROTOCOLS
-        }
-        for key, path in prediction_paths.items():
-            protocol, name, rule, _fold = key.split("/")
-            if name == corpus:
-                predictions[protocol][rule].append(Path(path))
+        corpus_files = files[corpus]
         frames.append(
             compare_corpus(
                 corpus=corpus,
                 fmt=fmt,
-                predictions=predictions,
-                folds_paths={p: Path(folds_paths[f"{p}/{corpus}"]) for p in PROTOCOLS},
-                utterances_path=Path(label_paths[f"{corpus}/utterances"]),
-                labels_paths={r: Path(label_paths[f"{corpus}/labels_{r}"]) for r in RULES},
-                audio_index_path=Path(label_paths[f"{corpus}/audio_index"]),
+                predictions={
+                    p: {
+                        rule: [Path(path) for path in corpus_files["predictions"][p][rule]]
+                        for rule in RULES
+                    }
+                    for p in PROTOCOLS
+                },
+                folds_paths={p: Path(corpus_files["folds"][p]) for p in PROTOCOLS},
+                utterances_path=Path(corpus_files["utterances"]),
+                labels_paths={r: Path(corpus_files["labels"][r]) for r in RULES},
+                audio_index_path=Path(corpus_files["audio_index"]),
                 settings=settings,
                 n_bootstrap=n_bootstrap,
                 unit=unit,

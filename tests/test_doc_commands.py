@@ -447,11 +447,12 @@ E2E_COMMANDS = [
 
 
 class DemoCopy:
-    """A copy of the tiny demo run (hard links where possible) in which one file's commands
-    run in order; each command runs once, after the e2e and set-up commands before it."""
+    """A copy of the tiny demo run (a copy, not links: a command must not change the shared
+    run) in which one file's commands run in order; each command runs once, after the e2e and
+    set-up commands before it."""
 
     def __init__(self, demo_run: Path, folder: Path):
-        shutil.copytree(demo_run, folder, copy_function=_link_or_copy)
+        shutil.copytree(demo_run, folder)
         shutil.copytree(REPO / "profiles", folder / "profiles", dirs_exist_ok=True)
         self.folder = folder
         self.done: dict[str, subprocess.CompletedProcess] = {}
@@ -475,13 +476,6 @@ class DemoCopy:
             else:
                 self.done[command.where] = _bash(command, self.folder)
         return self.done[command.where]
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ file, on a copy of the tiny demo run (``demo_run``).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -265,10 +266,45 @@ print(json.dumps(results))
 _PARSED: dict[str, str] = {}
 
 
+def _source(target: dict) -> Path | None:
+    """The file of a parse target's program (None when it cannot be found)."""
+    if target["how"] == "path":
+        return Path(target["target"])
+    spec = importlib.util.find_spec(target["target"].partition(":")[0])
+    return Path(spec.origin) if spec and spec.origin else None
+
+
+def _without_parser(target: dict) -> str | None:
+    """A program that does not use argparse is never run to check it (it would do its work):
+    it must compile and be given no arguments. Returns its status, or None for argparse ones."""
+    source = _source(target)
+    if source is None or not source.is_file():
+        return f"{target['target']} not found"
+    text = source.read_text()
+    if "argparse" in text:
+        return None
+    try:
+        compile(text, str(source), "exec")
+    except SyntaxError as exc:
+        return f"{source.name} does not compile: {exc}"
+    if target["args"]:
+        return f"{source.name} has no argparse parser, so its arguments cannot be checked"
+    return "ok"
+
+
 def _parse_results() -> dict[str, str]:
     """Every serrules / repository-script command's options parsed, in one subprocess."""
     if not _PARSED:
-        jobs = [c for c in COMMANDS if c.kind in ("serrules", "python-script") and not c.problem]
+        candidates = [c for c in COMMANDS if c.kind in ("serrules", "python-script")]
+        jobs = []
+        for command in candidates:
+            if command.problem:
+                continue
+            status = _without_parser(parse_target(command))
+            if status is None:
+                jobs.append(command)
+            else:
+                _PARSED[command.where] = status
         targets = [parse_target(c) for c in jobs]
         proc = subprocess.run(
             [sys.executable, "-c", PARSE_SHIM],

@@ -28,6 +28,7 @@ from doc_commands import (
     REPO,
     Command,
     doc_commands,
+    doc_files,
     parse_only_reason,
     parse_target,
     snakemake_args,
@@ -87,6 +88,19 @@ def _earlier(command: Command, kinds: set[str]) -> list[Command]:
 def test_every_fence_says_what_it_holds():
     """A fence without a language could hide a command this test would never see."""
     assert not FENCE_PROBLEMS, "\n".join(FENCE_PROBLEMS)
+
+
+def test_relative_links_point_to_files():
+    """A moved or renamed doc leaves no dangling link (anchors are not checked)."""
+    broken = []
+    for path in doc_files():
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)\s]*)?\)", line):
+                if re.match(r"^[a-z]+:", target):  # http:, https:, mailto:
+                    continue
+                if not (path.parent / target).exists():
+                    broken.append(f"{path.relative_to(REPO)}:{number}: {target}")
+    assert not broken, "\n".join(broken)
 
 
 def test_the_docs_show_commands():

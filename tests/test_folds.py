@@ -66,7 +66,7 @@ def test_iemocap_study_tuples():
         ((2, 3, 4), (5,), (1,)),
         ((3, 4, 5), (1,), (2,)),
         ((1, 4, 5), (2,), (3,)),
-        ((1, 2, 5), (3,), (4,)),  # the paper prints (1,2,4/3/4): see folds.py
+        ((1, 2, 5), (3,), (4,)),  # the paper prints (1,2,4/3/4): see docs/labels.md
     ]
 
 

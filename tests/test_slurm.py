@@ -3,7 +3,7 @@
 `.ci/run` starts the cluster (`.ci/slurm/start-local-slurm.sh`) and always stops it; run alone,
 these tests start it themselves when they may (root) and are skipped, with the reason, where SLURM
 cannot be started (under CI=true as root, a cluster that cannot start is a failure). The steps are
-the README's "On a SLURM cluster": copy the profile, edit its site settings,
+those of docs/slurm.md: copy the profile, edit its site settings,
 `snakemake --workflow-profile <copy> all`. Nothing else is overridden: every further override
 would be a defect of the profile.
 
@@ -90,12 +90,12 @@ def slurm_cluster():
 
 
 def site_profile(dest: Path) -> Path:
-    """The README's step: copy profiles/slurm and edit its SITE SETTINGS for this cluster (no
-    conda here: jobs run in this Python environment; no accounts; the node's cores)."""
+    """The step of docs/slurm.md: copy profiles/slurm and edit its SITE SETTINGS for this cluster
+    (no conda here: jobs run in this Python environment; no accounts; the node's cores)."""
     shutil.copytree(REPO / "profiles" / "slurm", dest)
     config = yaml.safe_load((dest / "config.yaml").read_text())
     site_keys = {"software-deployment-method", "slurm-partition-config", "max-threads"}
-    assert site_keys <= set(config), "the profile's site settings moved; update the README too"
+    assert site_keys <= set(config), "the profile's site settings moved; update docs/slurm.md too"
     del config["software-deployment-method"]
     config["slurm-no-account"] = True
     config["max-threads"] = os.cpu_count()

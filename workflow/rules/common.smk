@@ -27,6 +27,7 @@ from serrules.base.protocols import (
     protocol_record,
     resolve_protocol,
 )
+from serrules.base.named_files import flat_inputs, input_names
 
 # An unknown protocol (or any bad key) fails here, before any job: the schema check (Snakemake's),
 # then the schema defaults and the cross-field rules (serrules.base.config.complete_config).
@@ -48,6 +49,16 @@ CPU_ENV = "../../envs/cpu.yaml"
 TRAIN_ENV = "../../envs/cuda.yaml" if TRAIN_REQUEST.gpus else CPU_ENV
 # protocol_comparison: each preset in its own results subfolder
 PROTOCOL_RESULTS = f"{RESULTS}/protocols/{{protocol}}"
+# What one fold job writes into its folder (fold_folder), by output name.
+FOLD_JOB_FILES = {
+    "model": "best.safetensors",
+    "train_log": "train_log.csv",
+    "predictions": "predictions.parquet",
+    "protocol": "protocol.json",
+}
+# Tables 4-6 (result_tables, result_tables_protocol), each in these formats.
+RESULT_TABLES = ("table4", "table5", "table6")
+TABLE_FORMATS = ("csv", "md", "tex")
 
 
 wildcard_constraints:
@@ -173,15 +184,47 @@ def egemaps_runtime(wildcards, input, threads):
     return egemaps_runtime_min(parquet_rows(input[0]), threads)
 
 
-def fold_predictions(wildcards):
-    prefix = run_prefix(wildcards)
+def fold_folder(prefix, corpus="{corpus}", train_rule="{train_rule}", fold="{fold}"):
+    """The folder of one fold job's outputs under prefix (RESULTS, or PROTOCOL_RESULTS for a
+    protocol_comparison preset); wildcard patterns unless the values are given."""
+    return f"{prefix}/{corpus}/models/{train_rule}/fold{fold}"
+
+
+def fold_job_outputs(prefix):
+    """train_fold's named outputs under prefix (train_fold_protocol: PROTOCOL_RESULTS)."""
+    return {
+        name: f"{fold_folder(prefix)}/{file}" for name, file in FOLD_JOB_FILES.items()
+    }
+
+
+def fold_files(prefix, corpus, output):
+    """One output of every fold job of a corpus, per train rule (e.g. predictions)."""
     return {
         train_rule: [
-            f"{prefix}/{wildcards.corpus}/models/{train_rule}/fold{k}/predictions.parquet"
-            for k in folds_of(wildcards.corpus)
+            f"{fold_folder(prefix, corpus, train_rule, k)}/{FOLD_JOB_FILES[output]}"
+            for k in folds_of(corpus)
         ]
         for train_rule in RULES
     }
+
+
+def fold_predictions(wildcards):
+    return fold_files(run_prefix(wildcards), wildcards.corpus, "predictions")
+
+
+def result_table_files(folder):
+    """Tables 4-6 in folder, named table<n>_<format> as workflow/scripts/result_tables.py reads
+    them."""
+    return {
+        f"{table}_{fmt}": f"{folder}/{table}.{fmt}"
+        for table in RESULT_TABLES
+        for fmt in TABLE_FORMATS
+    }
+
+
+def in_report(files, **options):
+    """The same named files, each flagged for the HTML report (report() with these options)."""
+    return {name: report(path, **options) for name, path in files.items()}
 
 
 def protocol_metrics_tables(wildcards):
@@ -190,36 +233,37 @@ def protocol_metrics_tables(wildcards):
     ]
 
 
-def comparison_predictions(wildcards):
-    """Every fold prediction of both presets, named <protocol>/<corpus>/<train rule>/fold<k>."""
+def comparison_files(wildcards):
+    """What protocol_comparison reads, per corpus: the label-stage tables (shared by both
+    presets), each preset's fold table and its fold predictions per train rule."""
     return {
-        f"{p}/{c}/{rule}/fold{k}": (
-            f"{RESULTS}/protocols/{p}/{c}/models/{rule}/fold{k}/predictions.parquet"
-        )
-        for p in PROTOCOLS
+        c: {
+            "utterances": f"{RESULTS}/{c}/utterances.parquet",
+            "audio_index": f"{RESULTS}/{c}/audio_index.parquet",
+            "labels": {rule: f"{RESULTS}/{c}/labels_{rule}.parquet" for rule in RULES},
+            "folds": {
+                p: f"{RESULTS}/{c}/"
+                + fold_table_name(PROTOCOL_CONFIGS[p]["training"]["iemocap_folds"])
+                for p in PROTOCOLS
+            },
+            "predictions": {
+                p: fold_files(f"{RESULTS}/protocols/{p}", c, "predictions")
+                for p in PROTOCOLS
+            },
+        }
         for c in CORPORA
-        for rule in RULES
-        for k in folds_of(c)
     }
 
 
 def comparison_inputs(wildcards):
-    """Label-stage tables (shared by both presets) of every corpus."""
-    names = ["utterances", "audio_index", *[f"labels_{r}" for r in RULES]]
-    return {
-        f"{c}/{name}": f"{RESULTS}/{c}/{name}.parquet"
-        for c in CORPORA
-        for name in names
-    }
+    """comparison_files as named inputs (the names are labels only; see comparison_file_names)."""
+    return flat_inputs(comparison_files(wildcards))
 
 
-def comparison_folds(wildcards):
-    return {
-        f"{p}/{c}": f"{RESULTS}/{c}/"
-        + fold_table_name(PROTOCOL_CONFIGS[p]["training"]["iemocap_folds"])
-        for p in PROTOCOLS
-        for c in CORPORA
-    }
+def comparison_file_names(wildcards):
+    """comparison_files' structure with each path replaced by its input name (params: the script
+    rebuilds the structure from the job's inputs, serrules.base.named_files)."""
+    return input_names(comparison_files(wildcards))
 
 
 def comparison_params(wildcards):
@@ -238,13 +282,7 @@ def comparison_params(wildcards):
 
 
 def fold_train_logs(wildcards):
-    return {
-        train_rule: [
-            f"{RESULTS}/{wildcards.corpus}/models/{train_rule}/fold{k}/train_log.csv"
-            for k in folds_of(wildcards.corpus)
-        ]
-        for train_rule in RULES
-    }
+    return fold_files(RESULTS, wildcards.corpus, "train_log")
 
 
 def evaluation_label_tables(wildcards):

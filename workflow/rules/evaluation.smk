@@ -27,48 +27,8 @@ rule result_tables:
     input:
         metrics_tables,
     output:
-        table4_csv=report(
-            f"{RESULTS}/tables/table4.csv",
-            caption="../report/result_tables.rst",
-            category="Results",
-        ),
-        table4_md=report(
-            f"{RESULTS}/tables/table4.md",
-            caption="../report/result_tables.rst",
-            category="Results",
-        ),
-        table4_tex=report(
-            f"{RESULTS}/tables/table4.tex",
-            caption="../report/result_tables.rst",
-            category="Results",
-        ),
-        table5_csv=report(
-            f"{RESULTS}/tables/table5.csv",
-            caption="../report/result_tables.rst",
-            category="Results",
-        ),
-        table5_md=report(
-            f"{RESULTS}/tables/table5.md",
-            caption="../report/result_tables.rst",
-            category="Results",
-        ),
-        table5_tex=report(
-            f"{RESULTS}/tables/table5.tex",
-            caption="../report/result_tables.rst",
-            category="Results",
-        ),
-        table6_csv=report(
-            f"{RESULTS}/tables/table6.csv",
-            caption="../report/result_tables.rst",
-            category="Results",
-        ),
-        table6_md=report(
-            f"{RESULTS}/tables/table6.md",
-            caption="../report/result_tables.rst",
-            category="Results",
-        ),
-        table6_tex=report(
-            f"{RESULTS}/tables/table6.tex",
+        **in_report(
+            result_table_files(f"{RESULTS}/tables"),
             caption="../report/result_tables.rst",
             category="Results",
         ),

@@ -4,10 +4,7 @@
 
 use rule train_fold as train_fold_protocol with:
     output:
-        model=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/best.safetensors",
-        train_log=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/train_log.csv",
-        predictions=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/predictions.parquet",
-        protocol=f"{PROTOCOL_RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/protocol.json",
+        **fold_job_outputs(PROTOCOL_RESULTS),
     log:
         f"{RESULTS}/logs/protocols/{{protocol}}/train_fold/{{corpus}}/{{train_rule}}_fold{{fold}}.log",
     benchmark:
@@ -27,15 +24,7 @@ use rule result_tables as result_tables_protocol with:
     input:
         protocol_metrics_tables,
     output:
-        table4_csv=f"{PROTOCOL_RESULTS}/tables/table4.csv",
-        table4_md=f"{PROTOCOL_RESULTS}/tables/table4.md",
-        table4_tex=f"{PROTOCOL_RESULTS}/tables/table4.tex",
-        table5_csv=f"{PROTOCOL_RESULTS}/tables/table5.csv",
-        table5_md=f"{PROTOCOL_RESULTS}/tables/table5.md",
-        table5_tex=f"{PROTOCOL_RESULTS}/tables/table5.tex",
-        table6_csv=f"{PROTOCOL_RESULTS}/tables/table6.csv",
-        table6_md=f"{PROTOCOL_RESULTS}/tables/table6.md",
-        table6_tex=f"{PROTOCOL_RESULTS}/tables/table6.tex",
+        **result_table_files(f"{PROTOCOL_RESULTS}/tables"),
     log:
         f"{RESULTS}/logs/protocols/{{protocol}}/result_tables.log",
 
@@ -44,9 +33,7 @@ rule protocol_comparison:
     """Paper vs authors per corpus, train rule, test rule and metric: both values, their
     difference and a paired bootstrap p-value on the same resamples."""
     input:
-        unpack(comparison_predictions),
         unpack(comparison_inputs),
-        unpack(comparison_folds),
         tables=expand(
             f"{RESULTS}/protocols/{{protocol}}/tables/table4.csv", protocol=PROTOCOLS
         ),
@@ -62,6 +49,7 @@ rule protocol_comparison:
         CPU_ENV
     params:
         settings=comparison_params,
+        files=comparison_file_names,
         rules=RULES,
     script:
         "../scripts/protocol_comparison.py"

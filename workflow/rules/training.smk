@@ -8,10 +8,7 @@ rule train_fold:
         audio_index=f"{RESULTS}/{{corpus}}/audio_index.parquet",
         features=features_input,
     output:
-        model=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/best.safetensors",
-        train_log=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/train_log.csv",
-        predictions=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/predictions.parquet",
-        protocol=f"{RESULTS}/{{corpus}}/models/{{train_rule}}/fold{{fold}}/protocol.json",
+        **fold_job_outputs(RESULTS),
     log:
         f"{RESULTS}/logs/train_fold/{{corpus}}/{{train_rule}}_fold{{fold}}.log",
     benchmark:

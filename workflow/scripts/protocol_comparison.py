@@ -1,23 +1,14 @@
+from serrules.base.named_files import resolve_names
 from serrules.base.script_logging import log_to_file
 from serrules.evaluation.protocol_comparison import compare_protocols
 from serrules.reporting.protocol_comparison import write_protocol_comparison
 
 log_to_file(snakemake.log[0])
-named = {key: snakemake.input[key] for key in snakemake.input.keys()}
 settings = snakemake.params.settings
 frame = compare_protocols(
     corpora=settings["formats"],
-    prediction_paths={k: v for k, v in named.items() if k.count("/") == 3},
-    label_paths={
-        k: v
-        for k, v in named.items()
-        if k.count("/") == 1 and k.split("/")[0] in settings["formats"]
-    },
-    folds_paths={
-        k: v
-        for k, v in named.items()
-        if k.count("/") == 1 and k.split("/")[0] in settings["protocols"]
-    },
+    # params.files: per corpus, which input holds each table and fold prediction
+    files=resolve_names(snakemake.params.files, snakemake.input),
     settings=settings["protocols"],
 )
 write_protocol_comparison(

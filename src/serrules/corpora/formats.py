@@ -136,10 +136,8 @@ def _session_table(folds: str) -> SessionTable:
     )
 
 
-#: IEMOCAP, paper's Table 7. The paper prints the last fold as (1,2,4/3/4); that puts session 4
-#: in train and test and never uses session 5, so it is read as the typo it must be: the train
-#: part is the three sessions left, (1,2,5), as in the other four folds (dev = the session
-#: before the test session).
+#: IEMOCAP, paper's Table 7, its last fold read as (1,2,5/3/4): the paper's typo is explained in
+#: docs/labels.md ("Folds").
 _IEMOCAP_PAPER = _session_table("1,2,3/4/5 2,3,4/5/1 3,4,5/1/2 1,4,5/2/3 1,2,5/3/4")
 #: IEMOCAP, the authors' released code.
 _IEMOCAP_AUTHORS = _session_table("1,2,3/5/4 1,2,5/4/3 1,4,5/3/2 3,4,5/2/1 2,3,4/1/5")

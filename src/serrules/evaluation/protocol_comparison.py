@@ -146,40 +146,33 @@ def _pool_protocols(
 def compare_protocols(
     *,
     corpora: Mapping[str, str],
-    prediction_paths: Mapping[str, Path],
-    label_paths: Mapping[str, Path],
-    folds_paths: Mapping[str, Path],
+    files: Mapping[str, Mapping],
     settings: Mapping[str, Mapping],
 ) -> pd.DataFrame:
-    """The workflow's entry point. ``corpora``: name -> format; ``prediction_paths``: keys
-    ``<protocol>/<corpus>/<train rule>/fold<k>``; ``label_paths``: keys ``<corpus>/<table>``
-    (``utterances``, ``audio_index``, ``labels_<rule>``); ``folds_paths``: keys
-    ``<protocol>/<corpus>``; ``settings[protocol]``: ``record``, ``evaluation``,
-    ``target_smoothing``. Returns the rows of :data:`COMPARISON_COLUMNS` of every corpus
-    (:mod:`serrules.reporting.protocol_comparison` writes them as tables)."""
+    """The workflow's entry point. ``corpora``: name -> format; ``files[corpus]``: the corpus's
+    label-stage tables ``utterances``, ``audio_index`` and ``labels`` (test rule -> path), and
+    per protocol its ``folds`` table (protocol -> path) and fold ``predictions`` (protocol ->
+    train rule -> paths), as ``comparison_files`` of workflow/rules/common.smk lays them out;
+    ``settings[protocol]``: ``record``, ``evaluation``, ``target_smoothing``. Returns the rows of
+    :data:`COMPARISON_COLUMNS` of every corpus (:mod:`serrules.reporting.protocol_comparison`
+    writes them as tables)."""
     bootstrap = comparison_bootstrap(settings)
     frames = []
     for corpus, fmt in corpora.items():
-        predictions: dict[str, dict[str, list[Path]]] = {
-            p: {rule: [] for rule in RULES} for p in PROTOCOLS
-        }
-        for key, path in prediction_paths.items():
-            protocol, name, rule, _fold = key.split("/")
-            if name == corpus:
-                predictions[protocol][rule].append(Path(path))
-        files = {
+        named = files[corpus]
+        per_protocol = {
             p: CorpusFiles(
                 corpus=corpus,
                 fmt=fmt,
-                utterances=Path(label_paths[f"{corpus}/utterances"]),
-                labels={r: Path(label_paths[f"{corpus}/labels_{r}"]) for r in RULES},
-                folds=Path(folds_paths[f"{p}/{corpus}"]),
-                audio_index=Path(label_paths[f"{corpus}/audio_index"]),
-                predictions=predictions[p],
+                utterances=Path(named["utterances"]),
+                labels={r: Path(named["labels"][r]) for r in RULES},
+                folds=Path(named["folds"][p]),
+                audio_index=Path(named["audio_index"]),
+                predictions={r: [Path(x) for x in named["predictions"][p][r]] for r in RULES},
             )
             for p in PROTOCOLS
         }
-        frames.append(compare_corpus(files, settings=settings, bootstrap=bootstrap))
+        frames.append(compare_corpus(per_protocol, settings=settings, bootstrap=bootstrap))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -91,8 +91,8 @@ def _no_cuda_cause() -> str:
 
 _FIX = (
     "Fix: run training in an environment with a CUDA build of PyTorch (conda: envs/"
-    "training-cuda.yaml, created on a GPU-less login node with CONDA_OVERRIDE_CUDA set, see "
-    "README 'On a SLURM cluster'; pip: install torch from the CUDA wheel index) on a node whose "
+    "cuda.yaml, created on a GPU-less login node with CONDA_OVERRIDE_CUDA set, see "
+    "docs/slurm.md; pip: install torch from the CUDA wheel index) on a node whose "
     "driver `nvidia-smi` shows; or, to train on the CPU on purpose, set training.device: cpu "
     "(then no GPU is requested)."
 )

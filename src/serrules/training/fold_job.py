@@ -36,7 +36,6 @@ import torch
 from serrules.base.classes import prefixed
 from serrules.labels.folds import PARTS
 from serrules.training import choices
-from serrules.training.batching import BatchSampler, sequential_batches
 from serrules.training.devices import acquire_gpu, device_report, select_device
 from serrules.training.epoch_loop import (
     evaluate_loss,
@@ -178,7 +177,7 @@ def _run(job: _FoldJob, device: torch.device) -> None:
     spec = model_spec(job.model_cfg["name"])
     classes = data.classes
     workers = cfg["num_workers"] if device.type == "cuda" and spec.input_kind == AUDIO_INPUT else 0
-    precision = cfg["precision"]
+    precision, eval_precision = cfg["precision"], choices.eval_precision(cfg)
     seed_everything(cfg["seed"])
 
     inputs = fold_inputs(spec.input_kind, data, job.y_train, job.y_dev, cfg, job.features_path)
@@ -193,14 +192,7 @@ def _run(job: _FoldJob, device: torch.device) -> None:
     dev_loss_fn = choices.dev_loss_function(criterion, cfg)
     generator = torch.Generator().manual_seed(cfg["seed"])
     n_train = len(inputs.train)
-    sampler = BatchSampler(
-        n_train,
-        cfg["batch_size"],
-        generator,
-        inputs.train_lengths,
-        cfg["bucket_size"],
-        drop_last=cfg["drop_last"],
-    )
+    sampler = choices.train_batch_sampler(n_train, inputs.train_lengths, generator, cfg)
     if job.model_cfg.get("head_batchnorm") and sampler.smallest_batch() < 2:
         raise ValueError(
             f"fold {fold}, rule {train_rule}: model.head_batchnorm needs training batches of at "
@@ -210,8 +202,8 @@ def _run(job: _FoldJob, device: torch.device) -> None:
             "training.batch_size"
         )
     train_loader = make_loader(inputs.train, sampler, inputs.collate, workers, device)
-    dev_batches = sequential_batches(
-        len(inputs.dev), cfg["batch_size"], inputs.dev_lengths, cfg["drop_last"]
+    dev_batches = choices.eval_batches(
+        inputs.dev_lengths, data.dev["utterance_id"].tolist(), cfg, cfg["drop_last"]
     )
     dev_loader = make_loader(inputs.dev, dev_batches, inputs.collate, workers, device)
 
@@ -240,8 +232,8 @@ def _run(job: _FoldJob, device: torch.device) -> None:
         train_loss = train_epoch(
             model, train_loader, criterion, optimizer, scaler, device, precision, desc
         )
-        dev_loss = evaluate_loss(model, dev_loader, dev_loss_fn, device, precision)
-        improved = dev_loss < progress.best_dev_loss  # strict: ties keep the earlier epoch
+        dev_loss = evaluate_loss(model, dev_loader, dev_loss_fn, device, eval_precision)
+        improved = choices.improves(dev_loss, progress.best_dev_loss, cfg)
         if improved:
             progress.best_epoch, progress.best_dev_loss = epoch, dev_loss
             progress.best_state = cpu_state(model)
@@ -274,12 +266,12 @@ def _run(job: _FoldJob, device: torch.device) -> None:
 
     # ---- outputs: best model, log, predictions --------------------------------------------
     model.load_state_dict(progress.best_state)
-    test_batches = sequential_batches(len(inputs.test), cfg["batch_size"], inputs.test_lengths)
+    ids = data.test["utterance_id"].to_numpy()
+    test_batches = choices.eval_batches(inputs.test_lengths, ids, cfg)
     test_loader = make_loader(inputs.test, test_batches, inputs.collate, workers, device)
     probs = predict_probabilities(
-        model, test_loader, len(inputs.test), len(classes), device, precision
+        model, test_loader, len(inputs.test), len(classes), device, eval_precision
     )
-    ids = data.test["utterance_id"].to_numpy()
     predictions = write_predictions(job.out_predictions, ids, fold, classes, probs)
     settings = model_input_settings(
         spec.name, cfg["max_seconds"], job.features_path, job.protocol.get("waveform_mean_std")

@@ -303,3 +303,32 @@ def test_msp_improv_authors_files_are_the_paper_partitions_renumbered():
 def test_smooth_targets_fixed_point_is_one_over_c():
     y = np.full((1, 4), 0.25, np.float32)
     np.testing.assert_allclose(smooth_targets(y, EPS), y, atol=1e-7)
+
+
+def test_labels_command_protocol_authors_decides_mr_on_the_smoothed_share(tmp_path, capsys):
+    """`serrules labels --protocol authors` writes the MR set of the smoothed share (and PR/AR
+    unchanged); the default (paper) the raw share."""
+    import pandas as pd
+
+    from serrules.cli import main
+    from serrules.demo import generate_demo_corpus
+
+    root = tmp_path / "MSP-IMPROV"
+    generate_demo_corpus("msp-improv", root, n_utterances=80, seed=5)
+    out = {}
+    for protocol in ("paper", "authors"):
+        dest = tmp_path / protocol
+        assert (
+            main(["labels", "--format", "msp-improv", "--protocol", protocol, str(root), str(dest)])
+            == 0
+        )
+        out[protocol] = {r: pd.read_parquet(dest / f"labels_{r}.parquet") for r in ("MR", "PR")}
+        utts = pd.read_parquet(dest / "utterances.parquet")
+    assert "MR on the smoothed share" in capsys.readouterr().out
+    classes = corpus_format("msp-improv").classes
+    votes = utts[[f"votes_{c}" for c in classes]].to_numpy(np.int64)
+    ids = utts["utterance_id"].to_numpy()
+    for protocol, share in (("paper", "raw"), ("authors", "smoothed")):
+        want = set(ids[majority_mask(votes, share, EPS)])
+        assert set(out[protocol]["MR"]["utterance_id"]) == want
+    assert out["paper"]["PR"].equals(out["authors"]["PR"])

@@ -48,6 +48,11 @@ _CHECKED = complete_config(config)
 EXPLICIT_KEYS = explicit_keys(_CHECKED)
 PROTOCOL_CONFIGS = {p: resolve_protocol(_CHECKED, p) for p in PROTOCOLS}
 config.update(PROTOCOL_CONFIGS[_CHECKED["protocol"]])
+# The label stage of results/<corpus>/ is built once, with the run's labels.mr_share (and its
+# epsilon, training.target_smoothing); protocol_comparison shares it, so both presets' records
+# carry the value the labels were built with (docs/protocols.md).
+for _name in PROTOCOLS:
+    PROTOCOL_CONFIGS[_name]["labels"]["mr_share"] = config["labels"]["mr_share"]
 
 CORPORA = enabled_corpora(config)
 RESULTS = "results"

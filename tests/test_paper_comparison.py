@@ -191,8 +191,9 @@ def test_claim_verdicts(gain, p, verdict):
     want = 100 * ((65.0 + gain) / 65.0 - 1)
     assert frame.loc["5.2-ratio-PR", "reproduced"] == pytest.approx(want)
     assert frame.loc["5.2-ratio-PR", "paper"] == 5.58
-    # label-loss claims: mean over iemo and improv; MR data loss 20.285 prints 20.29 != 26.40
-    assert frame.loc["5.1-MR-data", "verdict"] == "fails"
+    # label-loss claims: mean over iemo and improv only, not the paper's four corpora
+    assert frame.loc["5.1-MR-data", "verdict"] == "inconclusive"
+    assert "the paper averages 4" in frame.loc["5.1-MR-data", "basis"]
     assert frame.loc["5.1-MR-data", "reproduced"] == pytest.approx((31.37 + 9.20) / 2)
 
 
@@ -226,6 +227,10 @@ def test_label_loss_claim_holds_when_the_average_prints_as_the_papers():
     frame = claims_frame(load_published(), loss, {"paper": metrics(1.0, 0.01)}, formats)
     label = frame[frame["id"].str.startswith("5.1")]
     assert (label["verdict"] == "holds").all(), label
+    # one corpus 0.1 point off moves the average by 0.025: MR data loss no longer prints 26.40
+    loss.loc[(loss["corpus"] == "a") & (loss["rule"] == "MR"), "data_loss"] += 0.001
+    frame = claims_frame(load_published(), loss, {"paper": metrics(1.0, 0.01)}, formats)
+    assert frame.set_index("id").loc["5.1-MR-data", "verdict"] == "fails"
 
 
 def test_relative_improvement_is_the_ratio_of_the_means_over_the_test_cells():

@@ -249,7 +249,9 @@ def claims_frame(
 ) -> pd.DataFrame:
     """One row per (protocol, claim): the claim, the paper's number, the reproduced number
     and the verdict (rules: :func:`_verdict_better`; label-loss claims are counts, not
-    samples: they hold when the reproduced value prints as the paper's, two decimals)."""
+    samples: they hold when the reproduced value prints as the paper's, two decimals, and are
+    inconclusive when the run lacks some of the paper's corpora). A relative-improvement claim's
+    verdict is the direction's; ``basis`` adds the reproduced ratio against the printed one."""
     run = _run_corpora(formats, published)
     in_paper = label_loss[label_loss["corpus"].isin(run.values())]
     average = average_losses(in_paper).set_index("rule") if len(in_paper) else None
@@ -263,8 +265,13 @@ def claims_frame(
                     got, verdict, basis = math.nan, "inconclusive", "no corpus of the paper"
                 else:
                     got = 100.0 * float(average.loc[claim["rule"], claim["measure"]])
-                    verdict = "holds" if percent(got / 100.0) == f"{paper:.2f}" else "fails"
                     basis = f"mean over {len(run)} corpora ({', '.join(run.values())})"
+                    if len(run) < len(published["corpora"]):
+                        # an average over fewer corpora is not the paper's average
+                        verdict = "inconclusive"
+                        basis += f"; the paper averages {len(published['corpora'])}"
+                    else:
+                        verdict = "holds" if percent(got / 100.0) == f"{paper:.2f}" else "fails"
             elif claim["kind"] == "relative":
                 got = relative_improvement(cells, claim["versus"], claim["metric"])
                 _, verdict, basis = _verdict_better(
@@ -379,8 +386,13 @@ def write_paper_comparison(
         label="tab:vs_paper",
         csv_frame=versus,
     )
+    shown = verdicts.assign(
+        paper=[_fmt(v) for v in verdicts["paper"]],
+        reproduced=[_fmt(v, 4 if abs(v) < 1 else 2) for v in verdicts["reproduced"]],
+    )
     write_table(
-        verdicts,
+        shown,
+        csv_frame=verdicts,
         csv=claims["csv"],
         md=claims["md"],
         tex=claims["tex"],

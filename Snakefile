@@ -13,6 +13,7 @@ include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/protocols.smk"
 include: "workflow/rules/evaluation_views.smk"
+include: "workflow/rules/paper.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -24,6 +25,8 @@ localrules:
     fig1,
     result_tables,
     result_tables_protocol,
+    paper_comparison,
+    paper_comparison_protocols,
 
 
 rule all:

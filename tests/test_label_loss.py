@@ -109,7 +109,7 @@ def test_write_table3(loss_files, tmp_path):
         tex=stem.with_suffix(".tex"),
     )
     csv = pd.read_csv(stem.with_suffix(".csv"))
-    assert csv["corpus"].tolist() == ["toy", "second"]
+    assert csv["corpus"].tolist() == ["toy", "second", "Average"]
     assert csv.loc[0, "n_utterances"] == 6 and csv.loc[0, "n_ratings"] == 20
     assert csv.loc[0, "n_no_valid_vote"] == 2
     assert csv.loc[0, "MR_data_loss"] == pytest.approx(2 / 6, abs=1e-12)  # raw fraction
@@ -143,16 +143,68 @@ def test_fig1_bars_and_files(loss_files, tmp_path):
     for ax in (data_ax, rating_ax):
         for p in ax.patches:
             heights.setdefault(p.get_gid(), []).append(p.get_height())
-    # bar order within a rule = corpus order (toy, second)
-    np.testing.assert_allclose(heights["data_loss:MR"], [100 * 4 / 6, 100 * 2 / 3])
-    np.testing.assert_allclose(heights["rating_loss:AR"], [100 * 19 / 20, 100 * 9 / 10])
-    np.testing.assert_allclose(heights["data_loss:AR"], [100.0, 100.0])  # AR keeps its set
+    # bar order within a rule = corpus order (toy, second), then the average group
+    mr = [100 * 4 / 6, 100 * 2 / 3]
+    np.testing.assert_allclose(heights["data_loss:MR"], [*mr, np.mean(mr)])
+    ar = [100 * 19 / 20, 100 * 9 / 10]
+    np.testing.assert_allclose(heights["rating_loss:AR"], [*ar, np.mean(ar)])
+    np.testing.assert_allclose(heights["data_loss:AR"], [100.0, 100.0, 100.0])  # AR keeps its set
     labels = [t.get_text() for t in data_ax.texts]
     assert "66.7%" in labels and "83.3%" in labels
-    assert [t.get_text() for t in rating_ax.get_xticklabels()] == ["toy", "second"]
+    assert [t.get_text() for t in rating_ax.get_xticklabels()] == ["toy", "second", "Average"]
 
     png, pdf = tmp_path / "fig" / "fig1.png", tmp_path / "fig" / "fig1.pdf"
     plot_fig1(loss_files, png=png, pdf=pdf)
     image = matplotlib.image.imread(png)
     assert image.ndim == 3 and image.shape[0] > 500 and image.shape[1] > 500
     assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+#: The paper's printed Table 3 rows (data loss %, rating loss %), and its printed Average row.
+PAPER_TABLE3 = {
+    "IEMOCAP": {"MR": (31.37, 49.44), "PR": (25.32, 45.70), "AR": (0.00, 3.10)},
+    "MSP-IMPROV": {"MR": (9.18, 28.52), "PR": (5.63, 26.41), "AR": (0.00, 5.12)},
+    "MSP-PODCAST": {"MR": (44.81, 59.87), "PR": (19.85, 49.24), "AR": (0.00, 6.15)},
+    "BIIC-PODCAST": {"MR": (20.25, 43.18), "PR": (0.06, 30.76), "AR": (0.00, 0.61)},
+}
+PAPER_AVERAGE = {"MR": ("26.40", "45.25"), "PR": ("12.72", "38.03"), "AR": ("0.00", "3.75")}
+
+
+def test_average_row_of_the_paper_rows_is_the_papers_average_row():
+    """Fed the paper's four corpus rows, Table 3's Average row is the paper's printed one
+    (12.715 and 3.745 round half up to 12.72 and 3.75, as printed)."""
+    from serrules.reporting.table3_fig1 import table3_frames
+
+    rows = [
+        {
+            "corpus": corpus,
+            "rule": rule,
+            "n_utterances": 100,
+            "n_kept": 0,
+            "data_loss": data / 100,
+            "n_ratings": 100,
+            "n_ratings_used": 0,
+            "rating_loss": rating / 100,
+            "n_no_valid_vote": 0,
+            "n_no_valid_vote_ratings": 0,
+        }
+        for corpus, by_rule in PAPER_TABLE3.items()
+        for rule, (data, rating) in by_rule.items()
+    ]
+    display, raw = table3_frames(pd.DataFrame(rows))
+    avg = display.iloc[-1]
+    assert avg["Corpus"] == "Average" and len(display) == 5
+    for rule, (data, rating) in PAPER_AVERAGE.items():
+        assert (avg[f"{rule} data loss (%)"], avg[f"{rule} rating loss (%)"]) == (data, rating)
+    assert raw.iloc[-1]["PR_data_loss"] == pytest.approx(0.12715, abs=1e-12)
+    # the per-corpus rows print as the paper prints them
+    assert display.iloc[1]["MR data loss (%)"] == "9.18"
+
+
+def test_average_row_names_its_corpora_in_the_caption(loss_files, tmp_path):
+    write_table3(loss_files, csv=tmp_path / "t.csv", md=tmp_path / "t.md", tex=tmp_path / "t.tex")
+    md = (tmp_path / "t.md").read_text()
+    assert "| Average |" in md and "mean of the 2 corpus rows (toy, second)" in md
+    csv = pd.read_csv(tmp_path / "t.csv")
+    assert csv["corpus"].tolist() == ["toy", "second", "Average"]
+    assert csv.loc[2, "MR_data_loss"] == pytest.approx((2 / 6 + 1 / 3) / 2, abs=1e-12)

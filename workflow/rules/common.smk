@@ -37,6 +37,11 @@ _CHECKED = complete_config(config)
 EXPLICIT_KEYS = explicit_keys(_CHECKED)
 PROTOCOL_CONFIGS = {p: resolve_protocol(_CHECKED, p) for p in PROTOCOLS}
 config.update(PROTOCOL_CONFIGS[_CHECKED["protocol"]])
+# The label stage of results/<corpus>/ is built once, with the run's labels.mr_share (and its
+# epsilon, training.target_smoothing); protocol_comparison shares it, so both presets' records
+# carry the value the labels were built with (docs/protocols.md).
+for _name in PROTOCOLS:
+    PROTOCOL_CONFIGS[_name]["labels"]["mr_share"] = config["labels"]["mr_share"]
 
 CORPORA = enabled_corpora(config)
 RESULTS = "results"
@@ -304,11 +309,48 @@ def metrics_tables(wildcards):
     return [f"{RESULTS}/{c}/metrics.parquet" for c in CORPORA]
 
 
+def protocol_metrics_all(wildcards):
+    """metrics.parquet of every corpus under every preset of protocol_comparison."""
+    return [
+        f"{RESULTS}/protocols/{p}/{c}/metrics.parquet"
+        for p in PROTOCOLS
+        for c in CORPORA
+    ]
+
+
+def _paper_comparison_settings(metrics):
+    return {
+        "metrics": metrics,
+        "formats": {c: format_name(c) for c in CORPORA},
+        "demo": any(corpus_cfg(c)["source"] == "demo" for c in CORPORA),
+    }
+
+
+def paper_comparison_params(wildcards):
+    """The run's metrics (under its protocol's name), corpus formats, demo or not."""
+    return _paper_comparison_settings({config["protocol"]: metrics_tables(wildcards)})
+
+
+def paper_comparison_protocol_params(wildcards):
+    """Per preset of protocol_comparison, its metrics files."""
+    return _paper_comparison_settings(
+        {
+            p: [f"{RESULTS}/protocols/{p}/{c}/metrics.parquet" for c in CORPORA]
+            for p in PROTOCOLS
+        }
+    )
+
+
 def all_outputs():
     tables = expand(
         f"{RESULTS}/tables/table{{n}}.{{ext}}", n=(3, 4, 5, 6), ext=("csv", "md", "tex")
     )
     figures = expand(f"{RESULTS}/figures/fig1.{{ext}}", ext=("png", "pdf"))
+    tables += expand(
+        f"{RESULTS}/tables/{{name}}.{{ext}}",
+        name=("vs_paper", "claims"),
+        ext=("csv", "md", "tex"),
+    )
     metrics = [f"{RESULTS}/{c}/metrics.parquet" for c in CORPORA]
     return tables + figures + metrics + evaluation_view_outputs()
 

@@ -23,6 +23,8 @@ rule label_tables:
         root=label_root,
         include_self_evaluations=self_evaluations,
         unknown_labels=config["labels"]["unknown_labels"],
+        mr_share=config["labels"]["mr_share"],
+        epsilon=config["training"]["target_smoothing"],
     script:
         "../scripts/label_tables.py"
 

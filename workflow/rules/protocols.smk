@@ -37,6 +37,9 @@ rule protocol_comparison:
         tables=expand(
             f"{RESULTS}/protocols/{{protocol}}/tables/table4.csv", protocol=PROTOCOLS
         ),
+        # the paper's values and claims beside both presets (rule paper_comparison_protocols)
+        vs_paper=f"{RESULTS}/tables/protocols_vs_paper.csv",
+        claims=f"{RESULTS}/tables/protocols_claims.csv",
     output:
         csv=f"{RESULTS}/tables/protocols.csv",
         md=f"{RESULTS}/tables/protocols.md",

@@ -27,4 +27,6 @@ with exit_on_input_error(AnnotationError, FileNotFoundError):
         outputs=outputs,
         include_self_evaluations=bool(snakemake.params.include_self_evaluations),
         unknown_labels=snakemake.params.unknown_labels,
+        mr_share=snakemake.params.mr_share,
+        epsilon=float(snakemake.params.epsilon),
     )

@@ -36,11 +36,13 @@ BETA_FROM_FOLD_SIZE = "(N-1)/N"
 class Choice:
     """One choice where the paper's text and the authors' code differ."""
 
-    section: str  #: config section (``training``, ``model``, ``evaluation``)
+    section: str  #: config section (``labels``, ``training``, ``model``, ``evaluation``)
     key: str
     paper: Any
     authors: Any
     meaning: str
+    #: where the authors' value comes from: file:line in their released repository
+    source: str = ""
 
     @property
     def path(self) -> str:
@@ -73,6 +75,56 @@ CHOICES: tuple[Choice, ...] = (
     Choice("training", "precision", "bf16", "fp16", "mixed precision on GPU"),
     Choice("training", "drop_last", False, True, "drop the last partial train/dev batch"),
     Choice("training", "iemocap_folds", "paper", "authors", "IEMOCAP session folds"),
+    Choice(
+        "labels",
+        "mr_share",
+        "raw",
+        "smoothed",
+        "MR decided on the raw top vote share > 1/2 | on the share smoothed with "
+        "training.target_smoothing > 1/2",
+        "data/MSP-IMPROV/.../labels_consensus_EmoP_4class_{D,M}/labels_consensus_*.csv",
+    ),
+    Choice(
+        "training",
+        "batching",
+        "bucketed",
+        "shuffled",
+        "training batches: length-bucketed (training.bucket_size) | a random permutation cut "
+        "into batches",
+        "train.py:136",
+    ),
+    Choice(
+        "training",
+        "eval_order",
+        "length",
+        "name",
+        "dev/test batch order: sorted by length | by utterance name",
+        "test.py:128, utils/data_manager.py:62",
+    ),
+    Choice(
+        "training",
+        "eval_precision",
+        "autocast",
+        "fp32",
+        "dev/test forward passes: under training.precision's autocast | always fp32",
+        "train.py:227, test.py:153",
+    ),
+    Choice(
+        "training",
+        "waveform_statistics",
+        "cropped",
+        "uncropped",
+        "global waveform mean/std over the cropped | uncropped training waveforms",
+        "utils/dataset.py:84 (crop at :94-95)",
+    ),
+    Choice(
+        "training",
+        "dev_loss_decimals",
+        None,
+        4,
+        "best epoch: compare the exact dev loss | the dev loss rounded to 4 decimals",
+        "utils/loss_manager.py:33, train.py:266",
+    ),
     Choice(
         "evaluation",
         "divergence_target",

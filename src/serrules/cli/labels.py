@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from serrules.base.classes import RULES
+from serrules.base.protocols import DEFAULT_PROTOCOL, PROTOCOLS, preset
 from serrules.base.tables import read_table
 from serrules.corpora.formats import FORMATS
 from serrules.corpora.parsing import UNKNOWN_LABEL_MODES
@@ -43,6 +44,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="error",
         help="an emotion word the corpus does not know: stop with an error naming the file and "
         "line (default), or exclude and count it",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default=DEFAULT_PROTOCOL,
+        help="reading of the study whose label rule to apply: paper (MR on the raw vote share, "
+        "default) or authors (MR on the share smoothed with epsilon 0.05, as in their released "
+        "label files); docs/protocols.md",
     )
     p.set_defaults(run=run)
 
@@ -82,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from serrules.labels.label_tables import label_table_paths, run_label_stage
 
     corpus = args.corpus or args.out.resolve().name
+    values = preset(args.protocol)
     run_label_stage(
         corpus=corpus,
         fmt=args.fmt,
@@ -89,8 +99,13 @@ def run(args: argparse.Namespace) -> int:
         outputs=label_table_paths(args.out),
         include_self_evaluations=args.include_self_evaluations,
         unknown_labels=args.unknown_labels,
+        mr_share=values["labels"]["mr_share"],
+        epsilon=float(values["training"]["target_smoothing"]),
     )
-    print(f"{corpus} ({args.fmt}) -> {args.out}")
+    print(
+        f"{corpus} ({args.fmt}) -> {args.out} (protocol {args.protocol}: MR on the "
+        f"{values['labels']['mr_share']} share)"
+    )
     print(summary(args.out))
     return 0
 

@@ -141,10 +141,15 @@ def _session_table(folds: str) -> SessionTable:
 _IEMOCAP_PAPER = _session_table("1,2,3/4/5 2,3,4/5/1 3,4,5/1/2 1,4,5/2/3 1,2,5/3/4")
 #: IEMOCAP, the authors' released code.
 _IEMOCAP_AUTHORS = _session_table("1,2,3/5/4 1,2,5/4/3 1,4,5/3/2 3,4,5/2/1 2,3,4/1/5")
-#: MSP-IMPROV, paper's Table 8 (session = speaker number 1-6); the authors' code uses the same.
+#: MSP-IMPROV, paper's Table 8 (session = speaker number 1-6). The authors' released label files
+#: (labels_consensus_EmoP_4class_*/labels_consensus_<k>.csv, Split_Set column) use the same six
+#: partitions, numbered differently: :data:`MSP_IMPROV_AUTHORS_FILE_TO_FOLD`.
 _MSP_IMPROV_FOLDS = _session_table(
     "1,2,3,4/5/6 1,2,3,6/4/5 1,2,5,6/3/4 1,4,5,6/2/3 3,4,5,6/1/2 2,3,4,5/6/1"
 )
+#: The authors' MSP-IMPROV file number k -> the paper's (this project's) fold number: their file
+#: 1 (train 1,2,5,6 / dev 3 / test 4) is the paper's partition 3, and so on.
+MSP_IMPROV_AUTHORS_FILE_TO_FOLD: Mapping[int, int] = {1: 3, 2: 4, 3: 5, 4: 6, 5: 1, 6: 2}
 
 #: The podcasts' official split (as the parser writes it) -> part of the single fold
 #: (``Validation``, older releases' name of ``Development``, is accepted as well).
@@ -338,6 +343,7 @@ def corpus_format(fmt: str | CorpusFormat) -> CorpusFormat:
 
 
 __all__ = [
+    "MSP_IMPROV_AUTHORS_FILE_TO_FOLD",
     "BIIC_PODCAST",
     "CREMA_D",
     "FOLD_SCHEMES",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from serrules.base.classes import presence_threshold
+from serrules.base.classes import above_presence_threshold
 
 #: Floor applied to both distributions before KLD/JSD (then renormalised to sum 1).
 EPSILON: float = 1e-8
@@ -41,9 +41,13 @@ def _as_matrix(name: str, values: np.ndarray, dtype: type) -> np.ndarray:
 
 
 def predicted_presence(probabilities: np.ndarray) -> np.ndarray:
-    """Multi-hot decisions: ``p_j > 1/C`` (strictly), C = number of columns."""
-    probs = _as_matrix("probabilities", probabilities, np.float64)
-    return probs > presence_threshold(probs.shape[1])
+    """Multi-hot decisions: ``p_j > 1/C`` (strictly), C = number of columns, compared in the
+    probabilities' own float precision (:func:`serrules.base.classes.above_presence_threshold`,
+    the test shared with the training class counts and the AR test targets)."""
+    probs = np.asarray(probabilities)
+    if not np.issubdtype(probs.dtype, np.floating):
+        probs = probs.astype(np.float64)
+    return above_presence_threshold(_as_matrix("probabilities", probs, probs.dtype))
 
 
 def clip_renormalise(distribution: np.ndarray, epsilon: float = EPSILON) -> np.ndarray:

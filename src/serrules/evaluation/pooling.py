@@ -267,8 +267,10 @@ def with_divergence_target(
 ) -> dict[str, TestSet]:
     """Test sets whose KLD/JSD target follows ``evaluation.divergence_target``: ``votes`` (the
     paper's reading) keeps each utterance's vote distribution; ``smoothed_label`` (the authors'
-    code) uses, on MR_test and PR_test, the rule's one-hot label smoothed with
-    ``label_smoothing`` (``training.target_smoothing``). AR_test keeps the vote distribution."""
+    code) uses the target of the authors' label files, smoothed with ``label_smoothing``
+    (``training.target_smoothing``): on MR_test and PR_test the rule's one-hot label, on AR_test
+    the vote distribution, each smoothed as the released ``labels_consensus_*_{M,P,D}`` files are
+    (the ``_D`` file, AR's, holds the smoothed distributions that test.py reads as ``y``)."""
     if divergence_target not in DIVERGENCE_TARGETS:
         raise ValueError(
             f"evaluation.divergence_target must be one of {DIVERGENCE_TARGETS}, "
@@ -278,10 +280,8 @@ def with_divergence_target(
         return dict(sets)
     out = {}
     for rule, test in sets.items():
-        if rule == "AR":
-            out[rule] = test
-            continue
-        target = smooth_targets(test.truth.astype(np.float32), label_smoothing)
+        label = test.target if rule == "AR" else test.truth
+        target = smooth_targets(np.asarray(label, dtype=np.float32), label_smoothing)
         out[rule] = replace(test, target=target.astype(np.float64))
     return out
 

@@ -18,11 +18,12 @@ exclusion ``no_valid_vote``. Every function here works on whole matrices (no per
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
-from serrules.base.classes import RULES, VALID, presence_threshold
+from serrules.base.classes import RULES, VALID, above_presence_threshold
 from serrules.base.tables import check_table
 
 
@@ -72,12 +73,45 @@ def vote_matrix(
     return flat.reshape(n, c).astype(np.int32)
 
 
-def majority_mask(votes: np.ndarray) -> np.ndarray:
-    """MR: True where one class has strictly more than half of the row's valid votes."""
+#: ``labels.mr_share`` values: the share MR compares with 1/2 (docs/protocols.md).
+MR_SHARES: tuple[str, ...] = ("raw", "smoothed")
+
+
+def _epsilon_fraction(epsilon: float) -> Fraction:
+    if not 0.0 <= epsilon < 1.0:
+        raise ValueError(f"label smoothing epsilon must be in [0, 1), got {epsilon}")
+    # the decimal the config wrote (0.05), not its binary neighbour: the comparison is exact
+    return Fraction(repr(float(epsilon)))
+
+
+def majority_mask(votes: np.ndarray, share: str = "raw", epsilon: float = 0.0) -> np.ndarray:
+    """MR: True where one class has more than half of the row's valid votes.
+
+    ``share = "raw"`` (the paper's text, "over half of the annotations"): the top vote share
+    ``u = top / total > 1/2``. ``share = "smoothed"`` (the authors' released label files): the
+    label-smoothed top share ``d = (1 - eps) u + eps (1 - u) / (C - 1) > 1/2``, i.e.
+    ``u > (1/2 - eps/(C-1)) / (1 - eps - eps/(C-1))`` (0.5179 for C = 4, eps = 0.05). Both are
+    decided exactly on integers (eps read as the decimal it is written as); ``epsilon = 0`` makes
+    the two the same. Smoothing never moves the top class, so the winning class is unchanged.
+    """
     votes = _check_votes(votes)
+    if share not in MR_SHARES:
+        raise ValueError(f"labels.mr_share must be one of {MR_SHARES}, got {share!r}")
     total = votes.sum(axis=1, dtype=np.int64)
     top = votes.max(axis=1, initial=0).astype(np.int64)
-    return (2 * top > total) & (total > 0)
+    if share == "raw":
+        return (2 * top > total) & (total > 0)
+    eps = _epsilon_fraction(epsilon)
+    c = votes.shape[1]
+    if c < 2:
+        raise ValueError(f"need at least 2 classes, got {c}")
+    # d > 1/2  <=>  top * 2(C-1)((1-eps) - eps/(C-1)) > total * 2(C-1)(1/2 - eps/(C-1))
+    #          <=>  top * (2(C-1)(q-p) - 2p) > total * ((C-1)q - 2p), eps = p/q
+    p, q = eps.numerator, eps.denominator
+    a, b = 2 * (c - 1) * (q - p) - 2 * p, (c - 1) * q - 2 * p
+    if a <= 0:
+        raise ValueError(f"epsilon {epsilon} leaves no majority for {c} classes")
+    return (top * a > total * b) & (total > 0)
 
 
 def plurality_mask(votes: np.ndarray) -> np.ndarray:
@@ -117,15 +151,13 @@ def multi_hot(votes_or_shares: np.ndarray, n_classes: int) -> np.ndarray:
     arr = np.asarray(votes_or_shares)
     if arr.ndim != 2 or arr.shape[1] != n_classes:
         raise ValueError(f"expected an (N, {n_classes}) matrix, got shape {arr.shape}")
-    threshold = presence_threshold(n_classes)
     if np.issubdtype(arr.dtype, np.integer):
         votes = _check_votes(arr)
         total = votes.sum(axis=1, dtype=np.int64)
         return (votes.astype(np.int64) * n_classes > total[:, None]).astype(np.int8)
     if not np.issubdtype(arr.dtype, np.floating):
         raise TypeError(f"expected vote counts (int) or shares (float), got dtype {arr.dtype}")
-    with np.errstate(invalid="ignore"):
-        return (arr > threshold).astype(np.int8)
+    return above_presence_threshold(arr).astype(np.int8)
 
 
 def _one_hot(index: np.ndarray, keep: np.ndarray, n_classes: int) -> np.ndarray:
@@ -135,8 +167,11 @@ def _one_hot(index: np.ndarray, keep: np.ndarray, n_classes: int) -> np.ndarray:
     return out
 
 
-def rule_targets(votes: np.ndarray, rule: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Targets of one aggregation rule for every row of ``votes``.
+def rule_targets(
+    votes: np.ndarray, rule: str, mr_share: str = "raw", epsilon: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Targets of one aggregation rule for every row of ``votes``; ``mr_share`` and ``epsilon``
+    choose MR's share (:func:`majority_mask`; PR and AR do not depend on them).
 
     Returns ``(keep, y_train, t_test)``: ``keep`` bool ``(N,)`` = rows the rule keeps;
     ``y_train`` float32 ``(N, C)`` = one-hot of the winning class (MR, PR) or the vote
@@ -146,7 +181,7 @@ def rule_targets(votes: np.ndarray, rule: str) -> tuple[np.ndarray, np.ndarray, 
     votes = _check_votes(votes)
     n_classes = votes.shape[1]
     if rule == "MR":
-        keep = majority_mask(votes)
+        keep = majority_mask(votes, mr_share, epsilon)
     elif rule == "PR":
         keep = plurality_mask(votes)
     elif rule == "AR":
@@ -177,6 +212,7 @@ def smooth_targets(targets: np.ndarray, epsilon: float) -> np.ndarray:
 
 
 __all__ = [
+    "MR_SHARES",
     "majority_mask",
     "multi_hot",
     "plurality_mask",

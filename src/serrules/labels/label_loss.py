@@ -36,10 +36,18 @@ from serrules.labels.aggregation import rule_targets
 LOSS_COLUMNS: tuple[str, ...] = tuple(contract("label_loss").column_names())
 
 
-def label_loss(utterances: pd.DataFrame, classes: Sequence[str], corpus: str) -> pd.DataFrame:
+def label_loss(
+    utterances: pd.DataFrame,
+    classes: Sequence[str],
+    corpus: str,
+    mr_share: str = "raw",
+    epsilon: float = 0.0,
+) -> pd.DataFrame:
     """One row per rule (MR, PR, AR): ``corpus, rule, n_utterances, n_kept, data_loss,
     n_ratings, n_ratings_used, rating_loss, n_no_valid_vote, n_no_valid_vote_ratings`` (losses
-    are fractions in [0, 1]; denominators = the AR set, see the module docstring).
+    are fractions in [0, 1]; denominators = the AR set, see the module docstring). MR decides
+    on ``mr_share`` (``raw`` or ``smoothed`` with ``epsilon``;
+    :func:`serrules.labels.aggregation.majority_mask`).
 
     ``utterances`` needs ``utterance_id``, the ``votes_<class>`` columns and ``n_other`` of
     ``utterances.parquet``. Raises :class:`~serrules.base.errors.TableError` when a column is
@@ -59,7 +67,7 @@ def label_loss(utterances: pd.DataFrame, classes: Sequence[str], corpus: str) ->
         raise ValueError(f"{corpus}: no utterance has a valid vote; losses are undefined")
     rows = []
     for rule in RULES:
-        keep, y, _ = rule_targets(votes, rule)
+        keep, y, _ = rule_targets(votes, rule, mr_share, epsilon)
         if rule == "AR":
             used = int(n_valid[keep].sum())
         else:  # one-hot target: only the winning class's votes carry into training

@@ -69,6 +69,9 @@ class LabelTables:
     exclusions: pd.DataFrame
     #: fold tables of the other schemes (``authors``), same layout as ``folds``
     scheme_folds: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: the share MR was decided on (``labels.mr_share``) and its smoothing epsilon
+    mr_share: str = "raw"
+    epsilon: float = 0.0
 
 
 def _str(values: Any) -> pd.api.extensions.ExtensionArray:
@@ -103,9 +106,14 @@ def _per_utterance_counts(
 
 
 def _labels_frame(
-    ids: np.ndarray, classes: tuple[str, ...], votes: np.ndarray, rule: str
+    ids: np.ndarray,
+    classes: tuple[str, ...],
+    votes: np.ndarray,
+    rule: str,
+    mr_share: str = "raw",
+    epsilon: float = 0.0,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    keep, y, t = rule_targets(votes, rule)
+    keep, y, t = rule_targets(votes, rule, mr_share, epsilon)
     if rule == "AR":
         label = pd.array([pd.NA] * int(keep.sum()), dtype="str")
     else:
@@ -166,8 +174,15 @@ def _exclusions(
     return pd.concat(frames, ignore_index=True)
 
 
-def build_label_tables(parsed: ParsedTables, fmt: str | CorpusFormat) -> LabelTables:
+def build_label_tables(
+    parsed: ParsedTables,
+    fmt: str | CorpusFormat,
+    mr_share: str = "raw",
+    epsilon: float = 0.0,
+) -> LabelTables:
     """Build the label-stage tables of a parsed ``fmt`` corpus (see the module docstring).
+    ``mr_share`` and ``epsilon`` (``labels.mr_share``, ``training.target_smoothing``) choose the
+    share MR decides on (:func:`serrules.labels.aggregation.majority_mask`).
 
     Raises :class:`~serrules.base.errors.TableError` when a parsed table lacks a column, an
     utterance id is duplicated or a rating names an utterance that was not parsed (the message
@@ -204,7 +219,7 @@ def build_label_tables(parsed: ParsedTables, fmt: str | CorpusFormat) -> LabelTa
     labels: dict[str, pd.DataFrame] = {}
     ar_keep = None
     for rule in RULES:
-        labels[rule], keep = _labels_frame(ids, classes, votes, rule)
+        labels[rule], keep = _labels_frame(ids, classes, votes, rule, mr_share, epsilon)
         if rule == "AR":
             ar_keep = keep
     assert ar_keep is not None
@@ -213,6 +228,8 @@ def build_label_tables(parsed: ParsedTables, fmt: str | CorpusFormat) -> LabelTa
     scheme_folds = {s: assign_folds(ar_meta, fmt, s) for s in FOLD_SCHEMES if s != "paper"}
     exclusions = _exclusions(ratings, parsed.exclusions, ids, rows, n_valid == 0)
     return LabelTables(
+        mr_share=mr_share,
+        epsilon=epsilon,
         ratings=ratings_out,
         utterances=utterances,
         labels=labels,
@@ -262,7 +279,13 @@ def write_label_tables(
             for scheme, frame in tables.scheme_folds.items()
         },
         "exclusions": tables.exclusions,
-        "label_loss": label_loss(tables.utterances, corpus_format(fmt).classes, corpus),
+        "label_loss": label_loss(
+            tables.utterances,
+            corpus_format(fmt).classes,
+            corpus,
+            mr_share=tables.mr_share,
+            epsilon=tables.epsilon,
+        ),
     }
     names = label_table_names()
     if set(paths) != set(names):
@@ -288,12 +311,15 @@ def run_label_stage(
     outputs: Mapping[str, str | Path],
     include_self_evaluations: bool = False,
     unknown_labels: str = "error",
+    mr_share: str = "raw",
+    epsilon: float = 0.0,
 ) -> LabelTables:
     """Parse the ``fmt`` corpus at ``root`` and write ``ratings``, ``utterances``,
     ``labels_MR/PR/AR``, ``folds``, ``folds_authors``, ``exclusions`` and ``label_loss`` to the
     Parquet files ``outputs`` names (:func:`write_label_tables`; :func:`label_table_paths` gives
     the folder layout). ``corpus`` is the config name written in ``label_loss``; the parser
-    options are passed to :func:`serrules.corpora.parse_corpus`."""
+    options are passed to :func:`serrules.corpora.parse_corpus`; ``mr_share`` and ``epsilon``
+    to :func:`build_label_tables`."""
     from serrules.corpora import parse_corpus
 
     fmt = corpus_format(fmt)
@@ -303,7 +329,7 @@ def run_label_stage(
         include_self_evaluations=include_self_evaluations,
         unknown_labels=unknown_labels,
     )
-    tables = build_label_tables(parsed, fmt)
+    tables = build_label_tables(parsed, fmt, mr_share, epsilon)
     write_label_tables(tables, outputs, corpus, fmt)
     return tables
 

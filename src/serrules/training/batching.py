@@ -36,12 +36,27 @@ def normalise_waveform(wave: np.ndarray, eps: float = 1e-7) -> np.ndarray:
 WAVEFORM_NORMALISATIONS: tuple[str, ...] = ("utterance", "global")
 
 
+#: ``training.waveform_statistics`` values.
+WAVEFORM_STATISTICS: tuple[str, ...] = ("cropped", "uncropped")
+
+
+def statistics_crop(max_seconds: float | None, mode: str) -> float | None:
+    """The crop :func:`waveform_statistics` applies: ``max_seconds`` (``cropped``, as the
+    model sees the audio) or none (``uncropped``: the authors compute the mean/std over the
+    whole training waveforms, utils/dataset.py:84, and crop only when serving an item, :94)."""
+    if mode not in WAVEFORM_STATISTICS:
+        raise ValueError(
+            f"training.waveform_statistics must be one of {WAVEFORM_STATISTICS}, got {mode!r}"
+        )
+    return max_seconds if mode == "cropped" else None
+
+
 def waveform_statistics(
     paths: Sequence[str], max_seconds: float | None = 12.0, sample_rate: int = SAMPLE_RATE
 ) -> tuple[float, float]:
     """Mean and standard deviation of every sample of every waveform in ``paths`` (loaded and
-    cropped as :class:`AudioDataset` loads them), accumulated in float64: the authors' global
-    normalisation statistics, computed on a fold's training part."""
+    cropped to ``max_seconds``, None = whole waveforms; :func:`statistics_crop`), accumulated in
+    float64: the authors' global normalisation statistics, computed on a fold's training part."""
     total = total_sq = 0.0
     count = 0
     for path in paths:
@@ -200,7 +215,7 @@ class BatchSampler(Sampler[list[int]]):
     def _cut(self, order: np.ndarray) -> list[list[int]]:
         # bucketed + drop_last: drop each bucket's partial batch unless that leaves no batch
         drop = self.drop_last and (not self.bucketed or self.n >= self.batch_size)
-        return _cut_batches(order, self.batch_size, drop, keep_single=not self.bucketed)
+        return cut_batches(order, self.batch_size, drop, keep_single=not self.bucketed)
 
     def _sizes(self) -> list[int]:
         """Batch sizes of one epoch (the same every epoch; only the order is random)."""
@@ -222,7 +237,7 @@ class BatchSampler(Sampler[list[int]]):
         return len(self._sizes())
 
 
-def _cut_batches(
+def cut_batches(
     order: np.ndarray, batch_size: int, drop_last: bool, keep_single: bool = True
 ) -> list[list[int]]:
     """Consecutive batches of ``order``; ``drop_last`` drops a trailing partial batch, except
@@ -243,4 +258,4 @@ def sequential_batches(
     by length when ``lengths`` are given, so that padding stays small. ``drop_last`` (the
     authors' dev loader) drops the last partial batch; it is never used for predictions."""
     order = np.arange(n) if lengths is None else np.argsort(np.asarray(lengths), kind="stable")
-    return _cut_batches(order, batch_size, drop_last)
+    return cut_batches(order, batch_size, drop_last)

@@ -24,6 +24,7 @@ from serrules.training.batching import (
     FeatureDataset,
     pad_collate,
     stack_collate,
+    statistics_crop,
     waveform_statistics,
 )
 from serrules.training.model_names import AUDIO_INPUT
@@ -175,7 +176,8 @@ def fold_inputs(
         max_s = cfg.max_seconds
         stats = None
         if cfg.waveform_normalisation == "global":
-            stats = waveform_statistics(data.train["audio_path"].tolist(), max_s, SAMPLE_RATE)
+            crop = statistics_crop(max_s, cfg.waveform_statistics)
+            stats = waveform_statistics(data.train["audio_path"].tolist(), crop, SAMPLE_RATE)
 
         def dataset(frame: pd.DataFrame, targets: np.ndarray) -> AudioDataset:
             paths = frame["audio_path"].tolist()

@@ -36,7 +36,6 @@ from torch.utils.data import DataLoader
 from serrules.base.classes import prefixed
 from serrules.labels.folds import PARTS
 from serrules.training import choices
-from serrules.training.batching import BatchSampler, sequential_batches
 from serrules.training.devices import acquire_gpu, device_report, select_device
 from serrules.training.epoch_loop import (
     evaluate_loss,
@@ -240,14 +239,7 @@ def _loaders(
     BatchNorm."""
     cfg = job.cfg
     n_train = len(inputs.train)
-    sampler = BatchSampler(
-        n_train,
-        cfg.batch_size,
-        generator,
-        inputs.train_lengths,
-        cfg.bucket_size,
-        drop_last=cfg.drop_last,
-    )
+    sampler = choices.train_batch_sampler(n_train, inputs.train_lengths, generator, cfg)
     if job.model_cfg.get("head_batchnorm") and sampler.smallest_batch() < 2:
         raise ValueError(
             f"fold {job.key.fold}, rule {job.key.train_rule}: model.head_batchnorm needs "
@@ -257,8 +249,8 @@ def _loaders(
             "training.batch_size"
         )
     train_loader = make_loader(inputs.train, sampler, inputs.collate, workers, device)
-    dev_batches = sequential_batches(
-        len(inputs.dev), cfg.batch_size, inputs.dev_lengths, cfg.drop_last
+    dev_batches = choices.eval_batches(
+        inputs.dev_lengths, job.data.dev["utterance_id"].tolist(), cfg, cfg.drop_last
     )
     dev_loader = make_loader(inputs.dev, dev_batches, inputs.collate, workers, device)
     return train_loader, dev_loader
@@ -277,8 +269,10 @@ def _fit(job: _FoldJob, session: _Session, device: torch.device) -> None:
         train_loss = train_epoch(
             s.model, s.train_loader, s.criterion, s.optimizer, s.scaler, device, cfg.precision, desc
         )
-        dev_loss = evaluate_loss(s.model, s.dev_loader, s.dev_loss_fn, device, cfg.precision)
-        improved = dev_loss < progress.best_dev_loss  # strict: ties keep the earlier epoch
+        dev_loss = evaluate_loss(
+            s.model, s.dev_loader, s.dev_loss_fn, device, choices.eval_precision(cfg)
+        )
+        improved = choices.improves(dev_loss, progress.best_dev_loss, cfg)
         if improved:
             progress.best_epoch, progress.best_dev_loss = epoch, dev_loss
             progress.best_state = cpu_state(s.model)
@@ -323,12 +317,12 @@ def _write(job: _FoldJob, session: _Session, device: torch.device) -> None:
     cfg, files, key, progress = job.cfg, job.files, job.key, session.progress
     inputs, model, classes = session.inputs, session.model, job.data.classes
     model.load_state_dict(progress.best_state)
-    test_batches = sequential_batches(len(inputs.test), cfg.batch_size, inputs.test_lengths)
+    ids = job.data.test["utterance_id"].to_numpy()
+    test_batches = choices.eval_batches(inputs.test_lengths, ids, cfg)
     test_loader = make_loader(inputs.test, test_batches, inputs.collate, session.workers, device)
     probs = predict_probabilities(
-        model, test_loader, len(inputs.test), len(classes), device, cfg.precision
+        model, test_loader, len(inputs.test), len(classes), device, choices.eval_precision(cfg)
     )
-    ids = job.data.test["utterance_id"].to_numpy()
     predictions = write_predictions(files.predictions, ids, key.fold, classes, probs)
     settings = model_input_settings(
         model_spec(job.model_cfg["name"]).name,

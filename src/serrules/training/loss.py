@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from serrules.base.classes import presence_threshold
+from serrules.base.classes import above_presence_threshold
 from serrules.base.protocols import BETA_FROM_FOLD_SIZE
 
 #: Default ``beta`` of the effective-number weighting.
@@ -50,13 +50,17 @@ def resolve_beta(beta: float | str, n_train: int) -> float:
 
 def presence_counts(targets: np.ndarray) -> np.ndarray:
     """``n_j``: per class, the number of rows of ``targets`` (utterances x C shares) whose share is
-    strictly greater than ``1/C``."""
-    targets = np.asarray(targets, dtype=np.float64)
+    strictly greater than ``1/C``, compared in the targets' own float precision
+    (:func:`serrules.base.classes.above_presence_threshold`: a float32 share of exactly 1/9 is
+    not present)."""
+    targets = np.asarray(targets)
     if targets.ndim != 2:
         raise ValueError(
             f"targets must be a 2-D (utterances x classes) matrix, got {targets.shape}"
         )
-    return (targets > presence_threshold(targets.shape[1])).sum(axis=0).astype(np.int64)
+    if not np.issubdtype(targets.dtype, np.floating):
+        targets = targets.astype(np.float64)
+    return above_presence_threshold(targets).sum(axis=0).astype(np.int64)
 
 
 def class_balanced_weights(

@@ -38,6 +38,11 @@ class TrainConfig:
     waveform_normalisation: str
     optimizer: str
     precision: str
+    batching: str
+    eval_order: str
+    eval_precision: str
+    waveform_statistics: str
+    dev_loss_decimals: int | None
     drop_last: bool
     iemocap_folds: str
     max_seconds: float | None

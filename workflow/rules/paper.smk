@@ -1,0 +1,56 @@
+# The paper's printed values and claims beside the run's (serrules.reporting.paper_comparison).
+
+
+rule paper_comparison:
+    """vs_paper (published cell vs reproduced, with CIs) and claims (verdicts) of the run."""
+    input:
+        label_loss=label_loss_tables,
+        metrics=metrics_tables,
+    output:
+        vs_paper_csv=report(
+            f"{RESULTS}/tables/vs_paper.csv",
+            caption="../report/vs_paper.rst",
+            category="Paper vs reproduction",
+        ),
+        vs_paper_md=f"{RESULTS}/tables/vs_paper.md",
+        vs_paper_tex=f"{RESULTS}/tables/vs_paper.tex",
+        claims_csv=report(
+            f"{RESULTS}/tables/claims.csv",
+            caption="../report/claims.rst",
+            category="Paper vs reproduction",
+        ),
+        claims_md=f"{RESULTS}/tables/claims.md",
+        claims_tex=f"{RESULTS}/tables/claims.tex",
+    log:
+        f"{RESULTS}/logs/paper_comparison.log",
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        settings=paper_comparison_params,
+    script:
+        "../scripts/paper_comparison.py"
+
+
+use rule paper_comparison as paper_comparison_protocols with:
+    input:
+        label_loss=label_loss_tables,
+        metrics=protocol_metrics_all,
+    output:
+        vs_paper_csv=report(
+            f"{RESULTS}/tables/protocols_vs_paper.csv",
+            caption="../report/vs_paper.rst",
+            category="Paper vs reproduction",
+        ),
+        vs_paper_md=f"{RESULTS}/tables/protocols_vs_paper.md",
+        vs_paper_tex=f"{RESULTS}/tables/protocols_vs_paper.tex",
+        claims_csv=report(
+            f"{RESULTS}/tables/protocols_claims.csv",
+            caption="../report/claims.rst",
+            category="Paper vs reproduction",
+        ),
+        claims_md=f"{RESULTS}/tables/protocols_claims.md",
+        claims_tex=f"{RESULTS}/tables/protocols_claims.tex",
+    log:
+        f"{RESULTS}/logs/paper_comparison_protocols.log",
+    params:
+        settings=paper_comparison_protocol_params,

@@ -1,0 +1,14 @@
+from serrules.base.script_logging import log_to_file
+from serrules.reporting.paper_comparison import write_paper_comparison
+
+log_to_file(snakemake.log[0])
+out = snakemake.output
+settings = snakemake.params.settings
+write_paper_comparison(
+    list(snakemake.input.label_loss),
+    settings["metrics"],
+    settings["formats"],
+    vs_paper={ext: out[f"vs_paper_{ext}"] for ext in ("csv", "md", "tex")},
+    claims={ext: out[f"claims_{ext}"] for ext in ("csv", "md", "tex")},
+    demo=bool(settings["demo"]),
+)

@@ -35,6 +35,7 @@ from serrules.training.choices import (
     training_targets,
 )
 from serrules.training.loss import presence_counts
+from serrules.training.run_config import TrainConfig
 
 EPS = 0.05
 # the five MSP-IMPROV clips the raw rule keeps and the authors' MR files do not (issue 18)
@@ -169,7 +170,7 @@ def test_float32_share_of_exactly_one_ninth_is_not_present():
 def test_class_counts_are_exact_for_every_share_k_over_n(protocol):
     """n_j of build_criterion (after the protocol's smoothing, on float32 targets) equals the
     exact count votes_j * C > total for every share k/n, n <= 40, C = 4 and 9."""
-    cfg = {**preset(protocol)["training"], "beta": 0.99}
+    cfg = TrainConfig.from_mapping({**preset(protocol)["training"], "beta": 0.99})
     for c in (4, 9):
         rows = [(k, n) for n in range(1, 41) for k in range(n + 1)]
         y = np.zeros((len(rows), c), np.float32)
@@ -190,7 +191,9 @@ def test_presence_rejects_counts():
 
 
 def _cfg(protocol, **kw):
-    return {**preset(protocol)["training"], "batch_size": 4, "bucket_size": 8, **kw}
+    return TrainConfig.from_mapping(
+        {**preset(protocol)["training"], "batch_size": 4, "bucket_size": 8, **kw}
+    )
 
 
 def test_shuffled_batches_are_a_plain_permutation():

@@ -14,40 +14,44 @@ digest; Snakemake's own input check (the modification time) would not see it eit
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Iterator
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 _WILDCARDS = frozenset("*?[")
 
 
+def _entries(directory: str, head: str) -> list[tuple[str, str, os.DirEntry | None]]:
+    """(name, path, scandir entry or None) of ``directory``'s entries matching ``head``."""
+    if not _WILDCARDS & set(head):
+        path = os.path.join(directory, head)
+        return [(head, path, None)] if os.path.lexists(path) else []
+    match = re.compile(fnmatch.translate(head)).match
+    try:
+        with os.scandir(directory) as it:
+            return [(e.name, e.path, e) for e in it if match(e.name)]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def _walk(directory: str, parts: tuple[str, ...], rel: str) -> Iterator[tuple[str, os.stat_result]]:
     """(relative path, stat) of the files under ``directory`` matching the pattern ``parts``."""
     head, rest = parts[0], parts[1:]
-    if not _WILDCARDS & set(head):
-        path = os.path.join(directory, head)
-        entries = [(head, path)] if os.path.lexists(path) else []
-    else:
-        try:
-            with os.scandir(directory) as it:
-                entries = [(e.name, e.path) for e in it if fnmatchcase(e.name, head)]
-        except (FileNotFoundError, NotADirectoryError):
-            return
-    for name, path in entries:
-        sub = f"{rel}{name}"
+    for name, path, entry in _entries(directory, head):
         if rest:
             if os.path.isdir(path):
-                yield from _walk(path, rest, sub + "/")
+                yield from _walk(path, rest, f"{rel}{name}/")
             continue
         try:
-            st = os.stat(path)
+            st = entry.stat() if entry is not None else os.stat(path)
         except OSError:  # a dangling link, or removed while listing
             continue
         if stat.S_ISREG(st.st_mode):
-            yield sub, st
+            yield f"{rel}{name}", st
 
 
 def listed_files(root: str | Path, patterns: tuple[str, ...]) -> dict[str, os.stat_result]:
@@ -66,11 +70,10 @@ def listing_digest(root: str | Path, patterns: tuple[str, ...]) -> str:
     :func:`listed_files`: it changes when a matching file is added, removed, resized or
     rewritten (a new modification time)."""
     files = listed_files(root, patterns)
-    digest = hashlib.sha256()
-    for rel in sorted(files):
-        st = files[rel]
-        digest.update(f"{rel}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
-    return f"{len(files)} files, sha256 {digest.hexdigest()}"
+    lines = "".join(
+        f"{rel}\t{files[rel].st_size}\t{files[rel].st_mtime_ns}\n" for rel in sorted(files)
+    )
+    return f"{len(files)} files, sha256 {hashlib.sha256(lines.encode()).hexdigest()}"
 
 
 __all__ = ["listed_files", "listing_digest"]

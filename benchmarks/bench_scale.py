@@ -1,7 +1,7 @@
 """Scale benchmark: the workflow on a native-layout MSP-PODCAST release of N clips.
 
     nice -n 10 python benchmarks/bench_scale.py --clips 10000 [--root /tmp/scale] [--keep]
-        [--egemaps-shards 2] [--train] [--planning-only]
+        [--reuse] [--egemaps-shards 2] [--shard-utterances 1000] [--train] [--planning-only]
 
 Writes a release in the native MSP-PODCAST layout under ``--root`` (default: a new folder in
 /tmp): ``Labels/labels_consensus.csv`` and ``Labels/labels_detailed.csv`` from
@@ -14,7 +14,8 @@ call:
 * planning ``snakemake -n all`` before anything is built and once the audio index exists;
 * the label stage (``label_tables``) and the audio check (``audio_index``): wall time of the
   Snakemake call, and the job's own seconds and peak RSS from its ``benchmark:`` file;
-* a no-op rerun (``snakemake --cores 2 all`` restricted to the audio index: "Nothing to be done");
+* no-op reruns (``snakemake --cores 2`` of the audio index, later of the eGeMAPS table: "Nothing
+  to be done");
 * ``serrules score`` of a random system against a second one on the test part (paired p-value,
   1000 resamples);
 * ``--egemaps-shards K`` eGeMAPS shards (``egemaps_shard`` jobs): seconds and peak RSS per shard,

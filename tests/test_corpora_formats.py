@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from serrules.corpora import FORMATS, CorpusFormat, corpus_format, parse_corpus
 from serrules.corpora.formats import FoldDesign
+from serrules.corpora.listing import listed_files, listing_digest
 from serrules.corpora.vocabulary import Vocabulary
 
 FIX = Path(__file__).parent / "fixtures" / "corpora"
@@ -96,3 +98,45 @@ def test_record_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         FORMATS["iemocap"].name = "x"  # type: ignore[misc]
     assert isinstance(FORMATS["iemocap"], CorpusFormat)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_audio_listing_finds_what_pathlib_glob_finds(fmt, tmp_path: Path):
+    """The scandir listing matches Path.glob on each format's audio patterns (nested session
+    folders, files that do not match, a folder named like a file, a dangling link)."""
+    record = FORMATS[fmt]
+    for pattern in record.audio_globs:
+        concrete = pattern.replace("*", "x1")
+        for name in (concrete, concrete.replace("x1.wav", "x2.wav"), concrete + ".txt"):
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_bytes(b"RIFF")
+        (tmp_path / concrete.replace("x1.wav", "dir.wav")).mkdir()
+        (tmp_path / concrete.replace("x1.wav", "gone.wav")).symlink_to(tmp_path / "nowhere")
+    expected = sorted({p for g in record.audio_globs for p in tmp_path.glob(g) if p.is_file()})
+    assert record.audio_files(tmp_path) == expected and len(expected) == 2 * len(record.audio_globs)
+    assert set(listed_files(tmp_path, record.audio_globs)) == {
+        str(p.relative_to(tmp_path)) for p in expected
+    }
+
+
+def test_audio_listing_digest_follows_paths_sizes_and_times(tmp_path: Path):
+    record = FORMATS["msp-podcast"]
+    (tmp_path / "Audios").mkdir()
+    wav = tmp_path / "Audios" / "a.wav"
+    wav.write_bytes(b"0123")
+    first = record.audio_listing(tmp_path)
+    assert first.startswith("1 files, sha256 ") and record.audio_listing(tmp_path) == first
+    os.utime(wav, ns=(0, 10**18))
+    changed = record.audio_listing(tmp_path)  # new mtime
+    assert changed != first
+    wav.write_bytes(b"4567")  # same size, edited in place ...
+    os.utime(wav, ns=(0, 10**18))  # ... and the old mtime put back: not seen
+    assert record.audio_listing(tmp_path) == changed
+    wav.write_bytes(b"45678")
+    os.utime(wav, ns=(0, 10**18))
+    assert record.audio_listing(tmp_path) != changed  # new size
+    (tmp_path / "Audios" / "b.wav").write_bytes(b"")
+    assert record.audio_listing(tmp_path).startswith("2 files")
+    (tmp_path / "Audios" / "notes.txt").write_bytes(b"x")  # not audio: not listed
+    assert record.audio_listing(tmp_path).startswith("2 files")
+    assert listing_digest(tmp_path / "missing", record.audio_globs).startswith("0 files")

@@ -13,9 +13,12 @@ from serrules.audio.features import (
     FeatureStandardizer,
     compute_egemaps,
     egemaps_extractor,
+    gather_egemaps,
     write_egemaps,
+    write_egemaps_shard,
 )
 from serrules.audio.loading import load_audio, write_audio_index
+from serrules.audio.sharding import egemaps_shard_count, shard_bounds
 
 
 def voiced(rate: int, seconds: float, f0: float, seed: int) -> np.ndarray:
@@ -168,3 +171,49 @@ def test_extraction_in_worker_processes_gives_the_same_table(corpus, monkeypatch
     one = compute_egemaps(index, max_seconds=0.8)
     two = compute_egemaps(index, max_seconds=0.8, workers=2)
     pd.testing.assert_frame_equal(one, two)
+
+
+@pytest.mark.parametrize("per_shard", [1, 2, 3, 4, 10])
+def test_sharded_extraction_equals_the_unsharded_table(corpus, tmp_path, per_shard):
+    """Shards of 1..all rows (one holds only the missing file at 2 per shard) gathered give the
+    table and metadata of one unsharded extraction."""
+    import pyarrow.parquet as pq
+
+    index_path = corpus / "audio_index.parquet"
+    whole = tmp_path / "whole.parquet"
+    write_egemaps(index_path, whole, max_seconds=0.8)
+    n = egemaps_shard_count(4, per_shard)
+    shards = [tmp_path / f"shard{k}.parquet" for k in range(n)]
+    for k, path in enumerate(shards):
+        write_egemaps_shard(index_path, path, shard=k, per_shard=per_shard, max_seconds=0.8)
+    gathered = tmp_path / "gathered.parquet"
+    gather_egemaps(index_path, shards, gathered, max_seconds=0.8)
+    pd.testing.assert_frame_equal(pd.read_parquet(gathered), pd.read_parquet(whole))
+    key = features_mod.CACHE_METADATA_KEY
+    assert pq.read_schema(gathered).metadata[key] == pq.read_schema(whole).metadata[key]
+    # the gathered table is a valid cache for the unsharded writer
+    assert len(write_egemaps(index_path, gathered, max_seconds=0.8)) == 3
+
+
+def test_gather_names_a_missing_or_foreign_shard(corpus, tmp_path):
+    index_path = corpus / "audio_index.parquet"
+    shards = [tmp_path / f"shard{k}.parquet" for k in range(2)]
+    for k, path in enumerate(shards):
+        write_egemaps_shard(index_path, path, shard=k, per_shard=2, max_seconds=0.8)
+    with pytest.raises(ValueError, match="shards cover rows 0-1 of"):
+        gather_egemaps(index_path, shards[:1], tmp_path / "out.parquet", max_seconds=0.8)
+    with pytest.raises(ValueError, match=f"{shards[1]}: covers rows 2-3"):
+        gather_egemaps(index_path, shards[::-1], tmp_path / "out.parquet", max_seconds=0.8)
+    with pytest.raises(ValueError, match=f"{shards[0]}: computed with"):
+        gather_egemaps(index_path, shards, tmp_path / "out.parquet", max_seconds=0.5)
+    with pytest.raises(ValueError, match="shard 2 out of range"):
+        write_egemaps_shard(index_path, tmp_path / "x.parquet", shard=2, per_shard=2)
+
+
+def test_shard_bounds_cover_the_index_once():
+    assert egemaps_shard_count(0, 5) == 1 and shard_bounds(0, 5, 0) == (0, 0)
+    assert egemaps_shard_count(150_000, 5000) == 30
+    bounds = [shard_bounds(11, 4, k) for k in range(egemaps_shard_count(11, 4))]
+    assert bounds == [(0, 4), (4, 8), (8, 11)]
+    with pytest.raises(ValueError, match="per_shard >= 1"):
+        egemaps_shard_count(3, 0)

@@ -197,6 +197,7 @@ def test_every_job_ran_as_a_slurm_job_on_the_fitting_partition(demo):
         "demo_corpus",
         "label_tables",
         "audio_index",
+        "egemaps_shard",
         "egemaps_features",
         "train_fold",
         "evaluate_corpus",
@@ -208,8 +209,8 @@ def test_every_job_ran_as_a_slurm_job_on_the_fitting_partition(demo):
             assert job["JobState"] == "COMPLETED", (rule, job)
             # eGeMAPS training (the demo's model) needs no GPU: no job asks for one
             assert not asks_gpu(job) and job["Partition"] == "cpu", (rule, job)
-    egemaps = slurm_job(jobs["egemaps_features"][0][1])
-    assert int(egemaps["NumCPUs"]) == min(4, os.cpu_count())  # the extraction's cores
+    egemaps = slurm_job(jobs["egemaps_shard"][0][1])
+    assert int(egemaps["NumCPUs"]) == 1  # one core per eGeMAPS shard (job_resources)
     train = slurm_job(jobs["train_fold"][0][1])
     assert int(train["NumCPUs"]) == 1 and train["TRES"].split("mem=")[1].startswith("4000M")
     log = (demo["cluster"] / f"{TARGET}/train_log.csv").read_text().splitlines()

@@ -329,18 +329,74 @@ def test_release_corpus_is_read_from_its_root(tmp_path):
     assert len(labels["PR"]) == summary["n_pr_kept"]
     assert len(labels["AR"]) == summary["n_ar_kept"]
 
-    # the audio check depends on the release's audio files: a repaired file re-runs it
+    # the audio check depends on the release's audio listing: a repaired, added or removed
+    # audio file re-runs it and every stage after it, without one input per audio file
     index = "results/podcast/audio_index.parquet"
     snakemake(workdir, index, "--cores", "1")
-    proc = snakemake(workdir, index, "--cores", "1", "--dry-run")
-    assert "Nothing to be done" in proc.stdout + proc.stderr
+    assert_nothing_to_do(workdir, index)
+    assert f"{release}/Audios/" not in snakemake(workdir, index, "--dry-run").stdout
     import soundfile as sf
 
     wav = sorted((release / "Audios").glob("*.wav"))[0]
     samples, rate = sf.read(wav, dtype="float32")
     sf.write(wav, samples * 0.5, rate)  # "repaired" in place (same bytes would not count)
-    proc = snakemake(workdir, index, "--cores", "1", "--dry-run")
-    assert "audio_index" in proc.stdout and "Nothing to be done" not in proc.stdout
+    planned = planned_jobs(workdir, "all")
+    assert {"audio_index", "egemaps_features", "train_fold", "evaluate_corpus"} <= set(planned)
+    snakemake(workdir, index, "--cores", "1")
+    assert_nothing_to_do(workdir, index)
+    extra = release / "Audios" / "MSP-PODCAST_9999_0001.wav"
+    sf.write(extra, samples, rate)  # added
+    assert "audio_index" in planned_jobs(workdir, index)
+    extra.unlink()  # removed again: the listing is the one the index was built from
+    assert_nothing_to_do(workdir, index)
+    wav.unlink()  # removed
+    assert "audio_index" in planned_jobs(workdir, index)
+
+
+def planned_jobs(workdir: Path, target: str) -> dict[str, int]:
+    """Rule -> job count of a dry run's job table."""
+    out = snakemake(workdir, target, "--dry-run").stdout
+    table = out.split("Job stats:", 1)[1] if "Job stats:" in out else ""
+    return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)$", table, re.M) if m[0] != "total"}
+
+
+def assert_nothing_to_do(workdir: Path, target: str) -> None:
+    proc = snakemake(workdir, target, "--dry-run")
+    assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout
+
+
+def test_egemaps_runs_in_shards_and_a_lost_shard_reruns_alone(tmp_path):
+    """audio.egemaps_shard_utterances rows per shard job; the gathered table equals one
+    unsharded extraction; after a failed shard, it is the one extraction job planned."""
+    from serrules.audio.features import write_egemaps
+    from serrules.demo import generate_demo_corpus
+
+    release = tmp_path / "MSP-PODCAST-1.11"
+    generate_demo_corpus("msp-podcast", release, n_utterances=50, seed=5)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    config = tiny_config()
+    config["corpora"] = {
+        "podcast": {"format": "msp-podcast", "source": "release", "root": str(release)}
+    }
+    config["audio"]["egemaps_shard_utterances"] = 20
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    target = "results/podcast/features/egemaps.parquet"
+    snakemake(workdir, target, "--cores", "2")
+    shards = sorted((workdir / "results/podcast/features/egemaps_shards").iterdir())
+    assert [p.name for p in shards] == ["0.parquet", "1.parquet", "2.parquet"]
+    bench = workdir / "results/benchmarks/egemaps_shard/podcast"
+    assert sorted(p.name for p in bench.iterdir()) == ["0.tsv", "1.tsv", "2.tsv"]
+    whole = write_egemaps(
+        workdir / "results/podcast/audio_index.parquet",
+        tmp_path / "whole.parquet",
+        max_seconds=config["training"]["max_seconds"],
+    )
+    pd.testing.assert_frame_equal(pd.read_parquet(workdir / target), whole)
+    # the state a failed shard leaves (its output removed, the gather not run): only it reruns
+    shards[1].unlink()
+    (workdir / target).unlink()
+    assert planned_jobs(workdir, target) == {"egemaps_shard": 1, "egemaps_features": 1}
 
 
 def test_damaged_release_fails_with_one_clear_line(tmp_path):

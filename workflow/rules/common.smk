@@ -13,7 +13,10 @@ from serrules.base.config import (
 )
 from serrules.corpora.formats import FOLD_SCHEMES, corpus_format
 from serrules.labels.folds import fold_table_name
+from serrules.audio.sharding import egemaps_shard_count
 from serrules.training.job_resources import (
+    AUDIO_INDEX_MEM_MB,
+    EGEMAPS_GATHER_MEM_MB,
     EGEMAPS_MEM_MB,
     EGEMAPS_THREADS,
     egemaps_runtime_min,
@@ -70,6 +73,7 @@ wildcard_constraints:
     corpus="|".join(re.escape(c) for c in CORPORA),
     train_rule="|".join(RULES),
     fold=r"\d+",
+    shard=r"\d+",
     protocol="|".join(PROTOCOLS),
 
 
@@ -111,13 +115,15 @@ def annotation_input(wildcards):
     return [str(f) for f in files]
 
 
-def audio_input(wildcards):
-    """A release's audio files (so that a repaired file re-runs the audio check and the stages
-    after it); demo audio comes with the demo corpus, upstream of utterances.parquet."""
+def audio_listing(wildcards):
+    """A digest of a release's audio listing (path, size, mtime of each file): the audio check's
+    param, so an added, removed or rewritten audio file re-runs it and the stages after it,
+    without one input per file (serrules.corpora.listing). Demo audio comes with the demo corpus,
+    upstream of utterances.parquet."""
     cfg = corpus_cfg(wildcards.corpus)
     if cfg["source"] == "demo":
-        return []
-    return [str(f) for f in format_record(wildcards.corpus).audio_files(cfg["root"])]
+        return "demo"
+    return format_record(wildcards.corpus).audio_listing(cfg["root"])
 
 
 def demo_utterances(wildcards):
@@ -184,9 +190,22 @@ def features_input(wildcards):
     return []
 
 
-def egemaps_runtime(wildcards, input, threads):
-    """Minutes for the eGeMAPS job: scales with the corpus's utterances and the job's cores."""
-    return egemaps_runtime_min(parquet_rows(input[0]), threads)
+def egemaps_shards(wildcards):
+    """The eGeMAPS shard tables of a corpus: their number follows the audio index's rows
+    (a checkpoint), audio.egemaps_shard_utterances per shard."""
+    index = checkpoints.audio_index.get(corpus=wildcards.corpus).output[0]
+    n = egemaps_shard_count(
+        parquet_rows(index), config["audio"]["egemaps_shard_utterances"]
+    )
+    return [
+        f"{RESULTS}/{wildcards.corpus}/features/egemaps_shards/{k}.parquet"
+        for k in range(n)
+    ]
+
+
+def egemaps_runtime(wildcards, threads):
+    """Minutes for one eGeMAPS shard: scales with its utterances and the job's cores."""
+    return egemaps_runtime_min(config["audio"]["egemaps_shard_utterances"], threads)
 
 
 def fold_folder(prefix, corpus="{corpus}", train_rule="{train_rule}", fold="{fold}"):

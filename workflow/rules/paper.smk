@@ -24,7 +24,7 @@ rule paper_comparison:
     log:
         f"{RESULTS}/logs/paper_comparison.log",
     conda:
-        "../../envs/evaluation.yaml"
+        CPU_ENV
     params:
         settings=paper_comparison_params,
     script:

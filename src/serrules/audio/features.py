@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from serrules.audio.loading import OK, SAMPLE_RATE, load_audio
+from serrules.audio.sharding import shard_bounds
 from serrules.base.files import atomic_path
 from serrules.base.tables import check_table, load_table
 
@@ -265,6 +266,107 @@ def write_egemaps(
     features[names] = features[names].astype(np.float32)
     _write_with_description(features, fingerprint, out_path, description)
     return features
+
+
+def _shard_description(
+    sample_rate: int, max_seconds: float | None, bounds: tuple[int, int], n_rows: int
+) -> dict[str, Any]:
+    return {
+        **_cache_description(sample_rate, max_seconds),
+        "shard": {"start": bounds[0], "stop": bounds[1], "index_rows": n_rows},
+    }
+
+
+def write_egemaps_shard(
+    audio_index_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    shard: int,
+    per_shard: int,
+    max_seconds: float | None = None,
+    sample_rate: int = SAMPLE_RATE,
+    workers: int = 1,
+) -> pd.DataFrame:
+    """eGeMAPS functionals of one shard: the ok utterances among the audio index's rows
+    :func:`serrules.audio.sharding.shard_bounds` gives shard ``shard`` (0-based) at ``per_shard``
+    rows per shard. The table has the layout of ``egemaps.parquet`` (its rows, in index order,
+    and the same metadata plus the shard's rows); :func:`gather_egemaps` joins the shards."""
+    audio_index_path = Path(audio_index_path)
+    index = load_table(audio_index_path, "audio_index")
+    bounds = shard_bounds(len(index), per_shard, shard)
+    _ok_rows(index, source=audio_index_path)  # the whole index's contract (repeated ids)
+    part = index.iloc[bounds[0] : bounds[1]]
+    ok = part[part["status"] == OK]
+    log.info(
+        "eGeMAPS shard %d: rows %d-%d of %s, %d ok utterances",
+        shard,
+        bounds[0],
+        bounds[1] - 1,
+        audio_index_path,
+        len(ok),
+    )
+    features = compute_egemaps(
+        ok, sample_rate=sample_rate, max_seconds=max_seconds, workers=workers
+    )
+    fingerprint = ok[list(_FINGERPRINT)].reset_index(drop=True)
+    description = _shard_description(sample_rate, max_seconds, bounds, len(index))
+    _write_with_description(features, fingerprint, Path(out_path), description)
+    return features
+
+
+def _read_shard(path: Path, description: dict[str, Any]) -> tuple[pa.Table, dict[str, Any]]:
+    """A shard's table and stored description; settings other than ``description``'s raise
+    ``ValueError`` naming the file."""
+    table = pq.read_table(path)
+    meta = (table.schema.metadata or {}).get(CACHE_METADATA_KEY)
+    if meta is None:
+        raise ValueError(f"{path}: not an eGeMAPS shard (no {CACHE_METADATA_KEY!r} metadata)")
+    stored = json.loads(meta)
+    settings = {k: stored.get(k) for k in description}
+    if settings != description or "shard" not in stored:
+        raise ValueError(f"{path}: computed with {settings}, this run uses {description}")
+    return table, stored
+
+
+def gather_egemaps(
+    audio_index_path: str | os.PathLike[str],
+    shard_paths: list[str | os.PathLike[str]],
+    out_path: str | os.PathLike[str],
+    *,
+    max_seconds: float | None = None,
+    sample_rate: int = SAMPLE_RATE,
+) -> None:
+    """Join the shards of :func:`write_egemaps_shard` (in shard order) into ``egemaps.parquet``:
+    the same table and metadata as an unsharded :func:`write_egemaps`. The shards must cover the
+    audio index's rows once, in order, and hold exactly its ok utterances; otherwise
+    ``ValueError`` names the shard."""
+    audio_index_path = Path(audio_index_path)
+    index = load_table(audio_index_path, "audio_index", columns=list(_FINGERPRINT) + ["status"])
+    ok = _ok_rows(index, source=audio_index_path)
+    description = _cache_description(sample_rate, max_seconds)
+    tables, fingerprint, at = [], {k: [] for k in _FINGERPRINT[1:]}, 0
+    for path in map(Path, shard_paths):
+        table, stored = _read_shard(path, description)
+        start, stop, rows = (stored["shard"][k] for k in ("start", "stop", "index_rows"))
+        if (start, rows) != (at, len(index)):
+            raise ValueError(
+                f"{path}: covers rows {start}-{stop - 1} of an index of {rows} rows; expected "
+                f"rows from {at} of {audio_index_path} ({len(index)} rows)"
+            )
+        pandas_meta = {
+            k: v for k, v in (table.schema.metadata or {}).items() if k != CACHE_METADATA_KEY
+        }
+        tables.append(table.replace_schema_metadata(pandas_meta))
+        for key in fingerprint:
+            fingerprint[key].extend(stored["audio"][key])
+        at = stop
+    if at != len(index):
+        raise ValueError(f"shards cover rows 0-{at - 1} of {audio_index_path} ({len(index)} rows)")
+    features = pa.concat_tables(tables).to_pandas() if tables else None
+    ids = ok["utterance_id"].astype(str).tolist()
+    if features is None or features["utterance_id"].astype(str).tolist() != ids:
+        raise ValueError(f"the shards' utterances are not the ok utterances of {audio_index_path}")
+    _write_with_description(features, pd.DataFrame(fingerprint), Path(out_path), description)
 
 
 class FeatureStandardizer:

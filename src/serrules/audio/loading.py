@@ -343,8 +343,8 @@ def write_audio_index(
                 str(first["status"]),
                 f"{first['message']}; {len(bad)} of {len(index)} audio files of "
                 f"{utterances_path} failed the check ({summary}); first: {named}. "
-                "Fix the files and rerun (the audio_index rule depends on every audio file of a "
-                "release, so Snakemake redoes it and the stages that read the audio; "
+                "Fix the files and rerun (the audio_index rule takes a digest of the release's "
+                "audio listing, so Snakemake redoes it and the stages that read the audio; "
                 "`snakemake --forcerun audio_index` forces it), or set audio.on_error: exclude",
             )
         log.warning(

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from serrules.corpora import crema_d, iemocap, msp_improv, podcast
+from serrules.corpora.listing import listed_files, listing_digest
 from serrules.corpora.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
@@ -104,9 +105,14 @@ class CorpusFormat:
         return _existing_files(root, self.annotation_globs)
 
     def audio_files(self, root: str | Path) -> list[Path]:
-        """The audio files of a release that exist under ``root`` (sorted); the workflow declares
-        them as inputs of the audio check, so a replaced audio file re-runs every later stage."""
-        return _existing_files(root, self.audio_globs)
+        """The audio files of a release that exist under ``root`` (sorted)."""
+        return [Path(root) / rel for rel in sorted(listed_files(root, self.audio_globs))]
+
+    def audio_listing(self, root: str | Path) -> str:
+        """One digest of the release's audio files (relative path, size, modification time):
+        the audio check's rule parameter, so an added, removed or rewritten audio file re-runs it
+        and every later stage (:mod:`serrules.corpora.listing`)."""
+        return listing_digest(root, self.audio_globs)
 
     def check_options(self, options: Mapping[str, Any]) -> None:
         """Raise ``TypeError`` for a parser option this format does not take."""

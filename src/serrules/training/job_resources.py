@@ -27,11 +27,16 @@ TRAIN_NEEDS: dict[str, TrainNeeds] = {name: spec.needs for name, spec in MODELS.
 #: measured 18-25 utterances/s (3 s utterances, benchmarks/bench_egemaps.py) with a margin for
 #: longer utterances (the crop is ``training.max_seconds``) and slower cluster cores.
 EGEMAPS_UTTERANCES_PER_CORE_S = 8.0
-#: Threads of the eGeMAPS job (one worker process per thread; see serrules.audio.features).
-EGEMAPS_THREADS = 4
-#: Fixed part of the eGeMAPS job's time (start-up, conda activation, writing the table), minutes.
+#: Threads of one eGeMAPS shard job (one worker process per thread; see serrules.audio.features):
+#: one, so that ``--cores N`` or a cluster runs N shards at once.
+EGEMAPS_THREADS = 1
+#: Fixed part of an eGeMAPS shard job's time (start-up, conda activation, writing), minutes.
 EGEMAPS_BASE_RUNTIME_MIN = 10
-EGEMAPS_MEM_MB = 4000
+#: Memory of one eGeMAPS shard job, the gather job and the audio check, MB (peak RSS measured by
+#: benchmarks/bench_scale.py at 150,000 clips: docs/scale.md).
+EGEMAPS_MEM_MB = 2000
+EGEMAPS_GATHER_MEM_MB = 2000
+AUDIO_INDEX_MEM_MB = 2000
 
 
 def train_needs(model_cfg: Mapping[str, Any], train_cfg: Mapping[str, Any]) -> TrainNeeds:
@@ -67,8 +72,7 @@ def parquet_rows(path: str | os.PathLike[str]) -> int:
 def egemaps_runtime_min(n_utterances: int, threads: int) -> int:
     """Minutes for extracting ``n_utterances`` with ``threads`` worker processes.
 
-    Scales with the corpus: ~150k MSP-PODCAST clips on 4 cores ask for ~90 min, the 240-utterance
-    demo for 11 min.
+    Scales with the utterances: a shard of 5,000 on one core asks for 21 min.
     """
     if n_utterances < 0 or threads < 1:
         raise ValueError(f"need n_utterances >= 0 and threads >= 1, got {n_utterances}, {threads}")

@@ -25,9 +25,8 @@ def comparison_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     backbones = list(section.get("backbones") or [])
     unknown = [b for b in backbones if b not in BACKBONE_NAMES]
     if unknown or not backbones:
-        raise ConfigError(
-            f"backbone_comparison.backbones: {unknown or 'empty'}; known: {', '.join(BACKBONE_NAMES)}"
-        )
+        known = ", ".join(BACKBONE_NAMES)
+        raise ConfigError(f"backbone_comparison.backbones: {unknown or 'empty'}; known: {known}")
     reference = section.get("reference")
     if reference not in backbones:
         raise ConfigError(

@@ -134,7 +134,7 @@ def cpu_branch() -> dict:
         "step": {
             "batch": "2 x 4 s",
             "seconds": round(seconds, 2),
-            "loss": round(float(loss), 4),
+            "loss": round(float(loss.detach()), 4),
             "trainable_tensors": len(trainable),
             "tensors_with_gradient": len(grads),
             "finite_gradients": bool(grads) and all(bool(torch.isfinite(g).all()) for g in grads),
@@ -272,23 +272,31 @@ def study_cost(train_utt_per_s: float, eval_utt_per_s: float, epochs: int = EPOC
     }
 
 
-def save_random_pretrained(models_dir: Path) -> Path:
-    """The random full-size wav2vec2-large-robust, saved where ``pretrained fetch`` puts
+def save_random_pretrained(models_dir: Path, tiny: bool = False) -> Path:
+    """The random full-size wav2vec2-large-robust (``tiny``: the same conv stack, 2 narrow
+    layers, for rehearsing on a CPU), saved where ``pretrained fetch`` puts
     ``facebook/wav2vec2-large-robust`` (``config.json`` + ``model.safetensors``)."""
     from transformers import Wav2Vec2Model
 
     from serrules.training.models.wav2vec2 import large_robust_config
     from serrules.training.pretrained import local_dir_for
 
+    config = large_robust_config()
+    if tiny:
+        config.update(
+            {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+             "intermediate_size": 64, "conv_dim": (16,) * 7, "num_conv_pos_embedding_groups": 2}
+        )  # fmt: skip
     folder = local_dir_for("facebook/wav2vec2-large-robust", models_dir)
     torch.manual_seed(0)
-    Wav2Vec2Model(large_robust_config()).save_pretrained(folder)
+    Wav2Vec2Model(config).save_pretrained(folder)
     (folder / "REVISION").write_text("random weights from large_robust_config (gpu_check)\n")
     return folder
 
 
-def e2e_config(lock_dir: Path) -> dict:
-    """A one-corpus demo run of the study's model: two epochs, the fold of MSP-PODCAST."""
+def e2e_config(lock_dir: Path, tiny: bool = False) -> dict:
+    """A one-corpus demo run of the study's model: two epochs, the fold of MSP-PODCAST
+    (``tiny``: 2 layers kept, on the CPU)."""
     import yaml
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -298,13 +306,18 @@ def e2e_config(lock_dir: Path) -> dict:
     config["model"].update(name="wav2vec2-large-robust-12", pretrained=None)
     config["training"].update(epochs=2, num_workers=4, device="auto", gpu_lock_dir=str(lock_dir))
     config["evaluation"]["n_bootstrap"] = 50
+    if tiny:
+        config["model"]["keep_layers"] = 2
+        config["training"].update(device="cpu", num_workers=0, batch_size=16)
+        config["resources"]["train_threads"] = 1
     return config
 
 
 def snakemake(work: Path, target: str, *extra: str) -> float:
     """Run the workflow in ``work`` for ``target`` on one GPU; seconds; raises with its log."""
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
-    cmd += ["--directory", str(work), "--cores", "8", "--resources", "gpu=1", *extra, target]
+    # the target first: --resources and --forcerun take several values
+    cmd += [target, "--directory", str(work), "--cores", "8", "--resources", "gpu=1", *extra]
     env = {**os.environ, "SERRULES_MODELS_DIR": str(work / "models"), "HF_HUB_OFFLINE": "1"}
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=400)
@@ -315,8 +328,9 @@ def snakemake(work: Path, target: str, *extra: str) -> float:
     return round(time.perf_counter() - start, 1)
 
 
-def e2e(work: Path) -> dict:
-    """The pipeline's GPU path twice on the same fold; what each run shows."""
+def e2e(work: Path, tiny: bool = False) -> dict:
+    """The pipeline's GPU path twice on the same fold; what each run shows (``tiny``: the same
+    path with a tiny model on the CPU, to rehearse the workflow part without a GPU)."""
     import pandas as pd
     import yaml
 
@@ -324,9 +338,9 @@ def e2e(work: Path) -> dict:
     lock_dir = work / "locks"
     lock_dir.mkdir(parents=True)
     start = time.perf_counter()
-    save_random_pretrained(work / "models")
+    save_random_pretrained(work / "models", tiny)
     saved_s = round(time.perf_counter() - start, 1)
-    (work / "config.yaml").write_text(yaml.safe_dump(e2e_config(lock_dir)))
+    (work / "config.yaml").write_text(yaml.safe_dump(e2e_config(lock_dir, tiny)))
     fold = work / "results" / "msp-podcast" / "models" / "AR" / "fold1"
     target = str(fold.relative_to(work) / "predictions.parquet")
     first_s = snakemake(work, target)
@@ -384,6 +398,9 @@ def markdown(result: dict) -> str:
         counts = f"{params['counted']:,} / {params['documented']:,}"
         lines += [f"| parameters counted / documented | {counts} |"]
         lines += [f"| peak RSS (MiB) | {result['peak_rss_mib']} |"]
+        if "e2e_rehearsal_tiny_cpu" in result:
+            rehearsal = json.dumps(result["e2e_rehearsal_tiny_cpu"], indent=1)
+            lines += ["", "Workflow rehearsal (tiny model, CPU):", "```json", rehearsal, "```"]
         return "\n".join(lines) + "\n"
     rows = result["throughput"]
     lines += ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * len(rows[0])]
@@ -401,6 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("outdir", type=Path, help="folder for gpu_check.json and gpu_check.md")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: temp)")
     parser.add_argument("--skip-e2e", action="store_true", help="GPU: skip the Snakemake run")
+    parser.add_argument(
+        "--rehearse-e2e",
+        action="store_true",
+        help="CPU: also run the Snakemake part with a tiny model (rehearses the workflow path)",
+    )
     args = parser.parse_args(argv)
     args.outdir.mkdir(parents=True, exist_ok=True)
     work = args.work or Path(os.environ.get("TMPDIR", "/tmp")) / "serrules-gpu-check"
@@ -411,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("gpu_check: no CUDA device; running the CPU branch", flush=True)
         result.update(cpu_branch())
+        if args.rehearse_e2e:
+            result["e2e_rehearsal_tiny_cpu"] = e2e(work, tiny=True)
     result["wall_s"] = round(time.perf_counter() - start, 1)
     (args.outdir / "gpu_check.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.outdir / "gpu_check.md").write_text(markdown(result))

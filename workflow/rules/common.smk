@@ -33,6 +33,7 @@ from serrules.training.job_resources import (
     train_request,
 )
 from serrules.training.model_names import model_spec
+from serrules.training.backbone_runs import backbone_config, comparison_settings
 from serrules.base.protocols import (
     PROTOCOLS,
     explicit_keys,
@@ -57,6 +58,12 @@ TRAIN_REQUEST = train_request(config)
 TRAIN_ENV = "../../envs/training-%s.yaml" % ("cuda" if TRAIN_REQUEST.gpus else "cpu")
 # protocol_comparison: each preset in its own results subfolder
 PROTOCOL_RESULTS = f"{RESULTS}/protocols/{{protocol}}"
+# backbone_comparison: the main run's config with each backbone as the model, in its own folder
+BACKBONE_SETTINGS = comparison_settings(config)
+BACKBONES = BACKBONE_SETTINGS["backbones"]
+BACKBONE_CONFIGS = {b: backbone_config(config, b) for b in BACKBONES}
+BACKBONE_REQUESTS = {b: train_request(c) for b, c in BACKBONE_CONFIGS.items()}
+BACKBONE_RESULTS = f"{RESULTS}/backbones/{{backbone}}"
 
 
 wildcard_constraints:
@@ -64,6 +71,7 @@ wildcard_constraints:
     train_rule="|".join(RULES),
     fold=r"\d+",
     protocol="|".join(PROTOCOLS),
+    backbone="|".join(re.escape(b) for b in BACKBONES),
 
 
 def corpus_cfg(corpus):
@@ -131,13 +139,20 @@ def self_evaluations(wildcards):
 
 
 def run_config(wildcards):
-    """The resolved config of a job: its protocol's (protocol_comparison) or the main run's."""
+    """The resolved config of a job: its protocol's (protocol_comparison), its backbone's
+    (backbone_comparison) or the main run's."""
     protocol = getattr(wildcards, "protocol", None)
+    backbone = getattr(wildcards, "backbone", None)
+    if backbone:
+        return BACKBONE_CONFIGS[backbone]
     return PROTOCOL_CONFIGS[protocol] if protocol else config
 
 
 def run_prefix(wildcards):
     protocol = getattr(wildcards, "protocol", None)
+    backbone = getattr(wildcards, "backbone", None)
+    if backbone:
+        return f"{RESULTS}/backbones/{backbone}"
     return f"{RESULTS}/protocols/{protocol}" if protocol else RESULTS
 
 
@@ -172,7 +187,7 @@ def checkpoint_dir(wildcards):
 
 def features_input(wildcards):
     """Only the eGeMAPS baseline trains on cached features; wav2vec2 reads the audio."""
-    if model_spec(config["model"]["name"]).needs_features:
+    if model_spec(run_config(wildcards)["model"]["name"]).needs_features:
         return f"{RESULTS}/{wildcards.corpus}/features/egemaps.parquet"
     return []
 
@@ -291,3 +306,57 @@ def evaluation_view_outputs():
         corpus=CORPORA,
         name=("per_class_f1", "confusion_AR", "reliability", "training_curves"),
     )
+
+
+def backbone_request(wildcards):
+    """What one training job of a backbone asks for (serrules.training.job_resources)."""
+    return BACKBONE_REQUESTS[wildcards.backbone]
+
+
+def backbone_gpus(wildcards):
+    return backbone_request(wildcards).gpus
+
+
+def backbone_threads(wildcards):
+    return backbone_request(wildcards).threads
+
+
+def backbone_mem_mb(wildcards):
+    return backbone_request(wildcards).mem_mb
+
+
+def backbone_runtime(wildcards):
+    return backbone_request(wildcards).runtime_min
+
+
+def backbone_predictions(wildcards):
+    """Every fold prediction of every backbone, named <backbone>/<corpus>/<train rule>/fold<k>."""
+    return {
+        f"{b}/{c}/{rule}/fold{k}": (
+            f"{RESULTS}/backbones/{b}/{c}/models/{rule}/fold{k}/predictions.parquet"
+        )
+        for b in BACKBONES
+        for c in CORPORA
+        for rule in RULES
+        for k in folds_of(c)
+    }
+
+
+def backbone_label_tables(wildcards):
+    """Label-stage tables and the fold table of every corpus, named <corpus>/<table>."""
+    names = ["utterances", "audio_index", *[f"labels_{r}" for r in RULES]]
+    scheme = fold_table_name(config["training"]["iemocap_folds"])
+    tables = {f"{c}/{n}": f"{RESULTS}/{c}/{n}.parquet" for c in CORPORA for n in names}
+    tables.update({f"{c}/folds": f"{RESULTS}/{c}/{scheme}" for c in CORPORA})
+    return tables
+
+
+def backbone_params(wildcards):
+    """Backbones, reference, the run's evaluation settings and protocol; corpus formats."""
+    return {
+        **BACKBONE_SETTINGS,
+        "protocol": config["protocol"],
+        "evaluation": config["evaluation"],
+        "target_smoothing": config["training"]["target_smoothing"],
+        "formats": {c: format_name(c) for c in CORPORA},
+    }

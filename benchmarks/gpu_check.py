@@ -97,11 +97,15 @@ def study_model(device: torch.device, seed: int = 0) -> torch.nn.Module:
 
     torch.manual_seed(seed)
     head = schema_defaults("model")
-    backbone = configure_backbone(Wav2Vec2Model(large_robust_config()), 12, True)
-    model = Wav2Vec2Classifier(
-        backbone, N_CLASSES, head_hidden=int(head["head_hidden"]), dropout=float(head["dropout"])
-    )
-    return model.to(device)
+    with device:  # weights created (and randomly initialised) on the device itself
+        backbone = configure_backbone(Wav2Vec2Model(large_robust_config()), 12, True)
+        model = Wav2Vec2Classifier(
+            backbone,
+            N_CLASSES,
+            head_hidden=int(head["head_hidden"]),
+            dropout=float(head["dropout"]),
+        )
+    return model
 
 
 def peak_rss_mib() -> float:
@@ -313,14 +317,16 @@ def e2e_config(lock_dir: Path, tiny: bool = False) -> dict:
     return config
 
 
-def snakemake(work: Path, target: str, *extra: str) -> float:
-    """Run the workflow in ``work`` for ``target`` on one GPU; seconds; raises with its log."""
+def snakemake(work: Path, target: str, *extra: str, deadline: float = float("inf")) -> float:
+    """Run the workflow in ``work`` for ``target`` on one GPU; seconds; raises with its log
+    (also when it is still running at ``deadline``, a ``time.monotonic()`` value)."""
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
     # the target first: --resources and --forcerun take several values
     cmd += [target, "--directory", str(work), "--cores", "8", "--resources", "gpu=1", *extra]
     env = {**os.environ, "SERRULES_MODELS_DIR": str(work / "models"), "HF_HUB_OFFLINE": "1"}
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=400)
+    timeout = max(10.0, min(400.0, deadline - time.monotonic()))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(
             f"snakemake {target} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
@@ -328,7 +334,14 @@ def snakemake(work: Path, target: str, *extra: str) -> float:
     return round(time.perf_counter() - start, 1)
 
 
-def e2e(work: Path, tiny: bool = False) -> dict:
+def _column_values(frame, column: str) -> list[str]:
+    """The distinct non-empty values of ``column`` (a missing column or empty cells: none)."""
+    if column not in frame:
+        return []
+    return sorted({str(v) for v in frame[column].dropna() if str(v)})
+
+
+def e2e(work: Path, tiny: bool = False, deadline: float = float("inf")) -> dict:
     """The pipeline's GPU path twice on the same fold; what each run shows (``tiny``: the same
     path with a tiny model on the CPU, to rehearse the workflow part without a GPU)."""
     import pandas as pd
@@ -343,10 +356,10 @@ def e2e(work: Path, tiny: bool = False) -> dict:
     (work / "config.yaml").write_text(yaml.safe_dump(e2e_config(lock_dir, tiny)))
     fold = work / "results" / "msp-podcast" / "models" / "AR" / "fold1"
     target = str(fold.relative_to(work) / "predictions.parquet")
-    first_s = snakemake(work, target)
+    first_s = snakemake(work, target, deadline=deadline)
     first = pd.read_parquet(fold / "predictions.parquet")
     log = pd.read_csv(fold / "train_log.csv")
-    again_s = snakemake(work, target, "--forcerun", "train_fold")
+    again_s = snakemake(work, target, "--forcerun", "train_fold", deadline=deadline)
     again = pd.read_parquet(fold / "predictions.parquet")
     p_cols = [c for c in first.columns if c.startswith("p_")]
     same_ids = first["utterance_id"].tolist() == again["utterance_id"].tolist()
@@ -356,8 +369,8 @@ def e2e(work: Path, tiny: bool = False) -> dict:
         "first_run_s": first_s,
         "second_run_s": again_s,
         "epochs_logged": log["epoch"].tolist(),
-        "train_log_gpu_names": sorted(set(log.get("gpu_name", pd.Series(dtype=str)).astype(str))),
-        "train_log_devices": sorted(set(log.get("device", pd.Series(dtype=str)).astype(str))),
+        "train_log_gpu_names": _column_values(log, "gpu_name"),
+        "train_log_devices": _column_values(log, "device"),
         "lock_files": sorted(p.name for p in lock_dir.glob("serrules-gpu*.lock")),
         "test_predictions": len(first),
         "same_utterances": same_ids,
@@ -367,15 +380,16 @@ def e2e(work: Path, tiny: bool = False) -> dict:
     }
 
 
-def gpu_branch(work: Path, skip_e2e: bool) -> dict:
-    """Throughput, the end-to-end run (unless skipped) and the cost extrapolation."""
+def gpu_branch(work: Path, skip_e2e: bool, deadline: float) -> dict:
+    """Throughput, the end-to-end run (unless skipped; cut at ``deadline``) and the cost
+    extrapolation."""
     out: dict = {"branch": "gpu", "throughput": throughput()}
     best = max(out["throughput"], key=lambda r: r["train_utt_per_s"])
     out["study_cost"] = study_cost(best["train_utt_per_s"], best["eval_utt_per_s"])
     out["study_cost"]["rate_from"] = f"{best['precision']}, {best['batching']}"
     if not skip_e2e:
         try:
-            out["e2e"] = e2e(work)
+            out["e2e"] = e2e(work, deadline=deadline)
         except Exception as err:  # keep the throughput figures when the workflow part fails
             out["e2e"] = {"error": f"{type(err).__name__}: {err}"}
     return out
@@ -419,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: temp)")
     parser.add_argument("--skip-e2e", action="store_true", help="GPU: skip the Snakemake run")
     parser.add_argument(
+        "--budget-s", type=float, default=450.0, help="the Snakemake runs stop by this time"
+    )
+    parser.add_argument(
         "--rehearse-e2e",
         action="store_true",
         help="CPU: also run the Snakemake part with a tiny model (rehearses the workflow path)",
@@ -429,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     result = {"environment": environment()}
     if torch.cuda.is_available():
-        result.update(gpu_branch(work, args.skip_e2e))
+        deadline = time.monotonic() + args.budget_s
+        result.update(gpu_branch(work, args.skip_e2e, deadline))
     else:
         print("gpu_check: no CUDA device; running the CPU branch", flush=True)
         result.update(cpu_branch())

@@ -24,6 +24,7 @@ Writes ``OUTDIR/gpu_check.json`` (every figure) and ``OUTDIR/gpu_check.md`` (the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -172,6 +173,18 @@ def make_batches(batching: str, batch_size: int, n_batches: int, seed: int = 0) 
     return [pad_collate([Item(i, waves[i], targets[i]) for i in b]) for b in sampler.batches()]
 
 
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    """Autocast to ``dtype`` on ``device``; no autocast (fp32) for None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def _train_steps(model, batches, precision: str, device: torch.device) -> float:
     """Seconds of one AdamW step per batch (forward, loss, backward, step), synchronised."""
     from serrules.training.loss import ClassBalancedSoftCrossEntropy
@@ -180,21 +193,21 @@ def _train_steps(model, batches, precision: str, device: torch.device) -> float:
     criterion = ClassBalancedSoftCrossEntropy.from_targets(targets, list("abcd")).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
-    scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     model.train()
-    torch.cuda.synchronize(device)
+    _sync(device)
     start = time.perf_counter()
     for batch in batches:
         inputs = batch["inputs"].to(device, non_blocking=True)
         mask = batch["attention_mask"].to(device, non_blocking=True)
-        with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
+        with _autocast(device, dtype):
             loss = criterion(model(inputs, mask), batch["targets"].to(device))
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
-    torch.cuda.synchronize(device)
+    _sync(device)
     return time.perf_counter() - start
 
 
@@ -202,31 +215,40 @@ def _eval_passes(model, batches, precision: str, device: torch.device) -> float:
     """Seconds of no-grad forward passes over ``batches`` (what dev and test passes cost)."""
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     model.eval()
-    torch.cuda.synchronize(device)
+    _sync(device)
     start = time.perf_counter()
     with torch.no_grad():
         for batch in batches:
-            with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
+            with _autocast(device, dtype):
                 model(batch["inputs"].to(device), batch["attention_mask"].to(device))
-    torch.cuda.synchronize(device)
+    _sync(device)
     return time.perf_counter() - start
 
 
-def throughput(batch_size: int = 32, n_batches: int = 6, warmup: int = 2) -> list[dict]:
+def throughput(
+    device: torch.device | None = None,
+    batch_size: int = 32,
+    n_batches: int = 6,
+    warmup: int = 2,
+    build=study_model,
+) -> list[dict]:
     """One row per :data:`COMBINATIONS` entry: training and no-grad utterances/s over
-    ``n_batches`` timed batches after ``warmup`` untimed ones, and the peak GPU memory."""
-    device = torch.device("cuda", 0)
+    ``n_batches`` timed batches after ``warmup`` untimed ones, and the peak GPU memory, of the
+    model ``build(device)`` makes (default: the study's full-size model; device: GPU 0)."""
+    device = device or torch.device("cuda", 0)
+    cuda = device.type == "cuda"
     rows = []
     for precision, batching in COMBINATIONS:
         batches = make_batches(batching, batch_size, warmup + n_batches)
         real = sum(int(b["attention_mask"].sum()) for b in batches)
         padded = sum(b["attention_mask"].numel() for b in batches)
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-        model = study_model(device)
+        if cuda:
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
+        model = build(device)
         _train_steps(model, batches[:warmup], precision, device)
         train_s = _train_steps(model, batches[warmup:], precision, device)
-        peak = torch.cuda.max_memory_allocated(device)
+        peak = torch.cuda.max_memory_allocated(device) if cuda else float("nan")
         eval_s = _eval_passes(model, batches[warmup:], precision, device)
         timed = batch_size * n_batches
         rows.append(
@@ -243,7 +265,8 @@ def throughput(batch_size: int = 32, n_batches: int = 6, warmup: int = 2) -> lis
             }
         )
         del model
-    torch.cuda.empty_cache()
+    if cuda:
+        torch.cuda.empty_cache()
     return rows
 
 

@@ -41,6 +41,30 @@ def test_study_cost_worked_example():
     assert cost["per_corpus"]["iemocap"]["gpu_hours"] == round(iemocap, 1)
 
 
+@pytest.mark.e2e  # minutes on 2 loaded cores (bf16 autocast is slow on a CPU)
+def test_throughput_rows_of_the_three_combinations_on_a_tiny_model():
+    """The GPU branch's timing loop (AdamW steps, gradient scaler, no-grad passes, the
+    pipeline's batch sampler) run on the CPU with a tiny backbone in the study's classifier."""
+    import torch
+    from tiny_wav2vec2 import tiny_backbone
+
+    from serrules.training.models import Wav2Vec2Classifier
+
+    def build(device):
+        torch.manual_seed(0)
+        return Wav2Vec2Classifier(tiny_backbone("wav2vec2"), 4, head_hidden=8, dropout=0.5)
+
+    module = _module()
+    rows = module.throughput(torch.device("cpu"), batch_size=2, n_batches=2, warmup=1, build=build)
+    assert [(r["precision"], r["batching"]) for r in rows] == [
+        ("fp32", "random"), ("bf16", "bucketed"), ("fp16 + grad scaler", "bucketed"),
+    ]  # fmt: skip
+    for row in rows:
+        assert row["timed_utterances"] == 4 and row["train_utt_per_s"] > 0
+        assert row["eval_utt_per_s"] > 0 and 4 <= row["mean_seconds"] <= 12
+        assert 0 <= row["padding_share"] < 1
+
+
 def test_documented_parameter_count_is_the_readme_figure():
     readme = (REPO / "README.md").read_text()
     assert f"{_module().DOCUMENTED_PARAMETERS:,}" in readme

@@ -135,3 +135,31 @@ def test_fold_job_saves_loads_predicts_and_resumes(name, corpus, tmp_path):  # n
     with pytest.raises(Killed):
         job(tmp_path / "resumed", kill)
     pd.testing.assert_frame_equal(job(tmp_path / "resumed"), whole)
+
+
+def test_backbone_runs_take_the_main_config_and_name_bad_settings():
+    from serrules.training.backbone_runs import backbone_config, comparison_settings
+
+    config = {
+        "model": {"name": "egemaps-mlp", "pretrained": None, "keep_layers": 12},
+        "training": {"epochs": 50},
+        "backbone_comparison": {
+            "backbones": ["wav2vec2-large-robust-12", "hubert-large-12"],
+            "reference": "wav2vec2-large-robust-12",
+            "pretrained": {"hubert-large-12": "/weights/hubert"},
+        },
+    }
+    run = backbone_config(config, "hubert-large-12")
+    assert run["model"] == {
+        "name": "hubert-large-12", "pretrained": "/weights/hubert", "keep_layers": 12,
+    }  # fmt: skip
+    assert run["training"] == config["training"] and config["model"]["name"] == "egemaps-mlp"
+    assert backbone_config(config, "wav2vec2-large-robust-12")["model"]["pretrained"] is None
+    bad = {**config["backbone_comparison"], "reference": "wavlm-large-12"}
+    with pytest.raises(ConfigError, match="backbone_comparison.reference: 'wavlm-large-12'"):
+        comparison_settings({"backbone_comparison": bad})
+    bad = {**config["backbone_comparison"], "pretrained": {"wavlm-large-12": "/x"}}
+    with pytest.raises(ConfigError, match=r"backbone_comparison.pretrained: \['wavlm-large-12'\]"):
+        comparison_settings({"backbone_comparison": bad})
+    with pytest.raises(ConfigError, match="not in backbone_comparison.backbones"):
+        backbone_config(config, "wavlm-large-12")

@@ -4,7 +4,7 @@
 
 Writes ``OUTDIR/gpu_check.json`` (every figure) and ``OUTDIR/gpu_check.md`` (the same as tables).
 
-* **GPU branch** (``torch.cuda.is_available()``), about 5 min on one H200-class GPU:
+* **GPU branch** (``torch.cuda.is_available()``), meant to end within 8 min (``--budget-s``):
   1. training throughput of the full-size wav2vec2-large-robust pruned to 12 layers (random
      weights built from the real configuration, no download; the study's head; batch 32 of
      4-12 s utterances): fp32 + random batches, bf16 + length buckets, fp16 + gradient scaler;

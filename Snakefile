@@ -12,6 +12,7 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/protocols.smk"
+include: "workflow/rules/backbones.smk"
 include: "workflow/rules/evaluation_views.smk"
 include: "workflow/rules/paper.smk"
 

@@ -164,6 +164,17 @@ def test_every_model_of_the_schema_is_in_the_registry():
         model_spec("bert")
 
 
+def test_backbone_comparison_choices_are_the_registry_backbones():
+    from serrules.base.config import load_schema
+    from serrules.training.model_names import BACKBONE_NAMES, MODELS
+
+    section = load_schema()["properties"]["backbone_comparison"]["properties"]
+    assert sorted(section["backbones"]["items"]["enum"]) == sorted(BACKBONE_NAMES)
+    assert sorted(section["reference"]["enum"]) == sorted(BACKBONE_NAMES)
+    assert set(section["backbones"]["default"]) <= set(BACKBONE_NAMES)
+    assert all(MODELS[n].hub_id and MODELS[n].license for n in BACKBONE_NAMES)
+
+
 def test_complete_config_fills_defaults_and_checks_the_rules_without_a_second_schema_pass(
     raw_config,
 ):

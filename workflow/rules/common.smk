@@ -24,6 +24,7 @@ from serrules.training.job_resources import (
     train_request,
 )
 from serrules.training.model_names import model_spec
+from serrules.training.backbone_runs import backbone_config, comparison_settings
 from serrules.base.protocols import (
     PROTOCOLS,
     explicit_keys,
@@ -54,7 +55,8 @@ TRAIN_REQUEST = train_request(config)
 # the same packages with a CUDA build of PyTorch. Each installs the package from the checkout,
 # which is how the jobs import serrules (as they do in a venv with `pip install -e .`).
 CPU_ENV = "../../envs/cpu.yaml"
-TRAIN_ENV = "../../envs/cuda.yaml" if TRAIN_REQUEST.gpus else CPU_ENV
+CUDA_ENV = "../../envs/cuda.yaml"
+TRAIN_ENV = CUDA_ENV if TRAIN_REQUEST.gpus else CPU_ENV
 # protocol_comparison: each preset in its own results subfolder
 PROTOCOL_RESULTS = f"{RESULTS}/protocols/{{protocol}}"
 # What one fold job writes into its folder (fold_folder), by output name.
@@ -67,6 +69,12 @@ FOLD_JOB_FILES = {
 # Tables 4-6 (result_tables, result_tables_protocol), each in these formats.
 RESULT_TABLES = ("table4", "table5", "table6")
 TABLE_FORMATS = ("csv", "md", "tex")
+# backbone_comparison: the main run's config with each backbone as the model, in its own folder
+BACKBONE_SETTINGS = comparison_settings(config)
+BACKBONES = BACKBONE_SETTINGS["backbones"]
+BACKBONE_CONFIGS = {b: backbone_config(config, b) for b in BACKBONES}
+BACKBONE_REQUESTS = {b: train_request(c) for b, c in BACKBONE_CONFIGS.items()}
+BACKBONE_RESULTS = f"{RESULTS}/backbones/{{backbone}}"
 
 
 wildcard_constraints:
@@ -75,6 +83,7 @@ wildcard_constraints:
     fold=r"\d+",
     shard=r"\d+",
     protocol="|".join(PROTOCOLS),
+    backbone="|".join(re.escape(b) for b in BACKBONES),
 
 
 def corpus_cfg(corpus):
@@ -144,13 +153,20 @@ def self_evaluations(wildcards):
 
 
 def run_config(wildcards):
-    """The resolved config of a job: its protocol's (protocol_comparison) or the main run's."""
+    """The resolved config of a job: its protocol's (protocol_comparison), its backbone's
+    (backbone_comparison) or the main run's."""
     protocol = getattr(wildcards, "protocol", None)
+    backbone = getattr(wildcards, "backbone", None)
+    if backbone:
+        return BACKBONE_CONFIGS[backbone]
     return PROTOCOL_CONFIGS[protocol] if protocol else config
 
 
 def run_prefix(wildcards):
     protocol = getattr(wildcards, "protocol", None)
+    backbone = getattr(wildcards, "backbone", None)
+    if backbone:
+        return f"{RESULTS}/backbones/{backbone}"
     return f"{RESULTS}/protocols/{protocol}" if protocol else RESULTS
 
 
@@ -185,7 +201,7 @@ def checkpoint_dir(wildcards):
 
 def features_input(wildcards):
     """Only the eGeMAPS baseline trains on cached features; wav2vec2 reads the audio."""
-    if model_spec(config["model"]["name"]).needs_features:
+    if model_spec(run_config(wildcards)["model"]["name"]).needs_features:
         return f"{RESULTS}/{wildcards.corpus}/features/egemaps.parquet"
     return []
 
@@ -381,3 +397,57 @@ def evaluation_view_outputs():
         corpus=CORPORA,
         name=("per_class_f1", "confusion_AR", "reliability", "training_curves"),
     )
+
+
+def backbone_request(wildcards):
+    """What one training job of a backbone asks for (serrules.training.job_resources)."""
+    return BACKBONE_REQUESTS[wildcards.backbone]
+
+
+def backbone_gpus(wildcards):
+    return backbone_request(wildcards).gpus
+
+
+def backbone_threads(wildcards):
+    return backbone_request(wildcards).threads
+
+
+def backbone_mem_mb(wildcards):
+    return backbone_request(wildcards).mem_mb
+
+
+def backbone_runtime(wildcards):
+    return backbone_request(wildcards).runtime_min
+
+
+def backbone_predictions(wildcards):
+    """Every fold prediction of every backbone, named <backbone>/<corpus>/<train rule>/fold<k>."""
+    return {
+        f"{b}/{c}/{rule}/fold{k}": (
+            f"{RESULTS}/backbones/{b}/{c}/models/{rule}/fold{k}/predictions.parquet"
+        )
+        for b in BACKBONES
+        for c in CORPORA
+        for rule in RULES
+        for k in folds_of(c)
+    }
+
+
+def backbone_label_tables(wildcards):
+    """Label-stage tables and the fold table of every corpus, named <corpus>/<table>."""
+    names = ["utterances", "audio_index", *[f"labels_{r}" for r in RULES]]
+    scheme = fold_table_name(config["training"]["iemocap_folds"])
+    tables = {f"{c}/{n}": f"{RESULTS}/{c}/{n}.parquet" for c in CORPORA for n in names}
+    tables.update({f"{c}/folds": f"{RESULTS}/{c}/{scheme}" for c in CORPORA})
+    return tables
+
+
+def backbone_params(wildcards):
+    """Backbones, reference, the run's evaluation settings and protocol; corpus formats."""
+    return {
+        **BACKBONE_SETTINGS,
+        "protocol": config["protocol"],
+        "evaluation": config["evaluation"],
+        "target_smoothing": config["training"]["target_smoothing"],
+        "formats": {c: format_name(c) for c in CORPORA},
+    }

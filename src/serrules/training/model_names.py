@@ -42,6 +42,14 @@ class ModelSpec:
     module: str
     #: What one training job asks a scheduler for (serrules.training.job_resources).
     needs: TrainNeeds
+    #: Self-supervised backbones: the ``model_type`` of the transformers configuration the
+    #: backbone's ``config.json`` must declare (``wav2vec2``, ``wavlm``, ``hubert``,
+    #: ``data2vec-audio``); None for models without a pretrained backbone.
+    backbone: str | None = None
+    #: The hub id fetched once with ``python -m serrules.training.pretrained fetch`` (the value
+    #: ``model.pretrained: null`` stands for) and the license its model card states.
+    hub_id: str | None = None
+    license: str | None = None
 
     @property
     def needs_gpu(self) -> bool:
@@ -54,6 +62,13 @@ class ModelSpec:
 
 WAV2VEC2_NAME = "wav2vec2-large-robust-12"
 EGEMAPS_NAME = "egemaps-mlp"
+#: Module of every self-supervised backbone (one classifier, one head, one pooling, one pruning).
+SSL_MODULE = "serrules.training.models.wav2vec2"
+#: One large backbone's job: one GPU, 8 CPUs for the audio-decoding DataLoader workers, 16 GB
+#: host memory, 12 h (see MODELS).
+LARGE_NEEDS = TrainNeeds(gpus=1, threads=8, mem_mb=16000, runtime_min=720)
+#: A base-size backbone (95M parameters, 12 layers of width 768): same request, less memory.
+BASE_NEEDS = TrainNeeds(gpus=1, threads=8, mem_mb=8000, runtime_min=720)
 
 #: Every model, by ``model.name``. wav2vec2-large-robust-12: one GPU, 8 CPUs for the
 #: audio-decoding DataLoader workers, 16 GB host memory (the 166M-parameter model, its AdamW state
@@ -67,8 +82,47 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(
             WAV2VEC2_NAME,
             AUDIO_INPUT,
-            "serrules.training.models.wav2vec2",
-            TrainNeeds(gpus=1, threads=8, mem_mb=16000, runtime_min=720),
+            SSL_MODULE,
+            LARGE_NEEDS,
+            "wav2vec2",
+            "facebook/wav2vec2-large-robust",
+            "apache-2.0",
+        ),
+        ModelSpec(
+            "wavlm-large-12",
+            AUDIO_INPUT,
+            SSL_MODULE,
+            LARGE_NEEDS,
+            "wavlm",
+            "microsoft/wavlm-large",
+            "MIT (the model card points to the microsoft/unilm license)",
+        ),
+        ModelSpec(
+            "hubert-large-12",
+            AUDIO_INPUT,
+            SSL_MODULE,
+            LARGE_NEEDS,
+            "hubert",
+            "facebook/hubert-large-ll60k",
+            "apache-2.0",
+        ),
+        ModelSpec(
+            "data2vec-audio-large-12",
+            AUDIO_INPUT,
+            SSL_MODULE,
+            LARGE_NEEDS,
+            "data2vec-audio",
+            "facebook/data2vec-audio-large",
+            "apache-2.0",
+        ),
+        ModelSpec(
+            "wav2vec2-base-12",
+            AUDIO_INPUT,
+            SSL_MODULE,
+            BASE_NEEDS,
+            "wav2vec2",
+            "facebook/wav2vec2-base",
+            "apache-2.0",
         ),
         ModelSpec(
             EGEMAPS_NAME,
@@ -79,6 +133,17 @@ MODELS: dict[str, ModelSpec] = {
     )
 }
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
+#: The models with a pretrained self-supervised backbone (what ``backbone_comparison`` compares).
+BACKBONE_NAMES: tuple[str, ...] = tuple(n for n, s in MODELS.items() if s.backbone)
+
+
+def pretrained_source(model_cfg: dict) -> str:
+    """``model.pretrained``, or, when it is null, the hub id of ``model.name``'s backbone."""
+    spec = model_spec(model_cfg.get("name"))
+    source = model_cfg.get("pretrained") or spec.hub_id
+    if not source:
+        raise ConfigError(f"model.pretrained: {spec.name} has no pretrained backbone")
+    return str(source)
 
 
 def model_spec(name: object) -> ModelSpec:
@@ -93,6 +158,10 @@ def model_spec(name: object) -> ModelSpec:
 
 __all__ = [
     "AUDIO_INPUT",
+    "BACKBONE_NAMES",
+    "BASE_NEEDS",
+    "LARGE_NEEDS",
+    "SSL_MODULE",
     "EGEMAPS_NAME",
     "FEATURE_INPUT",
     "MODELS",
@@ -101,4 +170,5 @@ __all__ = [
     "ModelSpec",
     "TrainNeeds",
     "model_spec",
+    "pretrained_source",
 ]

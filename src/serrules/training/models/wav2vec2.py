@@ -1,5 +1,7 @@
 """The study's model: wav2vec2-large-robust pruned to its first 12 transformer layers, mean-pooled
-over valid frames, with the shared classification head on top."""
+over valid frames, with the shared classification head on top; the same classifier (head, pooling,
+layer pruning, frozen feature encoder) over the other self-supervised backbones of the registry
+(WavLM, HuBERT, data2vec-audio, wav2vec2-base; :data:`BACKBONES`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,18 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from transformers import Wav2Vec2Config, Wav2Vec2Model
+from transformers import (
+    Data2VecAudioConfig,
+    Data2VecAudioModel,
+    HubertConfig,
+    HubertModel,
+    PretrainedConfig,
+    PreTrainedModel,
+    Wav2Vec2Config,
+    Wav2Vec2Model,
+    WavLMConfig,
+    WavLMModel,
+)
 
 from serrules.training.models.head import ClassificationHead, head_parameter_count
 
@@ -45,7 +58,37 @@ def large_robust_config(num_hidden_layers: int = 24) -> Wav2Vec2Config:
     )
 
 
-def prune_encoder_layers(backbone: Wav2Vec2Model, keep_layers: int) -> Wav2Vec2Model:
+#: Backbone families by the ``model_type`` of their configuration (``ModelSpec.backbone``): the
+#: configuration and model classes of transformers. Each has ``encoder.layers``,
+#: ``feature_extractor``, ``freeze_feature_encoder`` and the frame-mask helper used below.
+BACKBONES: dict[str, tuple[type[PretrainedConfig], type[PreTrainedModel]]] = {
+    "wav2vec2": (Wav2Vec2Config, Wav2Vec2Model),
+    "wavlm": (WavLMConfig, WavLMModel),
+    "hubert": (HubertConfig, HubertModel),
+    "data2vec-audio": (Data2VecAudioConfig, Data2VecAudioModel),
+}
+
+
+def backbone_classes(model_type: str) -> tuple[type[PretrainedConfig], type[PreTrainedModel]]:
+    """The (config, model) classes of a backbone family; ``ValueError`` naming the known ones."""
+    try:
+        return BACKBONES[model_type]
+    except KeyError:
+        raise ValueError(
+            f"unknown backbone model_type {model_type!r}; known: {', '.join(BACKBONES)}"
+        ) from None
+
+
+def folder_model_type(folder: str) -> str | None:
+    """The ``model_type`` declared by ``<folder>/config.json`` (None when unreadable)."""
+    try:
+        with open(f"{folder}/config.json", encoding="utf-8") as f:
+            return json.load(f).get("model_type")
+    except (OSError, ValueError):
+        return None
+
+
+def prune_encoder_layers(backbone: PreTrainedModel, keep_layers: int) -> PreTrainedModel:
     """Keep the first ``keep_layers`` transformer layers (in place) and update the config.
 
     The encoder's final layer norm (pre-LN models) stays and is applied after the last kept layer.
@@ -65,14 +108,25 @@ def load_pretrained_backbone(
     pretrained: str,
     keep_layers: int,
     freeze_feature_encoder: bool,
-) -> Wav2Vec2Model:
-    """``Wav2Vec2Model.from_pretrained(pretrained)`` (a local folder or a hub id), pruned to the
-    first ``keep_layers`` layers, with the CNN feature encoder frozen if asked."""
+    model_type: str = "wav2vec2",
+) -> PreTrainedModel:
+    """``<Family>Model.from_pretrained(pretrained)`` (a local folder or a hub id) of the backbone
+    family ``model_type``, pruned to the first ``keep_layers`` layers, with the CNN feature
+    encoder frozen if asked. A folder whose ``config.json`` declares another family is an error
+    (its weights would not load into this architecture)."""
+    model_class = backbone_classes(model_type)[1]
+    declared = folder_model_type(pretrained)
+    if declared is not None and declared != model_type:
+        raise OSError(
+            f"model.pretrained={pretrained!r} holds a {declared!r} model, but the model.name "
+            f"chosen needs a {model_type!r} backbone; point model.pretrained at a matching "
+            "folder, or leave it null to use the model's own fetched weights"
+        )
     try:
-        backbone = Wav2Vec2Model.from_pretrained(pretrained, dtype=torch.float32)
+        backbone = model_class.from_pretrained(pretrained, dtype=torch.float32)
     except (OSError, ValueError) as err:
         raise OSError(
-            f"cannot load wav2vec2 weights from model.pretrained={pretrained!r}: {err}. "
+            f"cannot load {model_type} weights from model.pretrained={pretrained!r}: {err}. "
             "Point model.pretrained at a local folder holding config.json + model weights "
             "(e.g. a saved copy of facebook/wav2vec2-large-robust) when the hub is unreachable."
         ) from err
@@ -80,12 +134,13 @@ def load_pretrained_backbone(
 
 
 def configure_backbone(
-    backbone: Wav2Vec2Model, keep_layers: int, freeze_feature_encoder: bool
-) -> Wav2Vec2Model:
+    backbone: PreTrainedModel, keep_layers: int, freeze_feature_encoder: bool
+) -> PreTrainedModel:
     """Prune to ``keep_layers`` and optionally freeze the conv feature encoder."""
     prune_encoder_layers(backbone, keep_layers)
     if freeze_feature_encoder:
-        backbone.freeze_feature_encoder()
+        # the conv encoder's own switch (every family has it; HuBERT lacks the model method)
+        backbone.feature_extractor._freeze_parameters()
     return backbone
 
 
@@ -110,14 +165,15 @@ def masked_mean_pool(hidden: Tensor, frame_mask: Tensor | None) -> Tensor:
 
 
 class Wav2Vec2Classifier(nn.Module):
-    """Pruned wav2vec2 backbone -> mean pooling (over valid frames, or ``pooling="plain"``: over
+    """Pruned self-supervised backbone (wav2vec2 or another family of :data:`BACKBONES`) -> mean
+    pooling (over valid frames, or ``pooling="plain"``: over
     all frames of the padded batch) -> classification head."""
 
     input_kind = "audio"
 
     def __init__(
         self,
-        backbone: Wav2Vec2Model,
+        backbone: PreTrainedModel,
         n_classes: int,
         *,
         head_hidden: int,
@@ -189,7 +245,7 @@ def parameter_counts(
     }
 
 
-def _classifier(backbone: Wav2Vec2Model, model_cfg: Mapping[str, Any], n_classes: int):
+def _classifier(backbone: PreTrainedModel, model_cfg: Mapping[str, Any], n_classes: int):
     return Wav2Vec2Classifier(
         backbone,
         n_classes,
@@ -207,12 +263,14 @@ def build(
     :func:`serrules.training.models.build_model`): the weights of ``model.pretrained`` (a folder,
     or a hub id fetched once with ``python -m serrules.training.pretrained fetch``), pruned to
     ``model.keep_layers``; the head randomly initialised from the current torch seed."""
+    from serrules.training.model_names import model_spec, pretrained_source
     from serrules.training.pretrained import resolve_pretrained
 
     backbone = load_pretrained_backbone(
-        str(resolve_pretrained(str(model_cfg["pretrained"]))),
+        str(resolve_pretrained(pretrained_source(dict(model_cfg)))),
         keep_layers=int(model_cfg["keep_layers"]),
         freeze_feature_encoder=bool(model_cfg["freeze_feature_encoder"]),
+        model_type=str(model_spec(model_cfg["name"]).backbone),
     )
     return _classifier(backbone, model_cfg, n_classes)
 
@@ -222,8 +280,9 @@ def rebuild(
 ) -> Wav2Vec2Classifier:
     """The untrained model of a ``best.safetensors``, from the backbone configuration stored in
     it (no pretrained download; registry hook)."""
-    config = Wav2Vec2Config.from_dict(json.loads(meta["backbone_config"]))
-    return _classifier(Wav2Vec2Model(config), model_cfg, n_classes)
+    stored = json.loads(meta["backbone_config"])
+    config_class, model_class = backbone_classes(stored.get("model_type", "wav2vec2"))
+    return _classifier(model_class(config_class.from_dict(stored)), model_cfg, n_classes)
 
 
 def file_metadata(model: nn.Module) -> dict[str, str]:

@@ -19,11 +19,13 @@ from tiny_wav2vec2 import tiny_backbone
 from serrules.base.classes import prefixed
 from serrules.base.errors import ConfigError
 from serrules.training.fold_job import train_fold
+from serrules.training.fold_spec import FoldFiles, FoldKey
 from serrules.training.inference import predict_files
 from serrules.training.model_names import BACKBONE_NAMES, MODELS, model_spec, pretrained_source
 from serrules.training.models import build_model
 from serrules.training.models.storage import load_trained_model
 from serrules.training.pretrained import local_dir_for, resolve_pretrained
+from serrules.training.run_config import TrainConfig
 
 NEW = ("wavlm-large-12", "hubert-large-12", "data2vec-audio-large-12", "wav2vec2-base-12")
 
@@ -96,16 +98,19 @@ def test_fold_job_saves_loads_predicts_and_resumes(name, corpus, tmp_path):  # n
     folder = local_dir_for(model_spec(name).hub_id, tmp_path / "models")
 
     def job(out, on_epoch_end=None):
-        train_fold(
-            fmt=FMT, fold=1, train_rule="AR",
-            labels_path=root / "labels_AR.parquet", folds_path=root / "folds.parquet",
-            audio_index_path=root / "audio_index.parquet", features_path=None,
-            model_cfg=_cfg(name, pretrained=str(folder)),
-            train_cfg={**TRAIN_CFG, "epochs": 2, "precision": "fp32"},
-            out_model=out / "best.safetensors", out_train_log=out / "train_log.csv",
-            out_predictions=out / "predictions.parquet", checkpoint_dir=out / "ckpt",
-            on_epoch_end=on_epoch_end,
+        files = FoldFiles(
+            labels=root / "labels_AR.parquet", folds=root / "folds.parquet",
+            audio_index=root / "audio_index.parquet", features=None,
+            model=out / "best.safetensors", train_log=out / "train_log.csv",
+            predictions=out / "predictions.parquet", checkpoint_dir=out / "ckpt",
         )  # fmt: skip
+        train_fold(
+            FoldKey(FMT, 1, "AR"),
+            files,
+            model_cfg=_cfg(name, pretrained=str(folder)),
+            train_cfg=TrainConfig.from_mapping({**TRAIN_CFG, "epochs": 2, "precision": "fp32"}),
+            on_epoch_end=on_epoch_end,
+        )
         return pd.read_parquet(out / "predictions.parquet")
 
     whole = job(tmp_path / "whole")

@@ -20,7 +20,8 @@ from serrules.corpora.formats import corpus_format
 from serrules.demo import generate_demo_corpus
 from serrules.evaluation.system_scoring import load_corpus_labels
 from serrules.training.fold_job import train_fold
-from serrules.training.run_config import resolve_train_cfg
+from serrules.training.fold_spec import FoldFiles, FoldKey
+from serrules.training.run_config import TrainConfig
 
 FIXTURES = Path(sys.argv[1]).resolve()
 HERE = Path.cwd()
@@ -41,7 +42,7 @@ assert (
 ), f"serrules imported from {installed}, not from the wheel installed in {sys.prefix}"
 assert (installed.parent / "base" / "config.schema.yaml").is_file()
 print("serrules from", installed.parent)
-assert resolve_train_cfg({})["epochs"] > 0  # the schema's defaults, read from package data
+assert TrainConfig.from_mapping({}).epochs > 0  # the schema's defaults, read from package data
 
 run(SERRULES, "--help")
 run(sys.executable, "-m", "serrules.training.pretrained", "--help")
@@ -73,19 +74,21 @@ assert "| System | Metric |" in out and (HERE / "score.csv").is_file(), out
 write_egemaps(corpus / "audio_index.parquet", corpus / "egemaps.parquet")
 model = corpus / "models" / "AR" / "fold1"
 train_fold(
-    fmt=fmt,
-    fold=1,
-    train_rule="AR",
-    labels_path=corpus / "labels_AR.parquet",
-    folds_path=corpus / "folds.parquet",
-    audio_index_path=corpus / "audio_index.parquet",
-    features_path=corpus / "egemaps.parquet",
+    FoldKey(fmt, 1, "AR"),
+    FoldFiles(
+        labels=corpus / "labels_AR.parquet",
+        folds=corpus / "folds.parquet",
+        audio_index=corpus / "audio_index.parquet",
+        features=corpus / "egemaps.parquet",
+        model=model / "best.safetensors",
+        train_log=model / "train_log.csv",
+        predictions=model / "predictions.parquet",
+        checkpoint_dir=HERE / "ckpt",
+    ),
     model_cfg={"name": "egemaps-mlp", "head_hidden": 16, "dropout": 0.1},
-    train_cfg={"epochs": 2, "batch_size": 16, "num_workers": 0, "device": "cpu"},
-    out_model=model / "best.safetensors",
-    out_train_log=model / "train_log.csv",
-    out_predictions=model / "predictions.parquet",
-    checkpoint_dir=HERE / "ckpt",
+    train_cfg=TrainConfig.from_mapping(
+        {"epochs": 2, "batch_size": 16, "num_workers": 0, "device": "cpu"}
+    ),
 )
 wavs = sorted((HERE / "native").rglob("*.wav"))[:3]
 out = run(SERRULES, "predict", "--model", model, *wavs)

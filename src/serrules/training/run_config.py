@@ -23,7 +23,7 @@ from serrules.training.fold_spec import FoldKey
 class TrainConfig:
     """The ``training`` config section of one fold job, checked once where it is built
     (:meth:`from_mapping`) and handed around whole. One field per key of the schema's
-    ``training`` section (workflow/schemas/config.schema.yaml documents each); the schema holds
+    ``training`` section (src/serrules/base/config.schema.yaml documents each); the schema holds
     the defaults and the protocol presets the protocol-dependent keys
     (:mod:`serrules.base.protocols`), so the fields have no defaults of their own."""
 

@@ -33,8 +33,7 @@ rule backbone_comparison:
     """Per corpus, train rule, test rule, metric and backbone: the value with its bootstrap
     interval and the paired p-value against the reference backbone (AR_test first)."""
     input:
-        unpack(backbone_predictions),
-        unpack(backbone_label_tables),
+        unpack(backbone_inputs),
     output:
         csv=f"{RESULTS}/tables/backbones.csv",
         md=f"{RESULTS}/tables/backbones.md",
@@ -47,5 +46,6 @@ rule backbone_comparison:
         CPU_ENV
     params:
         settings=backbone_params,
+        files=backbone_file_names,
     script:
         "../scripts/backbone_comparison.py"

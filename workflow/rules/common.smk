@@ -273,26 +273,35 @@ def protocol_metrics_tables(wildcards):
     ]
 
 
-def comparison_files(wildcards):
-    """What protocol_comparison reads, per corpus: the label-stage tables (shared by both
-    presets), each preset's fold table and its fold predictions per train rule."""
+def paired_system_files(results_of, fold_table_of):
+    """Per corpus, what a paired comparison of systems reads: the label-stage tables (shared by
+    every system), each system's fold table and its fold predictions per train rule (results_of:
+    system -> its results folder; fold_table_of: system -> its fold table's file name).
+    serrules.evaluation.pooled_corpus.system_files reads this tree."""
     return {
         c: {
             "utterances": f"{RESULTS}/{c}/utterances.parquet",
             "audio_index": f"{RESULTS}/{c}/audio_index.parquet",
             "labels": {rule: f"{RESULTS}/{c}/labels_{rule}.parquet" for rule in RULES},
-            "folds": {
-                p: f"{RESULTS}/{c}/"
-                + fold_table_name(PROTOCOL_CONFIGS[p]["training"]["iemocap_folds"])
-                for p in PROTOCOLS
-            },
+            "folds": {s: f"{RESULTS}/{c}/{fold_table_of[s]}" for s in results_of},
             "predictions": {
-                p: fold_files(f"{RESULTS}/protocols/{p}", c, "predictions")
-                for p in PROTOCOLS
+                s: fold_files(prefix, c, "predictions")
+                for s, prefix in results_of.items()
             },
         }
         for c in CORPORA
     }
+
+
+def comparison_files(wildcards):
+    """What protocol_comparison reads: both presets, each with its own fold scheme."""
+    return paired_system_files(
+        {p: f"{RESULTS}/protocols/{p}" for p in PROTOCOLS},
+        {
+            p: fold_table_name(PROTOCOL_CONFIGS[p]["training"]["iemocap_folds"])
+            for p in PROTOCOLS
+        },
+    )
 
 
 def comparison_inputs(wildcards):
@@ -420,26 +429,23 @@ def backbone_runtime(wildcards):
     return backbone_request(wildcards).runtime_min
 
 
-def backbone_predictions(wildcards):
-    """Every fold prediction of every backbone, named <backbone>/<corpus>/<train rule>/fold<k>."""
-    return {
-        f"{b}/{c}/{rule}/fold{k}": (
-            f"{RESULTS}/backbones/{b}/{c}/models/{rule}/fold{k}/predictions.parquet"
-        )
-        for b in BACKBONES
-        for c in CORPORA
-        for rule in RULES
-        for k in folds_of(c)
-    }
-
-
-def backbone_label_tables(wildcards):
-    """Label-stage tables and the fold table of every corpus, named <corpus>/<table>."""
-    names = ["utterances", "audio_index", *[f"labels_{r}" for r in RULES]]
+def backbone_files(wildcards):
+    """What backbone_comparison reads: every backbone, all on the run's fold scheme."""
     scheme = fold_table_name(config["training"]["iemocap_folds"])
-    tables = {f"{c}/{n}": f"{RESULTS}/{c}/{n}.parquet" for c in CORPORA for n in names}
-    tables.update({f"{c}/folds": f"{RESULTS}/{c}/{scheme}" for c in CORPORA})
-    return tables
+    return paired_system_files(
+        {b: f"{RESULTS}/backbones/{b}" for b in BACKBONES},
+        dict.fromkeys(BACKBONES, scheme),
+    )
+
+
+def backbone_inputs(wildcards):
+    """backbone_files as named inputs (labels only; see backbone_file_names)."""
+    return flat_inputs(backbone_files(wildcards))
+
+
+def backbone_file_names(wildcards):
+    """backbone_files' structure with each path replaced by its input name (params)."""
+    return input_names(backbone_files(wildcards))
 
 
 def backbone_params(wildcards):

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -153,6 +154,59 @@ def load_pooled_corpus(files: CorpusFiles) -> PooledCorpus:
     return PooledCorpus(files.corpus, classes, pooled, test_sets)
 
 
+def system_files(corpus: str, fmt: str, named: Mapping[str, Any]) -> dict[str, CorpusFiles]:
+    """One corpus's files per system of a paired comparison, from the tree the workflow lays out
+    (``comparison_files`` and ``backbone_files`` of workflow/rules/common.smk): the shared
+    label-stage tables ``utterances``, ``audio_index`` and ``labels`` (test rule -> path), and per
+    system (a protocol or a backbone) its ``folds`` table and fold ``predictions`` (system ->
+    train rule -> paths)."""
+    return {
+        system: CorpusFiles(
+            corpus=corpus,
+            fmt=fmt,
+            utterances=Path(named["utterances"]),
+            labels={rule: Path(path) for rule, path in named["labels"].items()},
+            folds=Path(named["folds"][system]),
+            audio_index=Path(named["audio_index"]),
+            predictions={rule: [Path(x) for x in paths] for rule, paths in by_rule.items()},
+        )
+        for system, by_rule in named["predictions"].items()
+    }
+
+
+def pool_systems(
+    files: Mapping[str, CorpusFiles],
+) -> tuple[pd.Index, dict[str, dict[str, np.ndarray]]]:
+    """Several systems of one corpus (``files[name]``: a protocol's or a backbone's files) pooled
+    for a paired comparison: each system's predictions per train rule pooled on its own fold
+    table, and the pooled test utterance ids they share. The label stage is shared, so the
+    audio index is read once, from the first system's files. Two systems that pool different
+    test utterances are a :class:`PredictionError` naming their fold tables."""
+    first = next(iter(files.values()))
+    classes = corpus_format(first.fmt).classes
+    audio_index = load_table(
+        first.audio_index, "audio_index", columns=("status",), error=PredictionError
+    )
+    pooled, expected_ids = {}, None
+    for name, system in files.items():
+        ids, pooled[name] = pool_fold_predictions(
+            system.predictions,
+            classes,
+            system.folds,
+            audio_index,
+            audio_source=str(first.audio_index),
+            label=f"{first.corpus} {name}",
+        )
+        if expected_ids is not None and not ids.equals(expected_ids):
+            folds = {n: str(f.folds) for n, f in files.items()}
+            raise PredictionError(
+                f"{first.corpus}: the fold tables {folds} of {', '.join(files)} pool different "
+                "test utterances; their predictions cannot be compared on one test set"
+            )
+        expected_ids = ids
+    return expected_ids, pooled
+
+
 __all__ = [
     "CorpusFiles",
     "PathLike",
@@ -160,5 +214,7 @@ __all__ = [
     "load_pooled_corpus",
     "ordered_rules",
     "pool_fold_predictions",
+    "pool_systems",
     "read_test_sets",
+    "system_files",
 ]

@@ -13,23 +13,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from serrules.base.classes import RULES
 from serrules.base.protocols import PROTOCOLS
-from serrules.base.tables import load_table
 from serrules.corpora.formats import corpus_format
 from serrules.evaluation.bootstrap import BootstrapSettings, paired_p_value
 from serrules.evaluation.metrics import METRICS, SystemScores
 from serrules.evaluation.pooled_corpus import (
     CorpusFiles,
-    pool_fold_predictions,
+    pool_systems,
     read_test_sets,
+    system_files,
 )
-from serrules.evaluation.pooling import PredictionError, with_divergence_target
+from serrules.evaluation.pooling import with_divergence_target
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +76,7 @@ def compare_corpus(
     """
     shared = files[PROTOCOLS[0]]
     corpus, classes = shared.corpus, corpus_format(shared.fmt).classes
-    expected_ids, pooled = _pool_protocols(files, classes)
+    expected_ids, pooled = pool_systems({p: files[p] for p in PROTOCOLS})
     base_sets = read_test_sets(expected_ids, shared.labels, shared.utterances, classes)
     sets = {
         p: with_divergence_target(
@@ -114,35 +112,6 @@ def compare_corpus(
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
 
-def _pool_protocols(
-    files: Mapping[str, CorpusFiles], classes: tuple[str, ...]
-) -> tuple[pd.Index, dict[str, dict[str, np.ndarray]]]:
-    """Each protocol's pooled predictions per train rule, and the pooled test utterance ids they
-    share (a :class:`PredictionError` when the protocols' fold tables pool different ones)."""
-    shared = files[PROTOCOLS[0]]
-    audio_index = load_table(
-        shared.audio_index, "audio_index", columns=("status",), error=PredictionError
-    )
-    pooled, expected_ids = {}, None
-    for protocol in PROTOCOLS:
-        ids, pooled[protocol] = pool_fold_predictions(
-            {rule: files[protocol].predictions[rule] for rule in RULES},
-            classes,
-            files[protocol].folds,
-            audio_index,
-            audio_source=str(shared.audio_index),
-            label=f"{shared.corpus} {protocol}",
-        )
-        if expected_ids is not None and not ids.equals(expected_ids):
-            folds = {p: str(files[p].folds) for p in PROTOCOLS}
-            raise PredictionError(
-                f"{shared.corpus}: the protocols' fold tables {folds} pool different test "
-                "utterances; their predictions cannot be compared on one test set"
-            )
-        expected_ids = ids
-    return expected_ids, pooled
-
-
 def compare_protocols(
     *,
     corpora: Mapping[str, str],
@@ -159,19 +128,7 @@ def compare_protocols(
     bootstrap = comparison_bootstrap(settings)
     frames = []
     for corpus, fmt in corpora.items():
-        named = files[corpus]
-        per_protocol = {
-            p: CorpusFiles(
-                corpus=corpus,
-                fmt=fmt,
-                utterances=Path(named["utterances"]),
-                labels={r: Path(named["labels"][r]) for r in RULES},
-                folds=Path(named["folds"][p]),
-                audio_index=Path(named["audio_index"]),
-                predictions={r: [Path(x) for x in named["predictions"][p][r]] for r in RULES},
-            )
-            for p in PROTOCOLS
-        }
+        per_protocol = system_files(corpus, fmt, files[corpus])
         frames.append(compare_corpus(per_protocol, settings=settings, bootstrap=bootstrap))
     return pd.concat(frames, ignore_index=True)
 

@@ -10,7 +10,9 @@ asks this registry (:func:`model_spec`) instead of comparing names.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from serrules.base.errors import ConfigError
 
@@ -37,7 +39,7 @@ class ModelSpec:
     name: str
     #: :data:`AUDIO_INPUT` or :data:`FEATURE_INPUT` (which data pipeline trains and predicts).
     input_kind: str
-    #: Module defining ``build(model_cfg, n_classes, n_features)``,
+    #: Module defining ``build(model_cfg, n_classes, n_features, spec)``,
     #: ``rebuild(meta, model_cfg, n_classes)`` and ``file_metadata(model)``.
     module: str
     #: What one training job asks a scheduler for (serrules.training.job_resources).
@@ -50,6 +52,13 @@ class ModelSpec:
     #: ``model.pretrained: null`` stands for) and the license its model card states.
     hub_id: str | None = None
     license: str | None = None
+
+    def pretrained_source(self, model_cfg: Mapping[str, Any]) -> str:
+        """``model.pretrained``, or, when it is null, this backbone's hub id."""
+        source = model_cfg.get("pretrained") or self.hub_id
+        if not source:
+            raise ConfigError(f"model.pretrained: {self.name} has no pretrained backbone")
+        return str(source)
 
     @property
     def needs_gpu(self) -> bool:
@@ -139,11 +148,7 @@ BACKBONE_NAMES: tuple[str, ...] = tuple(n for n, s in MODELS.items() if s.backbo
 
 def pretrained_source(model_cfg: dict) -> str:
     """``model.pretrained``, or, when it is null, the hub id of ``model.name``'s backbone."""
-    spec = model_spec(model_cfg.get("name"))
-    source = model_cfg.get("pretrained") or spec.hub_id
-    if not source:
-        raise ConfigError(f"model.pretrained: {spec.name} has no pretrained backbone")
-    return str(source)
+    return model_spec(model_cfg.get("name")).pretrained_source(model_cfg)
 
 
 def model_spec(name: object) -> ModelSpec:

@@ -56,4 +56,5 @@ def build_model(
     The wav2vec2 weights are loaded from ``model.pretrained``; the head is randomly initialised
     from the current torch seed."""
     spec = model_spec(model_cfg.get("name"))
-    return model_module(spec.name).build(resolve_model_cfg(model_cfg), n_classes, n_features)
+    module = model_module(spec.name)
+    return module.build(resolve_model_cfg(model_cfg), n_classes, n_features, spec)

@@ -37,10 +37,12 @@ class EgemapsMLP(nn.Module):
         return self.head(inputs)
 
 
-def build(model_cfg: Mapping[str, Any], n_classes: int, n_features: int | None) -> EgemapsMLP:
+def build(
+    model_cfg: Mapping[str, Any], n_classes: int, n_features: int | None, spec: Any = None
+) -> EgemapsMLP:
     """The model of a resolved ``model`` config (registry hook, see
-    :func:`serrules.training.models.build_model`); ``n_features`` defaults to the 88
-    eGeMAPSv02 functionals."""
+    :func:`serrules.training.models.build_model`; ``spec``, its registry entry, is not needed
+    here); ``n_features`` defaults to the 88 eGeMAPSv02 functionals."""
     if n_features is None:
         from serrules.audio.features import N_EGEMAPS
 

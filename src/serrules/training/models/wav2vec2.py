@@ -257,20 +257,21 @@ def _classifier(backbone: PreTrainedModel, model_cfg: Mapping[str, Any], n_class
 
 
 def build(
-    model_cfg: Mapping[str, Any], n_classes: int, n_features: int | None = None
+    model_cfg: Mapping[str, Any], n_classes: int, n_features: int | None, spec: Any
 ) -> Wav2Vec2Classifier:
     """The model of a resolved ``model`` config (registry hook, see
-    :func:`serrules.training.models.build_model`): the weights of ``model.pretrained`` (a folder,
-    or a hub id fetched once with ``python -m serrules.training.pretrained fetch``), pruned to
-    ``model.keep_layers``; the head randomly initialised from the current torch seed."""
-    from serrules.training.model_names import model_spec, pretrained_source
+    :func:`serrules.training.models.build_model`; ``spec``: the model's
+    :class:`~serrules.training.model_names.ModelSpec`, which names the backbone type and its hub
+    id): the weights of ``model.pretrained`` (a folder, or a hub id fetched once with
+    ``python -m serrules.training.pretrained fetch``), pruned to ``model.keep_layers``; the head
+    randomly initialised from the current torch seed."""
     from serrules.training.pretrained import resolve_pretrained
 
     backbone = load_pretrained_backbone(
-        str(resolve_pretrained(pretrained_source(dict(model_cfg)))),
+        str(resolve_pretrained(spec.pretrained_source(model_cfg))),
         keep_layers=int(model_cfg["keep_layers"]),
         freeze_feature_encoder=bool(model_cfg["freeze_feature_encoder"]),
-        model_type=str(model_spec(model_cfg["name"]).backbone),
+        model_type=str(spec.backbone),
     )
     return _classifier(backbone, model_cfg, n_classes)
 

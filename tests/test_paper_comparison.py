@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from serrules.reporting.paper_comparison import (
+    Reproduction,
     claims_frame,
     load_published,
     relative_improvement,
@@ -97,7 +98,7 @@ def test_shipped_file_holds_table3_and_its_average_row():
 
 def test_vs_paper_table3_rows_and_average():
     data = load_published()
-    frame = vs_paper_frame(data, LOSS, {"paper": metrics(1.0, 0.01)}, FORMATS)
+    frame = vs_paper_frame(data, Reproduction(LOSS, {"paper": metrics(1.0, 0.01)}, FORMATS))
     row = frame[(frame["corpus"] == "improv") & (frame["row"] == "MR")]
     got = row.set_index("column")
     assert got.loc["data_loss", "published"] == 9.18
@@ -148,9 +149,8 @@ def test_vs_paper_tables_4_to_6_from_a_published_file(tmp_path):
     path = tmp_path / "published.yaml"
     path.write_text(yaml.safe_dump(data))
     published = load_published(path)
-    frame = vs_paper_frame(
-        published, LOSS, {"paper": metrics(1.0, 0.01), "authors": metrics(2.0, 0.5)}, FORMATS
-    )
+    both = {"paper": metrics(1.0, 0.01), "authors": metrics(2.0, 0.5)}
+    frame = vs_paper_frame(published, Reproduction(LOSS, both, FORMATS))
     assert len(frame) == 6  # 3 cells x 2 protocols
     one = frame[(frame["protocol"] == "paper") & (frame["table"] == 4)].set_index("column")
     assert one.loc["AR_test", "published"] == pytest.approx(50.5)
@@ -182,7 +182,9 @@ def test_published_file_errors_name_the_entry(tmp_path):
 )
 def test_claim_verdicts(gain, p, verdict):
     data = load_published()
-    frame = claims_frame(data, LOSS, {"paper": metrics(gain, p)}, FORMATS).set_index("id")
+    frame = claims_frame(data, Reproduction(LOSS, {"paper": metrics(gain, p)}, FORMATS)).set_index(
+        "id"
+    )
     assert frame.loc["5.2-best-vs-MR", "verdict"] == verdict
     assert frame.loc["5.3-AR_test-vs-PR", "verdict"] == verdict
     assert frame.loc["5.4-KLD-vs-MR", "verdict"] == verdict  # lower KLD favours AR
@@ -224,12 +226,16 @@ def test_label_loss_claim_holds_when_the_average_prints_as_the_papers():
         rows += loss_rows(corpus, got)
     loss = pd.DataFrame(rows)
     formats = {"a": "iemocap", "b": "msp-improv", "c": "msp-podcast", "d": "biic-podcast"}
-    frame = claims_frame(load_published(), loss, {"paper": metrics(1.0, 0.01)}, formats)
+    frame = claims_frame(
+        load_published(), Reproduction(loss, {"paper": metrics(1.0, 0.01)}, formats)
+    )
     label = frame[frame["id"].str.startswith("5.1")]
     assert (label["verdict"] == "holds").all(), label
     # one corpus 0.1 point off moves the average by 0.025: MR data loss no longer prints 26.40
     loss.loc[(loss["corpus"] == "a") & (loss["rule"] == "MR"), "data_loss"] += 0.001
-    frame = claims_frame(load_published(), loss, {"paper": metrics(1.0, 0.01)}, formats)
+    frame = claims_frame(
+        load_published(), Reproduction(loss, {"paper": metrics(1.0, 0.01)}, formats)
+    )
     assert frame.set_index("id").loc["5.1-MR-data", "verdict"] == "fails"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -98,14 +99,31 @@ def _inside(value: float, low: float, high: float) -> object:
     return bool(low <= value <= high)
 
 
-def _run_corpora(formats: Mapping[str, str], published: Mapping[str, Any]) -> dict[str, str]:
-    """Paper corpus name -> the run's corpus of that format (the first one, in run order)."""
-    out: dict[str, str] = {}
-    for paper_name, fmt in published["corpora"].items():
-        names = [c for c, f in formats.items() if f == fmt]
-        if names:
-            out[paper_name] = names[0]
-    return out
+@dataclass(frozen=True)
+class Reproduction:
+    """What a run reproduced, to set beside the paper: its label-loss table (Table 3), per
+    protocol its metrics (Tables 4-6) and its corpora's formats (corpus -> format), which say
+    which of the paper's corpora it has."""
+
+    label_loss: pd.DataFrame
+    metrics: Mapping[str, pd.DataFrame]
+    formats: Mapping[str, str]
+
+    def paper_corpora(self, published: Mapping[str, Any]) -> dict[str, str]:
+        """Paper corpus name -> the run's corpus of that format (the first one, in run order)."""
+        out: dict[str, str] = {}
+        for paper_name, fmt in published["corpora"].items():
+            names = [c for c, f in self.formats.items() if f == fmt]
+            if names:
+                out[paper_name] = names[0]
+        return out
+
+    def average_loss(self, published: Mapping[str, Any]) -> pd.DataFrame | None:
+        """Table 3's Average row over the run's corpora that the paper has (by rule), or None
+        when it has none of them."""
+        run = self.paper_corpora(published).values()
+        in_paper = self.label_loss[self.label_loss["corpus"].isin(run)]
+        return average_losses(in_paper).set_index("rule") if len(in_paper) else None
 
 
 def table_cells(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -123,23 +141,17 @@ def table_cells(metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([part, avg[cols]], ignore_index=True)
 
 
-def vs_paper_frame(
-    published: Mapping[str, Any],
-    label_loss: pd.DataFrame,
-    metrics: Mapping[str, pd.DataFrame],
-    formats: Mapping[str, str],
-) -> pd.DataFrame:
+def vs_paper_frame(published: Mapping[str, Any], reproduced: Reproduction) -> pd.DataFrame:
     """One row per (protocol, published cell of a corpus of the run): published value (and CI
     bounds where printed), reproduced value (CI for Tables 4-6), difference (reproduced -
     published, in the project's unit) and the two containment flags. Table 3's Average row is
     compared with the mean over the run's corpora that the paper has (its ``corpus`` column
     names them)."""
-    run = _run_corpora(formats, published)
-    loss = label_loss.set_index(["corpus", "rule"])
-    in_paper = label_loss[label_loss["corpus"].isin(run.values())]
-    average = average_losses(in_paper).set_index("rule") if len(in_paper) else None
+    run = reproduced.paper_corpora(published)
+    loss = reproduced.label_loss.set_index(["corpus", "rule"])
+    average = reproduced.average_loss(published)
     rows = []
-    for protocol, frame in metrics.items():
+    for protocol, frame in reproduced.metrics.items():
         cells = table_cells(frame).set_index(["corpus", "train_rule", "metric", "column"])
         for cell in published["cells"]:
             scale = float(cell.get("scale", 1.0))
@@ -241,22 +253,16 @@ def relative_improvement(cells: pd.DataFrame, versus: str, metric: str = "macro_
     return float(100.0 * (ar / other - 1.0))
 
 
-def claims_frame(
-    published: Mapping[str, Any],
-    label_loss: pd.DataFrame,
-    metrics: Mapping[str, pd.DataFrame],
-    formats: Mapping[str, str],
-) -> pd.DataFrame:
+def claims_frame(published: Mapping[str, Any], reproduced: Reproduction) -> pd.DataFrame:
     """One row per (protocol, claim): the claim, the paper's number, the reproduced number
     and the verdict (rules: :func:`_verdict_better`; label-loss claims are counts, not
     samples: they hold when the reproduced value prints as the paper's, two decimals, and are
     inconclusive when the run lacks some of the paper's corpora). A relative-improvement claim's
     verdict is the direction's; ``basis`` adds the reproduced ratio against the printed one."""
-    run = _run_corpora(formats, published)
-    in_paper = label_loss[label_loss["corpus"].isin(run.values())]
-    average = average_losses(in_paper).set_index("rule") if len(in_paper) else None
+    run = reproduced.paper_corpora(published)
+    average = reproduced.average_loss(published)
     rows = []
-    for protocol, frame in metrics.items():
+    for protocol, frame in reproduced.metrics.items():
         cells = table_cells(frame[frame["corpus"].isin(run.values())])
         for claim in published["claims"]:
             paper = claim.get("printed", math.nan)
@@ -357,8 +363,9 @@ def write_paper_comparison(
         p: pd.concat([read_metrics(Path(x))[0] for x in paths], ignore_index=True)
         for p, paths in metrics_paths.items()
     }
-    versus = vs_paper_frame(data, loss, metrics, formats)
-    verdicts = claims_frame(data, loss, metrics, formats)
+    reproduced = Reproduction(loss, metrics, formats)
+    versus = vs_paper_frame(data, reproduced)
+    verdicts = claims_frame(data, reproduced)
     note = (
         " The corpora of this run are the synthetic demo corpora: their numbers are not the "
         "paper's, and the table shows the mechanism only."
@@ -408,6 +415,7 @@ def write_paper_comparison(
 
 
 __all__ = [
+    "Reproduction",
     "ALPHA",
     "CLAIM_COLUMNS",
     "VS_PAPER_COLUMNS",

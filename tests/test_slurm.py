@@ -137,7 +137,10 @@ def finish(proc: subprocess.Popen, timeout: float = RUN_TIMEOUT_S) -> tuple[int,
 def submissions(out: str) -> dict[str, list[tuple[str, str]]]:
     """SLURM job ids by rule, from Snakemake's output: {rule: [(snakemake jobid, slurm id)]}."""
     rule_of: dict[str, str] = {}
-    for block in re.finditer(r"^rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)", out, re.M):
+    # a checkpoint (audio_index) is announced as "checkpoint <name>:", a rule as "rule <name>:"
+    for block in re.finditer(
+        r"^(?:rule|checkpoint) (\w+):\n(?:    .*\n)*?    jobid: (\d+)", out, re.M
+    ):
         rule_of[block.group(2)] = block.group(1)
     found: dict[str, list[tuple[str, str]]] = {}
     for job, slurm_id in re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", out):
@@ -157,7 +160,7 @@ def asks_gpu(job: dict[str, str]) -> bool:
 
 
 def remote_rules(out: str) -> list[str]:
-    return re.findall(r"^rule (\w+):$", out, re.M)
+    return re.findall(r"^(?:rule|checkpoint) (\w+):$", out, re.M)
 
 
 @pytest.fixture(scope="module")

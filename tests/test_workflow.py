@@ -477,6 +477,9 @@ def test_protocol_comparison_writes_its_table(authors_run):
     stage and the features; the comparison table has one row per cell and metric."""
     config = tiny_config()
     config["corpora"] = {"msp-podcast": TINY_CORPORA["msp-podcast"]}
+    # the run's protocol, as authors_run built its label stage (labels.mr_share is a protocol
+    # key): another protocol would rebuild the label stage, which is not what is tested here
+    config["protocol"] = "authors"
     (authors_run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     label_stage = authors_run / "results" / "msp-podcast" / "labels_AR.parquet"
     stamp = label_stage.stat().st_mtime_ns

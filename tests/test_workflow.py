@@ -271,8 +271,13 @@ def test_killed_training_job_resumes_to_the_same_model(demo_run, tmp_path):
     full, killed = tmp_path / "full", tmp_path / "killed"
     for workdir in (full, killed):
         _w2v_workdir(demo_run, workdir, pretrained)
-    snakemake(full, target, *common)
-
+    # the uninterrupted run goes on beside the one that is killed (one core each)
+    uninterrupted = subprocess.Popen(
+        [*SNAKEMAKE, "--directory", str(full), target, *common],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     checkpoint = killed / "results/msp-podcast/checkpoints/AR/fold1/last.pt"
     proc = subprocess.Popen(
         [*SNAKEMAKE, "--directory", str(killed), target, *common],
@@ -294,6 +299,8 @@ def test_killed_training_job_resumes_to_the_same_model(demo_run, tmp_path):
 
     snakemake(killed, "--unlock")
     snakemake(killed, target, "--rerun-incomplete", *common)
+    out, _ = uninterrupted.communicate(timeout=600)
+    assert uninterrupted.returncode == 0, out[-5000:]
     log = (killed / "results/logs/train_fold/msp-podcast/AR_fold1.log").read_text()
     assert "resum" in log.lower()
 

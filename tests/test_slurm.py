@@ -102,9 +102,6 @@ def site_profile(dest: Path) -> Path:
     config["slurm-no-account"] = True
     # the cores of demo_run (--cores 2), whose outputs the cluster's must equal
     config["max-threads"] = 2
-    # a one-node cluster that runs jobs of seconds: poll every 3 s (the plugin then adds 10 s per
-    # round in which nothing ended); MinJobAge=600 keeps squeue's answers reliable at any rate
-    config["slurm-init-seconds-before-status-checks"] = 3
     (dest / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     partitions = yaml.safe_load((dest / "partitions.yaml").read_text())["partitions"]
     assert partitions["cpu"]["max_gpu"] == 0 and partitions["gpu"]["max_gpu"] >= 1

@@ -275,8 +275,8 @@ def protocol_metrics_tables(wildcards):
 
 def paired_system_files(results_of, fold_table_of):
     """Per corpus, what a paired comparison of systems reads: the label-stage tables (shared by
-    every system), each system's fold table and its fold predictions per train rule (results_of:
-    system -> its results folder; fold_table_of: system -> its fold table's file name).
+    every system), each system's fold table and its fold predictions by train rule; results_of:
+    system -> its results folder; fold_table_of: system -> its fold table's file name.
     serrules.evaluation.pooled_corpus.system_files reads this tree."""
     return {
         c: {

@@ -22,8 +22,9 @@ def demo_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def authors_run(demo_run, tmp_path_factory) -> Path:
-    """The tiny demo again with ``protocol=authors``, from a copy of the paper run (the label
-    stage and the features are reused: only training and evaluation rerun)."""
+    """The tiny demo again with ``protocol=authors``, from a copy of the paper run. The label
+    stage reruns (``labels.mr_share`` is a protocol key of the one ``label_tables`` job), and with
+    it the audio index and the eGeMAPS features; the demo corpora are reused."""
     workdir = tmp_path_factory.mktemp("authors") / "run"
     shutil.copytree(demo_run, workdir, ignore=shutil.ignore_patterns("report.html"))
     snakemake(workdir, "--cores", "2", "all", "--config", "protocol=authors")

@@ -142,15 +142,17 @@ def _score_frame(stem: Path) -> pd.DataFrame:
 
 @pytest.mark.parametrize("protocol", ["paper", "authors"])
 @pytest.mark.parametrize("corpus", sorted(TINY_CORPORA))
-def test_score_reproduces_metrics_parquet_exactly(request, tmp_path, corpus, protocol):
+def test_score_reproduces_metrics_parquet_exactly(
+    demo_run, authors_run, tmp_path, corpus, protocol
+):
     """Scoring the pipeline's own pooled predictions (MR and PR against AR) gives the numbers of
     metrics.parquet bit for bit (values, intervals, paired p-values, test-set sizes) under either
     protocol: the authors' IEMOCAP folds and KLD/JSD target are read from metrics.parquet. Exact
     equality holds because both are one computation (corpus_metrics.score_test_sets) on the same
     arrays, and the bootstrap sums of a system do not depend on the other systems scored with it,
     the CPU or the BLAS threads (see serrules.evaluation.bootstrap)."""
-    demo_run = request.getfixturevalue("demo_run" if protocol == "paper" else "authors_run")
-    base = demo_run / "results" / corpus
+    run = demo_run if protocol == "paper" else authors_run
+    base = run / "results" / corpus
     metrics = (
         pd.read_parquet(base / "metrics.parquet")
         .set_index(["train_rule", "test_rule", "metric"])
@@ -159,7 +161,7 @@ def test_score_reproduces_metrics_parquet_exactly(request, tmp_path, corpus, pro
     pooled = {}
     for rule in RULES:
         pooled[rule] = tmp_path / f"{rule}.parquet"
-        pooled_predictions(demo_run, corpus, rule).to_parquet(pooled[rule])
+        pooled_predictions(run, corpus, rule).to_parquet(pooled[rule])
     for rule in ("MR", "PR"):
         stem = tmp_path / f"score_{rule}"
         proc = serrules(

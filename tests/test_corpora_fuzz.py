@@ -3,9 +3,10 @@ must either parse into tables that pass the table contracts or raise the package
 ``AnnotationError`` naming the damaged file (and a line inside it, where the error has one):
 never another exception, within a per-input time limit (hypothesis deadline) and a memory bound.
 
-The profile is fixed and derandomised, so CI replays the same inputs on every run (about 20 s on
-two cores). ``SERRULES_FUZZ_EXAMPLES`` (inputs per target file) and ``SERRULES_FUZZ_RANDOM=1``
-explore further; ``benchmarks/fuzz_census.py`` counts outcomes without stopping at a failure.
+The profile is fixed and derandomised, so CI replays the same inputs on every run: 30 damaged
+inputs per target file, each parsed in both label modes. ``SERRULES_FUZZ_EXAMPLES`` (inputs per
+target file) and ``SERRULES_FUZZ_RANDOM=1`` explore further; ``benchmarks/fuzz_census.py`` counts
+outcomes without stopping at a failure.
 Inputs that once broke a parser are kept in ``test_corpora_faults.py`` as fixture tests.
 """
 
@@ -19,7 +20,7 @@ import pytest
 from fuzz_damage import FIXTURES, TARGETS, check_parse, damage
 from hypothesis import HealthCheck, given, settings
 
-EXAMPLES = int(os.environ.get("SERRULES_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("SERRULES_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     derandomize=os.environ.get("SERRULES_FUZZ_RANDOM") != "1",

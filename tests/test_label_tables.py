@@ -17,9 +17,12 @@ from serrules.corpora.records import (
     utterances_frame,
 )
 from serrules.labels.label_tables import (
+    SHARE_DEPENDENT,
     build_label_tables,
+    label_table_names,
     label_table_paths,
     run_label_stage,
+    run_majority_stage,
     write_label_tables,
 )
 
@@ -253,3 +256,69 @@ def test_write_label_tables_writes_where_the_caller_says(tmp_path):
     paths["folds_paper"] = tmp_path / "x.parquet"
     with pytest.raises(ValueError, match=r"missing \['folds_authors'\], unknown \['folds_paper'\]"):
         write_label_tables(tables, paths, "toy", FMT)
+
+
+@pytest.mark.parametrize(("mr_share", "epsilon"), [("raw", 0.0), ("smoothed", 0.05)])
+def test_majority_stage_from_utterances_equals_the_whole_stage(tmp_path, mr_share, epsilon):
+    """The workflow's two label jobs (label_tables without the SHARE_DEPENDENT tables, then
+    majority_labels from utterances.parquet) write the same files, byte for byte, as the whole
+    stage in one call (serrules labels)."""
+    root = FIXTURES / "msp-podcast"
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    run_label_stage(
+        corpus="pod",
+        fmt="msp-podcast",
+        root=root,
+        outputs=label_table_paths(whole),
+        mr_share=mr_share,
+        epsilon=epsilon,
+    )
+    paths = label_table_paths(split)
+    shared = tuple(n for n in label_table_names() if n not in SHARE_DEPENDENT)
+    run_label_stage(
+        corpus="pod",
+        fmt="msp-podcast",
+        root=root,
+        outputs={n: paths[n] for n in shared},
+    )
+    assert sorted(p.stem for p in split.iterdir()) == sorted(shared)
+    run_majority_stage(
+        corpus="pod",
+        fmt="msp-podcast",
+        utterances=paths["utterances"],
+        outputs={n: paths[n] for n in SHARE_DEPENDENT},
+        mr_share=mr_share,
+        epsilon=epsilon,
+    )
+    for name in label_table_names():
+        assert (whole / f"{name}.parquet").read_bytes() == paths[name].read_bytes(), name
+
+
+def test_majority_stage_reads_the_share_from_its_arguments(tmp_path):
+    """u1 set to 35 anger / 33 sadness votes: top share 35/68 = 0.515, over 1/2 (raw) but under
+    the smoothed threshold 0.5179 (C = 4, eps = 0.05): MR keeps it under raw only."""
+    tables = build_label_tables(parsed_corpus(), FMT)
+    utterances = tables.utterances.copy()
+    row = utterances["utterance_id"] == "u1"
+    for cls, n in zip(CLASSES, (35, 0, 33, 0), strict=True):
+        utterances.loc[row, f"votes_{cls}"] = n
+    utterances.loc[row, "n_valid"] = 68
+    source = tmp_path / "utterances.parquet"
+    utterances.to_parquet(source, index=False)
+    kept = {}
+    for share in ("raw", "smoothed"):
+        paths = {n: tmp_path / share / f"{n}.parquet" for n in SHARE_DEPENDENT}
+        run_majority_stage(
+            corpus="toy", fmt=FMT, utterances=source, outputs=paths, mr_share=share, epsilon=0.05
+        )
+        kept[share] = set(pd.read_parquet(paths["labels_MR"])["utterance_id"])
+        loss = pd.read_parquet(paths["label_loss"]).set_index("rule")
+        assert loss.loc["MR", "n_kept"] == len(kept[share])
+    assert kept["raw"] - kept["smoothed"] == {"u1"}
+    assert kept["smoothed"] <= kept["raw"]
+
+
+def test_write_label_tables_refuses_an_unknown_table_name(tmp_path):
+    tables = build_label_tables(parsed_corpus(), FMT)
+    with pytest.raises(ValueError, match=r"unknown label tables \['labels_XX'\]"):
+        write_label_tables(tables, {}, "toy", FMT, names=("labels_XX",))

@@ -10,9 +10,9 @@ would be a defect of the profile.
 Checked: every job of the demo ran as a SLURM job (local rules excepted) on the partition that
 fits it; eGeMAPS training asks for no GPU and a wav2vec2 training job asks for one (and, given a
 GPU it cannot use, fails at once instead of training on the CPU); the outputs equal those of
-the session's local demo run (conftest ``demo_run``: the same corpus and settings, the same
-thread counts); a second run submits nothing; a training job cancelled with
-scancel mid-run is retried and resumes from its checkpoint to the same model.
+a local run of the same configuration started beside it (the same thread counts); a second run
+submits nothing; a training job cancelled with scancel mid-run is retried and resumes from its
+checkpoint to the same model.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ TARGET = f"results/{CORPUS}/models/AR/fold1"
 RUN_TIMEOUT_S = 420
 CANCEL_TIMEOUT_S = 240
 
-pytestmark = [pytest.mark.slurm, pytest.mark.e2e]
+# one pytest-xdist worker runs this module: its fixtures (the cluster run) are built once
+pytestmark = [pytest.mark.slurm, pytest.mark.e2e, pytest.mark.xdist_group("slurm")]
 
 
 def _run(cmd: list[str], timeout: float = 60, **kw) -> subprocess.CompletedProcess:
@@ -96,12 +97,19 @@ def site_profile(dest: Path) -> Path:
     (no conda here: jobs run in this Python environment; no accounts; the node's cores)."""
     shutil.copytree(REPO / "profiles" / "slurm", dest)
     config = yaml.safe_load((dest / "config.yaml").read_text())
-    site_keys = {"software-deployment-method", "slurm-partition-config", "max-threads"}
+    site_keys = {
+        "software-deployment-method",
+        "slurm-partition-config",
+        "max-threads",
+        "slurm-init-seconds-before-status-checks",
+    }
     assert site_keys <= set(config), "the profile's site settings moved; update docs/slurm.md too"
     del config["software-deployment-method"]
     config["slurm-no-account"] = True
-    # the cores of demo_run (--cores 2), whose outputs the cluster's must equal
+    # the cores of the local reference run (--cores 2), whose outputs the cluster's must equal
     config["max-threads"] = 2
+    # a one-node cluster of the test's own: poll every 2 s (MinJobAge=600 > 3 x 2 s)
+    config["slurm-init-seconds-before-status-checks"] = 2
     (dest / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     partitions = yaml.safe_load((dest / "partitions.yaml").read_text())["partitions"]
     assert partitions["cpu"]["max_gpu"] == 0 and partitions["gpu"]["max_gpu"] >= 1
@@ -166,24 +174,30 @@ def remote_rules(out: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo(slurm_cluster, demo_run, tmp_path_factory):
-    """The demo's podcast corpus submitted to SLURM; ``local`` is the session's local demo run
-    (conftest ``demo_run``), which holds the same corpus built with the same settings."""
+def demo(slurm_cluster, tmp_path_factory):
+    """The demo's podcast corpus submitted to SLURM, and ``local``: the same configuration run
+    on this host at the same time (``--cores 2``, the profile's max-threads)."""
     root = tmp_path_factory.mktemp("slurm")
     profile = site_profile(root / "profile")
-    cluster = root / "cluster"
-    cluster.mkdir()
-    (cluster / "config.yaml").write_text(yaml.safe_dump(demo_config(), sort_keys=False))
+    cluster, local = root / "cluster", root / "local"
+    for workdir in (cluster, local):
+        workdir.mkdir()
+        (workdir / "config.yaml").write_text(yaml.safe_dump(demo_config(), sort_keys=False))
     t0 = time.monotonic()
-    rc, out = finish(start(cluster, "--workflow-profile", str(profile), "all"))
+    on_slurm = start(cluster, "--workflow-profile", str(profile), "all")
+    on_host = start(local, "--cores", "2", "all")
+    rc, out = finish(on_slurm)
     assert rc == 0, out[-8000:]
+    seconds = time.monotonic() - t0
+    local_rc, local_out = finish(on_host)
+    assert local_rc == 0, local_out[-8000:]
     return {
         "root": root,
         "profile": profile,
         "cluster": cluster,
-        "local": demo_run,
+        "local": local,
         "out": out,
-        "seconds": time.monotonic() - t0,
+        "seconds": seconds,
     }
 
 
@@ -231,11 +245,8 @@ def test_outputs_equal_a_local_run(demo):
     cluster, local = demo["cluster"], demo["local"]
     tables = sorted(p.name for p in (cluster / "results/tables").iterdir())
     assert len(tables) == 18  # table3-6, vs_paper, claims: csv, md, tex each
-    # the corpus's tables, metrics and models (the run-wide tables of demo_run also hold its
-    # other corpus, so they are not compared)
-    parquets = sorted(
-        p.relative_to(cluster) for p in cluster.glob(f"results/{CORPUS}/**/*.parquet")
-    )
+    # every table, metric and model of the two runs
+    parquets = sorted(p.relative_to(cluster) for p in cluster.glob("results/**/*.parquet"))
     assert len(parquets) >= 15
     for rel in parquets:
         pd.testing.assert_frame_equal(_table(cluster, rel), _table(local, rel), obj=str(rel))

@@ -327,7 +327,8 @@ def test_release_corpus_is_read_from_its_root(tmp_path):
         "podcast": {"format": "msp-podcast", "source": "release", "root": str(release)}
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    proc = snakemake(workdir, "results/podcast/labels_AR.parquet", "--cores", "1")
+    targets = [f"results/podcast/labels_{r}.parquet" for r in RULES]
+    proc = snakemake(workdir, *targets, "--cores", "1")
     out = proc.stdout + proc.stderr
     assert "demo_corpus" not in out
     assert f"{release}/Labels/labels_detailed.csv" in out  # declared as an input
@@ -477,6 +478,21 @@ def test_authors_protocol_runs_end_to_end(authors_run, demo_run):
         demo_run / "results" / "msp-podcast" / "models/AR/fold1/predictions.parquet"
     )
     assert not a.equals(p)
+    # the switch reran majority_labels only: the parsed tables, the audio index and the features
+    # are the paper run's files (copied with their times), the MR tables were rewritten
+    for corpus in TINY_CORPORA:
+        results = {run: run / "results" / corpus for run in (demo_run, authors_run)}
+        for name in ("utterances.parquet", "labels_AR.parquet", "audio_index.parquet"):
+            same = [results[run] / name for run in results]
+            assert same[0].stat().st_mtime_ns == same[1].stat().st_mtime_ns, (corpus, name)
+        features = sorted(results[authors_run].glob("features/**/*.parquet"))
+        assert features and all(
+            f.stat().st_mtime_ns
+            == (results[demo_run] / f.relative_to(results[authors_run])).stat().st_mtime_ns
+            for f in features
+        ), corpus
+        mr = [results[run] / "labels_MR.parquet" for run in results]
+        assert mr[0].stat().st_mtime_ns != mr[1].stat().st_mtime_ns, corpus
 
 
 def test_protocol_comparison_writes_its_table(authors_run):

@@ -13,6 +13,7 @@ from serrules.base.config import (
 )
 from serrules.corpora.formats import FOLD_SCHEMES, corpus_format
 from serrules.labels.folds import fold_table_name
+from serrules.labels.label_tables import SHARE_DEPENDENT
 from serrules.audio.sharding import egemaps_shard_count
 from serrules.training.job_resources import (
     AUDIO_INDEX_MEM_MB,
@@ -48,6 +49,8 @@ for _name in PROTOCOLS:
     PROTOCOL_CONFIGS[_name]["labels"]["mr_share"] = config["labels"]["mr_share"]
 
 CORPORA = enabled_corpora(config)
+# label tables of the label_tables job; labels_MR (SHARE_DEPENDENT) is majority_labels'
+SHARE_FREE_RULES = [r for r in RULES if f"labels_{r}" not in SHARE_DEPENDENT]
 RESULTS = "results"
 # What one training job needs (GPU only for wav2vec2), from serrules.training.job_resources.
 TRAIN_REQUEST = train_request(config)

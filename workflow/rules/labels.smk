@@ -1,17 +1,19 @@
 rule label_tables:
-    """Parse the native per-rater annotations and build the MR/PR/AR label tables and folds."""
+    """Parse the native per-rater annotations and build the ratings, utterances, PR/AR label
+    tables, folds and exclusions (none of which depends on the protocol)."""
     input:
         annotation_input,
     output:
         ratings=f"{RESULTS}/{{corpus}}/ratings.parquet",
         utterances=f"{RESULTS}/{{corpus}}/utterances.parquet",
-        labels=expand(f"{RESULTS}/{{{{corpus}}}}/labels_{{rule}}.parquet", rule=RULES),
+        labels=expand(
+            f"{RESULTS}/{{{{corpus}}}}/labels_{{rule}}.parquet", rule=SHARE_FREE_RULES
+        ),
         folds=expand(
             f"{RESULTS}/{{{{corpus}}}}/{{name}}",
             name=[fold_table_name(s) for s in FOLD_SCHEMES],
         ),
         exclusions=f"{RESULTS}/{{corpus}}/exclusions.parquet",
-        label_loss=f"{RESULTS}/{{corpus}}/label_loss.parquet",
     log:
         f"{RESULTS}/logs/label_tables/{{corpus}}.log",
     benchmark:
@@ -23,10 +25,28 @@ rule label_tables:
         root=label_root,
         include_self_evaluations=self_evaluations,
         unknown_labels=config["labels"]["unknown_labels"],
+    script:
+        "../scripts/label_tables.py"
+
+
+rule majority_labels:
+    """MR labels and the per-rule data/rating loss: the only label tables that depend on
+    labels.mr_share (a protocol key), so a protocol switch reruns this job alone."""
+    input:
+        utterances=f"{RESULTS}/{{corpus}}/utterances.parquet",
+    output:
+        labels_MR=f"{RESULTS}/{{corpus}}/labels_MR.parquet",
+        label_loss=f"{RESULTS}/{{corpus}}/label_loss.parquet",
+    log:
+        f"{RESULTS}/logs/majority_labels/{{corpus}}.log",
+    conda:
+        CPU_ENV
+    params:
+        fmt=format_of,
         mr_share=config["labels"]["mr_share"],
         epsilon=config["training"]["target_smoothing"],
     script:
-        "../scripts/label_tables.py"
+        "../scripts/majority_labels.py"
 
 
 rule table3:

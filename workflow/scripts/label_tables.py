@@ -3,21 +3,22 @@ from serrules.base.script_logging import exit_on_input_error, log_to_file
 from serrules.corpora import AnnotationError
 from serrules.corpora.formats import FOLD_SCHEMES
 from serrules.labels.folds import fold_table_name
-from serrules.labels.label_tables import run_label_stage
+from serrules.labels.label_tables import SHARE_DEPENDENT, run_label_stage
 
 log_to_file(snakemake.log[0])
 out = snakemake.output
-# every output path of the rule, by table name (labels and folds in RULES / FOLD_SCHEMES order)
+# every output path of the rule, by table name (labels and folds in RULES / FOLD_SCHEMES order);
+# the SHARE_DEPENDENT tables are the majority_labels rule's
+shared_labels = [f"labels_{rule}" for rule in RULES if f"labels_{rule}" not in SHARE_DEPENDENT]
 outputs = {
     "ratings": out.ratings,
     "utterances": out.utterances,
-    **{f"labels_{rule}": path for rule, path in zip(RULES, out.labels, strict=True)},
+    **dict(zip(shared_labels, out.labels, strict=True)),
     **{
         fold_table_name(scheme).removesuffix(".parquet"): path
         for scheme, path in zip(FOLD_SCHEMES, out.folds, strict=True)
     },
     "exclusions": out.exclusions,
-    "label_loss": out.label_loss,
 }
 with exit_on_input_error(AnnotationError, FileNotFoundError):
     run_label_stage(
@@ -27,6 +28,4 @@ with exit_on_input_error(AnnotationError, FileNotFoundError):
         outputs=outputs,
         include_self_evaluations=bool(snakemake.params.include_self_evaluations),
         unknown_labels=snakemake.params.unknown_labels,
-        mr_share=snakemake.params.mr_share,
-        epsilon=float(snakemake.params.epsilon),
     )

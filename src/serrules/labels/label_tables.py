@@ -6,6 +6,12 @@ paper's fold tables; ``folds_authors`` = the authors' code's, which differ for I
 ``exclusions`` (schemas in docs/architecture.md); :func:`run_label_stage` parses a corpus, builds
 the tables and writes them, plus ``label_loss``, to the files its caller names.
 
+Only ``labels_MR`` and ``label_loss`` depend on ``labels.mr_share`` (a protocol key):
+:data:`SHARE_DEPENDENT` names them and :func:`share_dependent_tables` builds them from
+``utterances`` alone. The workflow writes them in their own job (:func:`run_majority_stage`), so
+switching the protocol re-reads ``utterances.parquet`` instead of re-parsing the corpus, and the
+audio index and features built from ``utterances`` stay valid.
+
 Exclusions gather every drop, each with a reason and a source:
 
 * ``level = "rating"``: every ratings row whose status is neither ``valid`` nor ``other``
@@ -30,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from serrules.base.classes import OTHER, RULES, VALID, prefixed
-from serrules.base.tables import check_references, check_table, contract
+from serrules.base.tables import check_references, check_table, contract, read_table
 from serrules.corpora.formats import FOLD_SCHEMES, CorpusFormat, corpus_format
 from serrules.corpora.records import PARSED_SOURCE, UTTERANCE_COLUMNS
 from serrules.labels.aggregation import rule_targets, vote_matrix
@@ -38,6 +44,9 @@ from serrules.labels.folds import assign_folds, fold_table_name
 from serrules.labels.label_loss import label_loss
 
 NO_VALID_VOTE = "no_valid_vote"
+#: the tables that depend on ``labels.mr_share`` (and its epsilon); built by
+#: :func:`share_dependent_tables` from ``utterances``
+SHARE_DEPENDENT: tuple[str, ...] = ("labels_MR", "label_loss")
 NO_RATINGS_SOURCE = "(no ratings)"
 #: utterance metadata the label stage carries into ``utterances`` and ``ratings``
 META_COLUMNS: tuple[str, ...] = UTTERANCE_COLUMNS[1:]
@@ -260,34 +269,32 @@ def label_table_paths(out_dir: str | Path) -> dict[str, Path]:
     return {name: Path(out_dir) / f"{name}.parquet" for name in label_table_names()}
 
 
-def write_label_tables(
-    tables: LabelTables,
-    paths: Mapping[str, str | Path],
-    corpus: str,
+def share_dependent_tables(
+    utterances: pd.DataFrame,
     fmt: str | CorpusFormat,
-) -> dict[str, Path]:
-    """Write the tables of :func:`build_label_tables` plus ``label_loss`` to the files the caller
-    names (``paths``: one per name of :func:`label_table_names`; the workflow rule passes its
-    outputs); returns ``{table name: path}``."""
-    frames = {
-        "ratings": tables.ratings,
-        "utterances": tables.utterances,
-        **{f"labels_{rule}": tables.labels[rule] for rule in RULES},
-        "folds": tables.folds,
-        **{
-            fold_table_name(scheme).removesuffix(".parquet"): frame
-            for scheme, frame in tables.scheme_folds.items()
-        },
-        "exclusions": tables.exclusions,
-        "label_loss": label_loss(
-            tables.utterances,
-            corpus_format(fmt).classes,
-            corpus,
-            mr_share=tables.mr_share,
-            epsilon=tables.epsilon,
-        ),
+    corpus: str,
+    mr_share: str = "raw",
+    epsilon: float = 0.0,
+) -> dict[str, pd.DataFrame]:
+    """``labels_MR`` and ``label_loss`` (:data:`SHARE_DEPENDENT`) from the ``utterances`` table
+    alone: the frames :func:`write_label_tables` writes for them, equal to what
+    :func:`build_label_tables` gives with the same ``mr_share`` and ``epsilon``."""
+    classes = corpus_format(fmt).classes
+    check_table(utterances, "utterances", classes=classes, source=corpus)
+    votes = utterances[prefixed("votes_", classes)].to_numpy(dtype=np.int32)
+    ids = utterances["utterance_id"].to_numpy(dtype=object)
+    labels_mr, _ = _labels_frame(ids, classes, votes, "MR", mr_share, epsilon)
+    return {
+        "labels_MR": labels_mr,
+        "label_loss": label_loss(utterances, classes, corpus, mr_share=mr_share, epsilon=epsilon),
     }
-    names = label_table_names()
+
+
+def _write_frames(
+    frames: Mapping[str, pd.DataFrame], paths: Mapping[str, str | Path], names: tuple[str, ...]
+) -> dict[str, Path]:
+    """Write ``frames[name]`` to ``paths[name]`` for each of ``names``; ``paths`` must name
+    exactly those tables."""
     if set(paths) != set(names):
         missing = [n for n in names if n not in paths]
         extra = sorted(set(paths) - set(names))
@@ -301,6 +308,58 @@ def write_label_tables(
         out[name].parent.mkdir(parents=True, exist_ok=True)
         frames[name].to_parquet(out[name], index=False)
     return out
+
+
+def write_label_tables(
+    tables: LabelTables,
+    paths: Mapping[str, str | Path],
+    corpus: str,
+    fmt: str | CorpusFormat,
+    names: tuple[str, ...] | None = None,
+) -> dict[str, Path]:
+    """Write the tables of :func:`build_label_tables` plus ``label_loss`` to the files the caller
+    names (``paths``: one per name of ``names``, default every name of
+    :func:`label_table_names`; the workflow's ``label_tables`` rule passes all but
+    :data:`SHARE_DEPENDENT`); returns ``{table name: path}``. Raises ``ValueError`` when
+    ``paths`` misses a table of ``names`` or names another one, or ``names`` is not a subset of
+    :func:`label_table_names`."""
+    known = label_table_names()
+    names = known if names is None else tuple(names)
+    if unknown := [n for n in names if n not in known]:
+        raise ValueError(f"unknown label tables {unknown}; known: {list(known)}")
+    frames = {
+        "ratings": tables.ratings,
+        "utterances": tables.utterances,
+        **{f"labels_{rule}": tables.labels[rule] for rule in RULES},
+        "folds": tables.folds,
+        **{
+            fold_table_name(scheme).removesuffix(".parquet"): frame
+            for scheme, frame in tables.scheme_folds.items()
+        },
+        "exclusions": tables.exclusions,
+    }
+    if "label_loss" in names:
+        frames["label_loss"] = share_dependent_tables(
+            tables.utterances, fmt, corpus, tables.mr_share, tables.epsilon
+        )["label_loss"]
+    return _write_frames(frames, paths, names)
+
+
+def run_majority_stage(
+    *,
+    corpus: str,
+    fmt: str | CorpusFormat,
+    utterances: str | Path,
+    outputs: Mapping[str, str | Path],
+    mr_share: str = "raw",
+    epsilon: float = 0.0,
+) -> dict[str, Path]:
+    """Read ``utterances.parquet`` (checked against its contract) and write ``labels_MR`` and
+    ``label_loss`` (:func:`share_dependent_tables`) to the files ``outputs`` names."""
+    classes = corpus_format(fmt).classes
+    frame = read_table(utterances, "utterances", classes=classes)
+    built = share_dependent_tables(frame, fmt, corpus, mr_share, epsilon)
+    return _write_frames(built, outputs, SHARE_DEPENDENT)
 
 
 def run_label_stage(
@@ -319,7 +378,9 @@ def run_label_stage(
     Parquet files ``outputs`` names (:func:`write_label_tables`; :func:`label_table_paths` gives
     the folder layout). ``corpus`` is the config name written in ``label_loss``; the parser
     options are passed to :func:`serrules.corpora.parse_corpus`; ``mr_share`` and ``epsilon``
-    to :func:`build_label_tables`."""
+    to :func:`build_label_tables`. ``outputs`` may name a part of the tables (the workflow's
+    ``label_tables`` rule names all but :data:`SHARE_DEPENDENT`); a name that is not a label
+    table raises ``ValueError``."""
     from serrules.corpora import parse_corpus
 
     fmt = corpus_format(fmt)
@@ -330,7 +391,9 @@ def run_label_stage(
         unknown_labels=unknown_labels,
     )
     tables = build_label_tables(parsed, fmt, mr_share, epsilon)
-    write_label_tables(tables, outputs, corpus, fmt)
+    unknown = sorted(set(outputs) - set(label_table_names()))
+    names = tuple(n for n in label_table_names() if n in outputs) + tuple(unknown)
+    write_label_tables(tables, outputs, corpus, fmt, names)
     return tables
 
 
@@ -338,9 +401,12 @@ __all__ = [
     "EXCLUSION_TABLE_COLUMNS",
     "LabelTables",
     "NO_VALID_VOTE",
+    "SHARE_DEPENDENT",
     "build_label_tables",
     "label_table_names",
     "label_table_paths",
     "run_label_stage",
+    "run_majority_stage",
+    "share_dependent_tables",
     "write_label_tables",
 ]

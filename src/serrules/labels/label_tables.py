@@ -44,10 +44,10 @@ from serrules.labels.folds import assign_folds, fold_table_name
 from serrules.labels.label_loss import label_loss
 
 NO_VALID_VOTE = "no_valid_vote"
+NO_RATINGS_SOURCE = "(no ratings)"
 #: the tables that depend on ``labels.mr_share`` (and its epsilon); built by
 #: :func:`share_dependent_tables` from ``utterances``
 SHARE_DEPENDENT: tuple[str, ...] = ("labels_MR", "label_loss")
-NO_RATINGS_SOURCE = "(no ratings)"
 #: utterance metadata the label stage carries into ``utterances`` and ``ratings``
 META_COLUMNS: tuple[str, ...] = UTTERANCE_COLUMNS[1:]
 EXCLUSION_TABLE_COLUMNS: tuple[str, ...] = tuple(contract("exclusions").column_names())
@@ -339,9 +339,13 @@ def write_label_tables(
         "exclusions": tables.exclusions,
     }
     if "label_loss" in names:
-        frames["label_loss"] = share_dependent_tables(
-            tables.utterances, fmt, corpus, tables.mr_share, tables.epsilon
-        )["label_loss"]
+        frames["label_loss"] = label_loss(
+            tables.utterances,
+            corpus_format(fmt).classes,
+            corpus,
+            mr_share=tables.mr_share,
+            epsilon=tables.epsilon,
+        )
     return _write_frames(frames, paths, names)
 
 
@@ -391,9 +395,7 @@ def run_label_stage(
         unknown_labels=unknown_labels,
     )
     tables = build_label_tables(parsed, fmt, mr_share, epsilon)
-    unknown = sorted(set(outputs) - set(label_table_names()))
-    names = tuple(n for n in label_table_names() if n in outputs) + tuple(unknown)
-    write_label_tables(tables, outputs, corpus, fmt, names)
+    write_label_tables(tables, outputs, corpus, fmt, tuple(outputs))
     return tables
 
 

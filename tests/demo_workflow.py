@@ -4,6 +4,7 @@ tests (the session-wide demo run itself is the ``demo_run`` fixture in conftest.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,10 @@ TINY_CORPORA = {
     "iemocap": {"format": "iemocap", "source": "demo", "demo_utterances": 90},
     "msp-podcast": {"format": "msp-podcast", "source": "demo", "demo_utterances": 80},
 }
+
+#: the corpus of the authors-protocol run's ``all`` (IEMOCAP adds one job on the authors' folds)
+AUTHORS_CORPUS = "msp-podcast"
+AUTHORS_IEMOCAP_JOB = "results/iemocap/models/MR/fold1/predictions.parquet"
 
 
 def tiny_config() -> dict:
@@ -41,3 +46,18 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def authors_config() -> dict:
+    """The authors-protocol run's ``all``: the tiny demo's podcast corpus under
+    ``protocol: authors``."""
+    config = tiny_config()
+    config["corpora"] = {AUTHORS_CORPUS: TINY_CORPORA[AUTHORS_CORPUS]}
+    config["protocol"] = "authors"
+    return config
+
+
+def copy_run(run: Path, dest: Path) -> Path:
+    """A copy of a shared run (files, times and Snakemake's records) for a test that writes."""
+    shutil.copytree(run, dest, ignore=shutil.ignore_patterns("report.html", "*.lock"))
+    return dest

@@ -1,7 +1,7 @@
 """Target ``backbone_comparison``: the DAG of the shipped config resolves (4 backbones x 39
 fold-runs), and a tiny CPU run (two tiny backbones saved locally as their "pretrained" folders,
-offline) writes ``results/tables/backbones.{md,csv}`` whose AR_test macro-F1 equals scikit-learn's
-on the pooled predictions."""
+offline, on the demo run's podcast label stage) writes ``results/tables/backbones.{md,csv}``
+whose AR_test macro-F1 equals scikit-learn's on the pooled predictions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from demo_workflow import REPO, TINY_CORPORA, snakemake, tiny_config
+from demo_workflow import REPO, TINY_CORPORA, copy_run, snakemake, tiny_config
 from sklearn.metrics import f1_score
 from tiny_wav2vec2 import tiny_backbone
 
@@ -33,9 +33,12 @@ def test_dry_run_of_the_shipped_config_resolves():
 
 
 @pytest.mark.e2e
-def test_tiny_cpu_run_writes_the_leaderboard(tmp_path):
-    workdir = tmp_path / "run"
-    workdir.mkdir()
+def test_tiny_cpu_run_writes_the_leaderboard(demo_run, tmp_path):
+    """From a copy of the demo run: the backbones train on its podcast label stage and audio,
+    which are not rebuilt."""
+    workdir = copy_run(demo_run, tmp_path / "run")
+    label_stage = workdir / "results/msp-podcast/labels_AR.parquet"
+    stamp = label_stage.stat().st_mtime_ns
     pretrained = {}
     for name in BACKBONES:
         torch.manual_seed(0)
@@ -52,6 +55,7 @@ def test_tiny_cpu_run_writes_the_leaderboard(tmp_path):
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     snakemake(workdir, "--cores", "2", "backbone_comparison")
+    assert label_stage.stat().st_mtime_ns == stamp
 
     table = pd.read_csv(workdir / "results/tables/backbones.csv")
     assert tuple(table.columns) == BACKBONE_COLUMNS

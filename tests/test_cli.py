@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from demo_workflow import TINY_CORPORA
+from demo_workflow import AUTHORS_CORPUS, TINY_CORPORA
 
 from serrules.base.classes import RULES, prefixed
 from serrules.cli import main
@@ -140,17 +140,20 @@ def _score_frame(stem: Path) -> pd.DataFrame:
     return frame.set_index(["system", "test_rule", "metric"]).sort_index()
 
 
-@pytest.mark.parametrize("protocol", ["paper", "authors"])
-@pytest.mark.parametrize("corpus", sorted(TINY_CORPORA))
+@pytest.mark.parametrize(
+    ("corpus", "protocol"),
+    [*((corpus, "paper") for corpus in sorted(TINY_CORPORA)), (AUTHORS_CORPUS, "authors")],
+)
 def test_score_reproduces_metrics_parquet_exactly(
     demo_run, authors_run, tmp_path, corpus, protocol
 ):
     """Scoring the pipeline's own pooled predictions (MR and PR against AR) gives the numbers of
     metrics.parquet bit for bit (values, intervals, paired p-values, test-set sizes) under either
-    protocol: the authors' IEMOCAP folds and KLD/JSD target are read from metrics.parquet. Exact
-    equality holds because both are one computation (corpus_metrics.score_test_sets) on the same
-    arrays, and the bootstrap sums of a system do not depend on the other systems scored with it,
-    the CPU or the BLAS threads (see serrules.evaluation.bootstrap)."""
+    protocol: the KLD/JSD target (and the IEMOCAP fold table, tests/test_pooling.py) are read from
+    metrics.parquet. Exact equality holds because both are one computation
+    (corpus_metrics.score_test_sets) on the same arrays, and the bootstrap sums of a system do
+    not depend on the other systems scored with it, the CPU or the BLAS threads (see
+    serrules.evaluation.bootstrap)."""
     run = demo_run if protocol == "paper" else authors_run
     base = run / "results" / corpus
     metrics = (

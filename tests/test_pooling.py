@@ -292,6 +292,30 @@ def test_pooled_utterance_without_valid_vote_is_rejected(corpus: dict, tmp_path:
     _expect_error(corpus, tmp_path, path, "1 pooled utterances have no valid vote: u012")
 
 
+def test_scoring_reads_the_fold_table_named_by_metrics_parquet(corpus: dict) -> None:
+    """A metrics.parquet written under the authors' IEMOCAP folds (``training.iemocap_folds:
+    authors`` in its protocol record) makes ``serrules score`` check predictions against
+    ``folds_authors.parquet``; a folder without that table is an error naming it."""
+    from serrules.evaluation.system_scoring import FOLDS_KEY, load_corpus_labels
+
+    root = corpus["utterances"].parent
+    record = {"protocol": "authors", "settings": {FOLDS_KEY: "authors"}, "overrides": []}
+    _evaluate(corpus, root, protocol=record)
+    with pytest.raises(
+        PredictionError, match=r"folds_authors\.parquet: missing \(fold table named by .*metrics"
+    ):
+        load_corpus_labels(root)
+    authors = pd.read_parquet(corpus["folds"])
+    authors["fold"] = authors["fold"] % N_FOLDS + 1  # another fold of each test utterance
+    authors.to_parquet(root / "folds_authors.parquet")
+    test = authors[
+        (authors["part"] == "test") & authors["utterance_id"].isin(corpus["ids"][corpus["ok"]])
+    ]
+    want = test.set_index("utterance_id")["fold"].sort_index()
+    got = load_corpus_labels(root).expected
+    assert got.to_dict() == want.to_dict()
+
+
 def test_score_system_reproduces_metrics_parquet_exactly(corpus: dict) -> None:
     """``serrules score``'s scoring of MR against AR (two systems) gives the numbers of
     metrics.parquet (three systems) bit for bit: one computation on the same arrays, whose

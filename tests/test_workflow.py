@@ -10,7 +10,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from demo_workflow import REPO, SNAKEMAKE, TINY_CORPORA, snakemake, tiny_config
+from demo_workflow import (
+    AUTHORS_CORPUS,
+    AUTHORS_IEMOCAP_JOB,
+    REPO,
+    SNAKEMAKE,
+    TINY_CORPORA,
+    authors_config,
+    copy_run,
+    snakemake,
+    tiny_config,
+)
 
 from serrules.base.classes import RULES
 
@@ -96,17 +106,17 @@ def test_second_run_has_nothing_to_do(demo_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_result_neutral_options_rerun_nothing_and_others_rerun(demo_run):
+def test_result_neutral_options_rerun_nothing_and_others_rerun(demo_run, tmp_path):
     """num_workers, keep_checkpoint and gpu_lock_dir do not change results: changing them must
     not rerun any job; changing the learning rate must rerun the training jobs."""
-    neutral = demo_run / "neutral.yaml"
+    neutral = tmp_path / "neutral.yaml"
     neutral.write_text(
         yaml.safe_dump(
             {
                 "training": {
                     "num_workers": 3,
                     "keep_checkpoint": True,
-                    "gpu_lock_dir": str(demo_run / "locks"),
+                    "gpu_lock_dir": str(tmp_path / "locks"),
                 }
             }
         )
@@ -115,7 +125,7 @@ def test_result_neutral_options_rerun_nothing_and_others_rerun(demo_run):
         demo_run, "all", "--configfile", str(demo_run / "config.yaml"), str(neutral), "--dry-run"
     )
     assert "Nothing to be done" in proc.stdout + proc.stderr
-    changed = demo_run / "changed.yaml"
+    changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump({"training": {"lr": 0.002}}))
     proc = snakemake(
         demo_run, "all", "--configfile", str(demo_run / "config.yaml"), str(changed), "--dry-run"
@@ -130,9 +140,9 @@ def test_workstation_gpu_command_parses(demo_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_html_report_holds_tables_and_figure(demo_run):
-    snakemake(demo_run, "--report", "report.html")
-    html = (demo_run / "report.html").read_text(errors="replace")
+def test_html_report_holds_tables_and_figure(demo_run, tmp_path):
+    snakemake(demo_run, "--report", str(tmp_path / "report.html"))
+    html = (tmp_path / "report.html").read_text(errors="replace")
     assert "table3.csv" in html
     assert "fig1.png" in html
     assert "table4.csv" in html
@@ -175,13 +185,15 @@ def test_evaluation_views_agree_with_metrics(demo_run):
 
 
 def test_fixed_seed_gives_identical_predictions(demo_run, tmp_path):
-    """Re-running one training job from scratch reproduces its predictions bit for bit."""
+    """Re-running one training job from scratch (in a copy of the run) reproduces its
+    predictions bit for bit."""
     target = "results/msp-podcast/models/AR/fold1/predictions.parquet"
+    run = copy_run(demo_run, tmp_path / "run")
     before = pd.read_parquet(demo_run / target)
-    stamp = (demo_run / target).stat().st_mtime_ns
-    snakemake(demo_run, target, "--force", "--cores", "1")  # --force: this job only
-    assert (demo_run / target).stat().st_mtime_ns != stamp  # it really ran again
-    after = pd.read_parquet(demo_run / target)
+    stamp = (run / target).stat().st_mtime_ns
+    snakemake(run, target, "--force", "--cores", "1")  # --force: this job only
+    assert (run / target).stat().st_mtime_ns != stamp  # it really ran again
+    after = pd.read_parquet(run / target)
     pd.testing.assert_frame_equal(before, after)
 
 
@@ -448,36 +460,37 @@ def test_authors_protocol_runs_end_to_end(authors_run, demo_run):
     from serrules.evaluation import read_metrics
 
     authors = preset("authors")
-    for corpus in TINY_CORPORA:
-        jobs = sorted((authors_run / "results" / corpus / "models").glob("*/fold*/protocol.json"))
-        assert len(jobs) == 3 * (5 if corpus == "iemocap" else 1)
-        for path in jobs:
-            record = json.loads(path.read_text())
-            assert record["protocol"] == "authors" and record["overrides"] == []
-            assert record["settings"]["training.optimizer"] == "adam"
-            assert record["settings"]["model.head_batchnorm"] is True
-        _, settings = read_metrics(authors_run / "results" / corpus / "metrics.parquet")
-        assert settings["protocol"]["protocol"] == "authors"
-        assert settings["divergence_target"] == authors["evaluation"]["divergence_target"]
+
+    def record(path: Path) -> dict:
+        return json.loads(path.read_text())
+
+    # all on the podcast corpus: three jobs of the authors' settings, scored under them
+    models = authors_run / "results" / AUTHORS_CORPUS / "models"
+    jobs = sorted(models.glob("*/fold*/protocol.json"))
+    assert len(jobs) == 3
+    for path in jobs:
+        assert record(path)["protocol"] == "authors" and record(path)["overrides"] == []
+        assert record(path)["settings"]["training.optimizer"] == "adam"
+        assert record(path)["settings"]["model.head_batchnorm"] is True
+    _, settings = read_metrics(authors_run / "results" / AUTHORS_CORPUS / "metrics.parquet")
+    assert settings["protocol"]["protocol"] == "authors"
+    assert settings["divergence_target"] == authors["evaluation"]["divergence_target"]
     # IEMOCAP trains on the authors' folds: fold 1 tests session 4 there, session 5 in the paper
+    job = authors_run / AUTHORS_IEMOCAP_JOB
+    assert record(job.with_name("protocol.json"))["protocol"] == "authors"
     folds = pd.read_parquet(authors_run / "results" / "iemocap" / "folds_authors.parquet")
-    fold1 = pd.read_parquet(
-        authors_run / "results" / "iemocap" / "models" / "MR" / "fold1" / "predictions.parquet"
-    )
     test1 = folds[(folds["fold"] == 1) & (folds["part"] == "test")]["utterance_id"]
-    assert sorted(fold1["utterance_id"]) == sorted(test1)
+    assert sorted(pd.read_parquet(job)["utterance_id"]) == sorted(test1)
+    paper_folds = pd.read_parquet(demo_run / "results" / "iemocap" / "folds.parquet")
+    paper_test1 = paper_folds[(paper_folds["fold"] == 1) & (paper_folds["part"] == "test")]
+    assert set(test1).isdisjoint(paper_test1["utterance_id"])
     caption = (authors_run / "results" / "tables" / "table4.md").read_text()
     assert "Protocol authors (the authors' released code)" in caption
     paper_caption = (demo_run / "results" / "tables" / "table4.md").read_text()
     assert "Protocol paper (the paper's text)" in paper_caption
     # the protocols give different models
-    a = pd.read_parquet(
-        authors_run / "results" / "msp-podcast" / "models/AR/fold1/predictions.parquet"
-    )
-    p = pd.read_parquet(
-        demo_run / "results" / "msp-podcast" / "models/AR/fold1/predictions.parquet"
-    )
-    assert not a.equals(p)
+    target = f"results/{AUTHORS_CORPUS}/models/AR/fold1/predictions.parquet"
+    assert not pd.read_parquet(authors_run / target).equals(pd.read_parquet(demo_run / target))
     # the switch reran majority_labels only: the parsed tables, the audio index and the features
     # are the paper run's files (copied with their times), the MR tables were rewritten
     for corpus in TINY_CORPORA:
@@ -495,27 +508,26 @@ def test_authors_protocol_runs_end_to_end(authors_run, demo_run):
         assert mr[0].stat().st_mtime_ns != mr[1].stat().st_mtime_ns, corpus
 
 
-def test_protocol_comparison_writes_its_table(authors_run):
+def test_protocol_comparison_writes_its_table(authors_run, tmp_path):
     """Both presets on the tiny podcast corpus, each in its own results folder, sharing the label
     stage and the features; the comparison table has one row per cell and metric."""
-    config = tiny_config()
-    config["corpora"] = {"msp-podcast": TINY_CORPORA["msp-podcast"]}
-    # the run's protocol, as authors_run built its label stage (labels.mr_share is a protocol
-    # key): another protocol would rebuild the label stage, which is not what is tested here
-    config["protocol"] = "authors"
-    (authors_run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    label_stage = authors_run / "results" / "msp-podcast" / "labels_AR.parquet"
+    # a copy: the shared run stays as built. Its config is the run's protocol (authors), as
+    # authors_run built its label stage (labels.mr_share is a protocol key): another protocol
+    # would rebuild the label stage, which is not what is tested here
+    run = copy_run(authors_run, tmp_path / "run")
+    assert yaml.safe_load((run / "config.yaml").read_text()) == authors_config()
+    label_stage = run / "results" / AUTHORS_CORPUS / "labels_AR.parquet"
     stamp = label_stage.stat().st_mtime_ns
-    snakemake(authors_run, "--cores", "2", "protocol_comparison")
+    snakemake(run, "--cores", "2", "protocol_comparison")
     assert label_stage.stat().st_mtime_ns == stamp  # shared, not rebuilt
     for protocol in ("paper", "authors"):
-        base = authors_run / "results" / "protocols" / protocol
-        assert (base / "msp-podcast" / "metrics.parquet").is_file()
+        base = run / "results" / "protocols" / protocol
+        assert (base / AUTHORS_CORPUS / "metrics.parquet").is_file()
         assert (base / "tables" / "table4.md").is_file()
-    table = pd.read_csv(authors_run / "results" / "tables" / "protocols.csv")
+    table = pd.read_csv(run / "results" / "tables" / "protocols.csv")
     assert len(table) == 3 * 3 * 3  # train rules x test rules x metrics
     assert set(table["metric"]) == {"macro_f1", "kld", "jsd"}
     assert (table["difference"] - (table["authors"] - table["paper"])).abs().max() < 1e-12
     assert table["p_value"].between(0, 1).all()
-    md = (authors_run / "results" / "tables" / "protocols.md").read_text()
+    md = (run / "results" / "tables" / "protocols.md").read_text()
     assert "Paper vs authors protocol" in md and "training.optimizer: adamw vs adam" in md

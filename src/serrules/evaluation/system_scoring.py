@@ -297,6 +297,7 @@ def score_system(
 
 __all__ = [
     "CorpusLabels",
+    "FOLDS_KEY",
     "SCORE_COLUMNS",
     "SystemScore",
     "load_corpus_labels",

@@ -12,14 +12,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import demo_workflow as demo
 import pytest
 import yaml
-from demo_workflow import AUTHORS_IEMOCAP_JOB, authors_config, copy_run, snakemake, tiny_config
 from filelock import FileLock
 
-#: session fixtures that run the workflow; with pytest-xdist (``--dist loadgroup``, the
-#: project's default options) the tests that use them run in order on one worker
-SHARED_RUNS = frozenset({"demo_run", "authors_run"})
+#: session fixtures that run the workflow (each built once for all workers, ``build_once``)
+SHARED_RUNS = frozenset({"demo_run", "authors_run", "w2v_reference"})
 
 
 def pytest_xdist_auto_num_workers(config) -> int:
@@ -29,15 +28,32 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+#: pytest-xdist's work queue (``--no-loadscope-reorder``: in this order): the SLURM tests first
+#: (their cluster run needs no other run until its outputs are compared), then the two groups of
+#: tests that read the runs (the first builds ``demo_run``, the second starts on a free worker
+#: once it exists), then every other test, one at a time on whichever worker is free
+QUEUE = ("slurm", "runs:authors", "runs:demo")
+
+
+def _group(item) -> str | None:
+    mark = item.get_closest_marker("xdist_group")
+    return None if mark is None else (mark.args[0] if mark.args else mark.kwargs.get("name"))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Tests that use a shared run go to one worker, in their file order, unless their module
-    names a group of its own (the SLURM tests read ``demo_run`` beside their cluster run). A test
-    names the run as an argument: one fetched at run time (``request.getfixturevalue``) escapes
-    the group."""
+    """With pytest-xdist (``--dist loadgroup``, the project's default options) the tests that read
+    a shared run form two groups, each on one worker in file order (module-scoped fixtures, e.g.
+    copies of a run, are built once): the modules that read ``authors_run``, and the others. The
+    runs themselves are shared by all workers (``build_once``). A module that names a group of its
+    own keeps it (the SLURM tests). Then the items are put in :data:`QUEUE` order."""
+    authors = {item.module.__name__ for item in items if "authors_run" in item.fixturenames}
     for item in items:
-        if SHARED_RUNS & set(item.fixturenames) and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group("shared_runs"))
+        if SHARED_RUNS & set(item.fixturenames) and _group(item) is None:
+            group = "runs:authors" if item.module.__name__ in authors else "runs:demo"
+            item.add_marker(pytest.mark.xdist_group(group))
+    rank = {name: i for i, name in enumerate(QUEUE)}
+    items.sort(key=lambda item: rank.get(_group(item), len(QUEUE)))
 
 
 def _shared_folder(tmp_path_factory) -> Path:
@@ -67,8 +83,8 @@ def build_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
 
 def _build_demo(workdir: Path) -> None:
     workdir.mkdir()
-    (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config(), sort_keys=False))
-    snakemake(workdir, "--cores", "2", "all")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(demo.tiny_config(), sort_keys=False))
+    demo.snakemake(workdir, "--cores", "2", "all")
 
 
 @pytest.fixture(scope="session")
@@ -92,9 +108,30 @@ def authors_run(demo_run, tmp_path_factory) -> Path:
     """
 
     def build(workdir: Path) -> None:
-        copy_run(demo_run, workdir)
-        snakemake(workdir, "--cores", "2", AUTHORS_IEMOCAP_JOB, "--config", "protocol=authors")
-        (workdir / "config.yaml").write_text(yaml.safe_dump(authors_config(), sort_keys=False))
-        snakemake(workdir, "--cores", "2", "all")
+        demo.copy_run(demo_run, workdir)
+        job = demo.AUTHORS_IEMOCAP_JOB
+        demo.snakemake(workdir, "--cores", "2", job, "--config", "protocol=authors")
+        (workdir / "config.yaml").write_text(yaml.safe_dump(demo.authors_config(), sort_keys=False))
+        demo.snakemake(workdir, "--cores", "2", "all")
 
     return build_once(tmp_path_factory, "authors", build)
+
+
+@pytest.fixture(scope="session")
+def w2v_reference(demo_run, tmp_path_factory) -> dict[str, Path]:
+    """One uninterrupted training job of a tiny wav2vec2 (``pretrained``: saved here from a fixed
+    seed) on the demo run's podcast label stage: the reference model and predictions of the
+    killed-and-resumed jobs (tests/test_workflow.py, on this host; tests/test_slurm.py, scancel)."""
+
+    def build(folder: Path) -> None:
+        import torch
+        from tiny_wav2vec2 import tiny_config as tiny_w2v_config
+        from transformers import Wav2Vec2Model
+
+        torch.manual_seed(0)
+        Wav2Vec2Model(tiny_w2v_config()).save_pretrained(folder / "tiny_w2v")
+        workdir = demo.w2v_workdir(demo_run, folder / "run", folder / "tiny_w2v")
+        demo.snakemake(workdir, f"{demo.W2V_JOB}/predictions.parquet", *demo.W2V_JOB_OPTIONS)
+
+    folder = build_once(tmp_path_factory, "w2v_reference", build)
+    return {"pretrained": folder / "tiny_w2v", "job": folder / "run" / demo.W2V_JOB}

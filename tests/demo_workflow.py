@@ -61,3 +61,53 @@ def copy_run(run: Path, dest: Path) -> Path:
     """A copy of a shared run (files, times and Snakemake's records) for a test that writes."""
     shutil.copytree(run, dest, ignore=shutil.ignore_patterns("report.html", "*.lock"))
     return dest
+
+
+#: the job the killed-and-resumed tests interrupt: a tiny wav2vec2 on the podcast corpus
+W2V_CORPUS = "msp-podcast"
+W2V_JOB = f"results/{W2V_CORPUS}/models/AR/fold1"
+#: Snakemake options of that job run alone in a copy of the label stage (the target comes first:
+#: --allowed-rules and --rerun-triggers take several values)
+W2V_JOB_OPTIONS = ("--allowed-rules", "train_fold", "--rerun-triggers", "mtime", "--cores", "1")
+
+
+def w2v_config(pretrained: Path, **training) -> dict:
+    """The tiny demo's podcast corpus trained with the (tiny) wav2vec2 model at ``pretrained``:
+    12 short epochs, so that a job can be interrupted after a few of them."""
+    config = tiny_config()
+    config["corpora"] = {W2V_CORPUS: TINY_CORPORA[W2V_CORPUS]}
+    config["model"].update(
+        name="wav2vec2-large-robust-12", pretrained=str(pretrained), keep_layers=2
+    )
+    config["training"].update(epochs=12, batch_size=8, max_seconds=2, bucket_size=None, **training)
+    return config
+
+
+def w2v_workdir(demo_run: Path, workdir: Path, pretrained: Path) -> Path:
+    """A workdir holding the demo run's label stage of the podcast corpus and a config that
+    trains the tiny wav2vec2 on the CPU (device cpu: the model otherwise asks for a GPU, and a
+    CPU-only torch refuses it)."""
+    src, dst = demo_run / "results" / W2V_CORPUS, workdir / "results" / W2V_CORPUS
+    dst.mkdir(parents=True)
+    for name in ("labels_AR.parquet", "folds.parquet", "audio_index.parquet"):
+        shutil.copy2(src / name, dst / name)
+    config = w2v_config(pretrained, device="cpu")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return workdir
+
+
+def assert_same_fold_job(job: Path, reference: Path) -> None:
+    """Two fold-job folders hold the same predictions and bit-identical model weights."""
+    import pandas as pd
+    import torch
+    from safetensors.torch import load_file
+
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(job / "predictions.parquet"),
+        pd.read_parquet(reference / "predictions.parquet"),
+    )
+    got = load_file(str(job / "best.safetensors"))
+    want = load_file(str(reference / "best.safetensors"))
+    assert got.keys() == want.keys()
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=0, atol=0)

@@ -60,7 +60,7 @@ TRAIN_REQUEST = train_request(config)
 CPU_ENV = "../../envs/cpu.yaml"
 CUDA_ENV = "../../envs/cuda.yaml"
 TRAIN_ENV = CUDA_ENV if TRAIN_REQUEST.gpus else CPU_ENV
-# protocol_comparison: each preset in its own results subfolder
+# protocol_comparison: the other preset in its own results subfolder (protocol_results)
 PROTOCOL_RESULTS = f"{RESULTS}/protocols/{{protocol}}"
 # What one fold job writes into its folder (fold_folder), by output name.
 FOLD_JOB_FILES = {
@@ -296,10 +296,24 @@ def paired_system_files(results_of, fold_table_of):
     }
 
 
+def protocol_results(protocol):
+    """Where protocol_comparison finds a preset's runs: results/ for the run's own protocol
+    (PROTOCOL_CONFIGS of that protocol is the run's config, so its jobs are the run's jobs and are
+    not trained twice), results/protocols/<protocol>/ for the other preset."""
+    if protocol == config["protocol"]:
+        return RESULTS
+    return f"{RESULTS}/protocols/{protocol}"
+
+
+def protocol_table4(wildcards):
+    """Table 4 of each preset (protocol_comparison waits for both presets' tables)."""
+    return [f"{protocol_results(p)}/tables/table4.csv" for p in PROTOCOLS]
+
+
 def comparison_files(wildcards):
     """What protocol_comparison reads: both presets, each with its own fold scheme."""
     return paired_system_files(
-        {p: f"{RESULTS}/protocols/{p}" for p in PROTOCOLS},
+        {p: protocol_results(p) for p in PROTOCOLS},
         {
             p: fold_table_name(PROTOCOL_CONFIGS[p]["training"]["iemocap_folds"])
             for p in PROTOCOLS
@@ -359,9 +373,7 @@ def metrics_tables(wildcards):
 def protocol_metrics_all(wildcards):
     """metrics.parquet of every corpus under every preset of protocol_comparison."""
     return [
-        f"{RESULTS}/protocols/{p}/{c}/metrics.parquet"
-        for p in PROTOCOLS
-        for c in CORPORA
+        f"{protocol_results(p)}/{c}/metrics.parquet" for p in PROTOCOLS for c in CORPORA
     ]
 
 
@@ -382,7 +394,7 @@ def paper_comparison_protocol_params(wildcards):
     """Per preset of protocol_comparison, its metrics files."""
     return _paper_comparison_settings(
         {
-            p: [f"{RESULTS}/protocols/{p}/{c}/metrics.parquet" for c in CORPORA]
+            p: [f"{protocol_results(p)}/{c}/metrics.parquet" for c in CORPORA]
             for p in PROTOCOLS
         }
     )

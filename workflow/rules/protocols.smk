@@ -1,5 +1,6 @@
-# protocol_comparison: the paper's and the authors' presets, each in results/protocols/<protocol>/,
-# sharing the label stage and the features of results/<corpus>/.
+# protocol_comparison: the run's own protocol is the run in results/ (not trained twice); the
+# other preset runs in results/protocols/<protocol>/, sharing the label stage and the features of
+# results/<corpus>/ (common.smk: protocol_results).
 
 
 use rule train_fold as train_fold_protocol with:
@@ -34,9 +35,7 @@ rule protocol_comparison:
     difference and a paired bootstrap p-value on the same resamples."""
     input:
         unpack(comparison_inputs),
-        tables=expand(
-            f"{RESULTS}/protocols/{{protocol}}/tables/table4.csv", protocol=PROTOCOLS
-        ),
+        tables=protocol_table4,
         # the paper's values and claims beside both presets (rule paper_comparison_protocols)
         vs_paper=f"{RESULTS}/tables/protocols_vs_paper.csv",
         claims=f"{RESULTS}/tables/protocols_claims.csv",

@@ -57,9 +57,15 @@ def authors_config() -> dict:
     return config
 
 
+#: what a copy of a shared run leaves out: Snakemake's lock files and logs, which a Snakemake
+#: call that another worker makes in the run (a dry run, a report) may create and delete while
+#: the copy is made
+NOT_COPIED = shutil.ignore_patterns("locks", "log", "*.lock", "report.html")
+
+
 def copy_run(run: Path, dest: Path) -> Path:
     """A copy of a shared run (files, times and Snakemake's records) for a test that writes."""
-    shutil.copytree(run, dest, ignore=shutil.ignore_patterns("report.html", "*.lock"))
+    shutil.copytree(run, dest, ignore=NOT_COPIED)
     return dest
 
 

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from demo_workflow import copy_run
 from doc_commands import (
     CLASSES,
     PYPROJECT,
@@ -502,7 +503,7 @@ class DemoCopy:
     set-up commands before it."""
 
     def __init__(self, demo_run: Path, folder: Path):
-        shutil.copytree(demo_run, folder)
+        copy_run(demo_run, folder)
         shutil.copytree(REPO / "profiles", folder / "profiles", dirs_exist_ok=True)
         self.folder = folder
         self.done: dict[str, subprocess.CompletedProcess] = {}

@@ -1,8 +1,9 @@
 """Fixtures shared by several test modules.
 
-The two workflow runs (``demo_run``, ``authors_run``) are built once per pytest session, also
-under pytest-xdist: the first worker that asks for one builds it in the folder all workers share
-(the parent of their temporary folders), under a file lock; the others wait for it and read it.
+The workflow runs (``demo_run``, ``authors_run``, ``w2v_reference``) are built once per
+session, also under pytest-xdist: the first worker that asks for one builds it in the folder all
+workers share (the parent of their temporary folders), under a file lock; the others wait for it
+and read it.
 A run is read-only for its users: a test that changes files works on a copy (``copy_run``).
 """
 

@@ -29,14 +29,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from demo_workflow import TINY_CORPORA, W2V_JOB, assert_same_fold_job, tiny_config, w2v_config
+from demo_workflow import (
+    TINY_CORPORA,
+    W2V_CORPUS,
+    W2V_JOB,
+    assert_same_fold_job,
+    tiny_config,
+    w2v_config,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 START = REPO / ".ci" / "slurm" / "start-local-slurm.sh"
 STOP = REPO / ".ci" / "slurm" / "stop-local-slurm.sh"
-CORPUS = "msp-podcast"
-TARGET = W2V_JOB  # the training job cancelled mid-run
+CORPUS = W2V_CORPUS  # the demo corpus submitted, which holds the job cancelled mid-run
+TARGET = W2V_JOB
 #: Upper bounds of every wait (a request SLURM cannot satisfy must fail the test, not hang it).
 RUN_TIMEOUT_S = 600
 CANCEL_TIMEOUT_S = 240

@@ -370,11 +370,14 @@ def metrics_tables(wildcards):
     return [f"{RESULTS}/{c}/metrics.parquet" for c in CORPORA]
 
 
+def protocol_metrics(protocol):
+    """metrics.parquet of every corpus under one preset of protocol_comparison."""
+    return [f"{protocol_results(protocol)}/{c}/metrics.parquet" for c in CORPORA]
+
+
 def protocol_metrics_all(wildcards):
     """metrics.parquet of every corpus under every preset of protocol_comparison."""
-    return [
-        f"{protocol_results(p)}/{c}/metrics.parquet" for p in PROTOCOLS for c in CORPORA
-    ]
+    return [path for p in PROTOCOLS for path in protocol_metrics(p)]
 
 
 def _paper_comparison_settings(metrics):
@@ -392,12 +395,7 @@ def paper_comparison_params(wildcards):
 
 def paper_comparison_protocol_params(wildcards):
     """Per preset of protocol_comparison, its metrics files."""
-    return _paper_comparison_settings(
-        {
-            p: [f"{protocol_results(p)}/{c}/metrics.parquet" for c in CORPORA]
-            for p in PROTOCOLS
-        }
-    )
+    return _paper_comparison_settings({p: protocol_metrics(p) for p in PROTOCOLS})
 
 
 def all_outputs():

@@ -108,6 +108,8 @@ def test_write_table3(loss_files, tmp_path):
         md=stem.with_suffix(".md"),
         tex=stem.with_suffix(".tex"),
     )
+    text = stem.with_suffix(".csv").read_text().splitlines()
+    assert text[1].startswith("toy,6,20,2,2,4,") and text[3].startswith("Average,,,,,,")  # integers
     csv = pd.read_csv(stem.with_suffix(".csv"))
     assert csv["corpus"].tolist() == ["toy", "second", "Average"]
     assert csv.loc[0, "n_utterances"] == 6 and csv.loc[0, "n_ratings"] == 20

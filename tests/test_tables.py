@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from serrules.base.errors import PredictionError, SerrulesError, TableError
-from serrules.base.tables import TABLES, check_references, check_table, load_table, read_table
+from serrules.base.tables import TABLES, check_references, check_table, read_table
 
 CLASSES = ("anger", "sadness")
 
@@ -138,15 +138,15 @@ def test_a_contract_file_whose_key_is_not_a_column_is_refused(tmp_path):
     assert spec.column_names(["u", "v"]) == ["a", "x", "y", "p_u", "p_v"]
 
 
-def test_load_table_reads_without_checking_and_names_an_unreadable_file(tmp_path):
+def test_read_table_without_check_reads_without_checking_and_names_an_unreadable_file(tmp_path):
     """For callers whose next step checks the frame: read once, check once."""
     path = tmp_path / "labels.parquet"
     frame = _labels(utterance_id=["u1", "u1", "u2"])  # a repeated key: read_table refuses it
     frame.to_parquet(path)
-    assert load_table(path, "labels")["utterance_id"].tolist() == ["u1", "u1", "u2"]
+    assert read_table(path, "labels", check=False)["utterance_id"].tolist() == ["u1", "u1", "u2"]
     with pytest.raises(TableError, match="repeated utterance_id"):
         read_table(path, "labels")
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"PAR1 damaged")
     with pytest.raises(PredictionError, match=f"^{bad}: cannot read the audio_index table"):
-        load_table(bad, "audio_index", columns=("status",), error=PredictionError)
+        read_table(bad, "audio_index", columns=("status",), error=PredictionError, check=False)

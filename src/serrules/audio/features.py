@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from serrules.audio.loading import OK, SAMPLE_RATE, load_audio
 from serrules.audio.sharding import shard_bounds
 from serrules.base.files import atomic_path
-from serrules.base.tables import check_table, load_table
+from serrules.base.tables import check_table, read_table
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ def write_egemaps(
     utterances no longer ok in the index are dropped (logged). Output rows follow index order.
     """
     audio_index_path, out_path = Path(audio_index_path), Path(out_path)
-    ok = _ok_rows(load_table(audio_index_path, "audio_index"), source=audio_index_path)
+    ok = _ok_rows(read_table(audio_index_path, "audio_index", check=False), source=audio_index_path)
     names = list(egemaps_extractor().feature_names)
     description = _cache_description(sample_rate, max_seconds)
     source = Path(cache_path) if cache_path is not None else out_path
@@ -292,7 +292,7 @@ def write_egemaps_shard(
     rows per shard. The table has the layout of ``egemaps.parquet`` (its rows, in index order,
     and the same metadata plus the shard's rows); :func:`gather_egemaps` joins the shards."""
     audio_index_path = Path(audio_index_path)
-    index = load_table(audio_index_path, "audio_index")
+    index = read_table(audio_index_path, "audio_index", check=False)
     bounds = shard_bounds(len(index), per_shard, shard)
     _ok_rows(index, source=audio_index_path)  # the whole index's contract (repeated ids)
     part = index.iloc[bounds[0] : bounds[1]]
@@ -341,7 +341,9 @@ def gather_egemaps(
     audio index's rows once, in order, and hold exactly its ok utterances; otherwise
     ``ValueError`` names the shard."""
     audio_index_path = Path(audio_index_path)
-    index = load_table(audio_index_path, "audio_index", columns=list(_FINGERPRINT) + ["status"])
+    index = read_table(
+        audio_index_path, "audio_index", columns=list(_FINGERPRINT) + ["status"], check=False
+    )
     ok = _ok_rows(index, source=audio_index_path)
     description = _cache_description(sample_rate, max_seconds)
     tables, fingerprint, at = [], {k: [] for k in _FINGERPRINT[1:]}, 0

@@ -5,7 +5,7 @@ The contracts themselves are data, in ``tables.yaml`` beside this module. A
 per-class column families (``votes_<class>``, ``y_<class>``, ...: one column per class of the
 corpus, in the class order of its format), its unique key and the tables its ids refer to.
 :func:`check_table` is the one place these facts are checked (:func:`read_table` = read + check;
-:func:`load_table` only reads, for a caller whose next step checks). Every failure is a
+``check=False`` only reads, for a caller whose next step checks). Every failure is a
 :class:`~serrules.base.errors.TableError` (or the subclass the caller names) whose message starts
 with the file (or the table's name), then names the column and the offending ids.
 docs/architecture.md describes each table in prose.
@@ -217,17 +217,19 @@ def check_table(
     return frame
 
 
-def load_table(
+def read_table(
     path: str | PathLike[str],
     name: str,
     *,
     classes: Sequence[str] | None = None,
     columns: Sequence[str] | None = None,
     error: type[TableError] = TableError,
+    check: bool = True,
 ) -> pd.DataFrame:
-    """Read a Parquet table without checking it (for a caller that hands the frame to a function
-    which checks it); a missing or unreadable file raises ``error`` naming it. ``columns`` reads
-    only those columns plus the key (and the per-class families when ``classes`` is given)."""
+    """A Parquet table, checked against its contract (:func:`check_table`) unless ``check`` is
+    false (for a caller that hands the frame to a function which checks it); a missing or
+    unreadable file raises ``error`` naming it. ``columns`` reads only those columns plus the
+    key (and the per-class families when ``classes`` is given)."""
     path = Path(path)
     read_cols = None
     if columns is not None:
@@ -239,24 +241,13 @@ def load_table(
         if read_cols is not None:  # read what is there; check_table names the missing columns
             present = set(pq.read_schema(path).names)
             read_cols = [c for c in read_cols if c in present]
-        return pd.read_parquet(path, columns=read_cols)
+        frame = pd.read_parquet(path, columns=read_cols)
     except FileNotFoundError:
         raise error(f"{path}: {name} table not found") from None
     except Exception as exc:  # pyarrow raises several types for damaged or foreign files
         raise error(f"{path}: cannot read the {name} table ({exc})") from exc
-
-
-def read_table(
-    path: str | PathLike[str],
-    name: str,
-    *,
-    classes: Sequence[str] | None = None,
-    columns: Sequence[str] | None = None,
-    error: type[TableError] = TableError,
-) -> pd.DataFrame:
-    """:func:`load_table`, then :func:`check_table`: the frame as read, checked against its
-    contract (``columns``: only those columns plus the key)."""
-    frame = load_table(path, name, classes=classes, columns=columns, error=error)
+    if not check:
+        return frame
     return check_table(frame, name, classes=classes, columns=columns, source=path, error=error)
 
 
@@ -300,7 +291,6 @@ __all__ = [
     "check_table",
     "contract",
     "load_contracts",
-    "load_table",
     "preview",
     "read_table",
 ]

@@ -15,17 +15,10 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from serrules.base.classes import RULES
-from serrules.corpora.formats import corpus_format
 from serrules.evaluation.bootstrap import BootstrapSettings, paired_p_value, percentile_interval
-from serrules.evaluation.metrics import METRICS, SystemScores
-from serrules.evaluation.pooled_corpus import (
-    CorpusFiles,
-    pool_systems,
-    read_test_sets,
-    system_files,
-)
-from serrules.evaluation.pooling import with_divergence_target
+from serrules.evaluation.metrics import METRICS
+from serrules.evaluation.paired_systems import SystemTarget, paired_cells
+from serrules.evaluation.pooled_corpus import CorpusFiles, system_files
 
 log = logging.getLogger(__name__)
 
@@ -61,36 +54,26 @@ def compare_corpus_backbones(
     ``training.target_smoothing``)."""
     if reference not in files:
         raise ValueError(f"reference backbone {reference!r} is not among {list(files)}")
-    shared = files[reference]
-    classes = corpus_format(shared.fmt).classes
-    ids, pooled = pool_systems(files)
-    base_sets = read_test_sets(ids, shared.labels, shared.utterances, classes)
-    sets = with_divergence_target(base_sets, divergence_target, target_smoothing)
+    target = SystemTarget(
+        divergence_target=divergence_target,
+        target_smoothing=target_smoothing,
+        epsilon=bootstrap.epsilon,
+    )
+    corpus = files[reference].corpus
     rows = []
-    for test_rule in RULES:
-        test = sets[test_rule]
-        conditions = test.speakers.astype(str) if bootstrap.unit == "speaker" else None
-        for train_rule in RULES:
-            systems = {
-                b: SystemScores.from_probabilities(
-                    pooled[b][train_rule][test.positions], test.target, bootstrap.epsilon
-                )
-                for b in pooled
-            }
-            resampled = bootstrap.resample(test.truth, systems, conditions)
-            points = {b: systems[b].point_metrics(test.truth) for b in systems}
-            for metric in METRICS:
-                ref = resampled[reference][metric]
-                for b in systems:
-                    low, high = percentile_interval(resampled[b][metric], bootstrap.alpha)
-                    same = b == reference
-                    rows.append(
-                        (shared.corpus, train_rule, test_rule, metric, b, points[b][metric], low,
-                         high, reference, points[b][metric] - points[reference][metric],
-                         float("nan") if same else paired_p_value(resampled[b][metric], ref),
-                         test.size)
-                    )  # fmt: skip
-    log.info("%s: %d backbone cells", shared.corpus, len(rows))
+    for cell in paired_cells(files, bootstrap=bootstrap, targets=dict.fromkeys(files, target)):
+        for metric in METRICS:
+            ref = cell.resampled[reference][metric]
+            for b, points in cell.points.items():
+                low, high = percentile_interval(cell.resampled[b][metric], bootstrap.alpha)
+                same = b == reference
+                rows.append(
+                    (corpus, cell.train_rule, cell.test_rule, metric, b, points[metric], low, high,
+                     reference, points[metric] - cell.points[reference][metric],
+                     float("nan") if same else paired_p_value(cell.resampled[b][metric], ref),
+                     cell.size)
+                )  # fmt: skip
+    log.info("%s: %d backbone cells", corpus, len(rows))
     return pd.DataFrame(rows, columns=list(BACKBONE_COLUMNS))
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from serrules.base.classes import RULES, prefixed
 from serrules.base.errors import PredictionError
-from serrules.base.tables import load_table
+from serrules.base.tables import read_table
 from serrules.corpora.formats import corpus_format
 from serrules.evaluation.pooling import (
     TestSet,
@@ -64,10 +64,18 @@ def read_test_sets(
     return build_test_sets(
         pooled_ids,
         {
-            rule: load_table(labels_paths[rule], "labels", columns=t_cols, error=PredictionError)
+            rule: read_table(
+                labels_paths[rule], "labels", columns=t_cols, error=PredictionError, check=False
+            )
             for rule in test_rules
         },
-        load_table(utterances_path, "utterances", columns=utterance_cols, error=PredictionError),
+        read_table(
+            utterances_path,
+            "utterances",
+            columns=utterance_cols,
+            error=PredictionError,
+            check=False,
+        ),
         classes,
         label_sources={rule: str(labels_paths[rule]) for rule in test_rules},
         utterances_source=str(utterances_path),
@@ -85,7 +93,7 @@ def pool_fold_predictions(
 ) -> tuple[pd.Index, dict[str, np.ndarray]]:
     """The pooled test utterance ids of a fold table and each train rule's pooled probabilities
     (n x C, rows in that order), with every check of :mod:`serrules.evaluation.pooling`."""
-    folds = load_table(folds_path, "folds", error=PredictionError)
+    folds = read_table(folds_path, "folds", error=PredictionError, check=False)
     expected = expected_test_utterances(
         folds, audio_index, folds_source=str(folds_path), audio_source=audio_source
     )
@@ -139,8 +147,8 @@ def load_pooled_corpus(files: CorpusFiles) -> PooledCorpus:
     """Pool each train rule's per-fold predictions and build MR_test, PR_test and AR_test
     (every check of :mod:`serrules.evaluation.pooling` applies)."""
     classes = corpus_format(files.fmt).classes
-    audio_index = load_table(
-        files.audio_index, "audio_index", columns=("status",), error=PredictionError
+    audio_index = read_table(
+        files.audio_index, "audio_index", columns=("status",), error=PredictionError, check=False
     )
     pooled_ids, pooled = pool_fold_predictions(
         files.predictions,
@@ -184,8 +192,8 @@ def pool_systems(
     test utterances are a :class:`PredictionError` naming their fold tables."""
     first = next(iter(files.values()))
     classes = corpus_format(first.fmt).classes
-    audio_index = load_table(
-        first.audio_index, "audio_index", columns=("status",), error=PredictionError
+    audio_index = read_table(
+        first.audio_index, "audio_index", columns=("status",), error=PredictionError, check=False
     )
     pooled, expected_ids = {}, None
     for name, system in files.items():

@@ -16,18 +16,11 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from serrules.base.classes import RULES
 from serrules.base.protocols import PROTOCOLS
-from serrules.corpora.formats import corpus_format
 from serrules.evaluation.bootstrap import BootstrapSettings, paired_p_value
-from serrules.evaluation.metrics import METRICS, SystemScores
-from serrules.evaluation.pooled_corpus import (
-    CorpusFiles,
-    pool_systems,
-    read_test_sets,
-    system_files,
-)
-from serrules.evaluation.pooling import with_divergence_target
+from serrules.evaluation.metrics import METRICS
+from serrules.evaluation.paired_systems import SystemTarget, paired_cells
+from serrules.evaluation.pooled_corpus import CorpusFiles, system_files
 
 log = logging.getLogger(__name__)
 
@@ -74,40 +67,28 @@ def compare_corpus(
     ``bootstrap``: the shared resamples (:func:`comparison_bootstrap`). Both protocols must
     cover the same pooled test utterances.
     """
-    shared = files[PROTOCOLS[0]]
-    corpus, classes = shared.corpus, corpus_format(shared.fmt).classes
-    expected_ids, pooled = pool_systems({p: files[p] for p in PROTOCOLS})
-    base_sets = read_test_sets(expected_ids, shared.labels, shared.utterances, classes)
-    sets = {
-        p: with_divergence_target(
-            base_sets,
-            settings[p]["evaluation"]["divergence_target"],
-            float(settings[p]["target_smoothing"]),
+    targets = {
+        p: SystemTarget(
+            divergence_target=settings[p]["evaluation"]["divergence_target"],
+            target_smoothing=float(settings[p]["target_smoothing"]),
+            epsilon=float(settings[p]["evaluation"]["epsilon"]),
         )
         for p in PROTOCOLS
     }
+    corpus = files[PROTOCOLS[0]].corpus
     rows = []
-    for test_rule in RULES:
-        test = base_sets[test_rule]
-        conditions = test.speakers.astype(str) if bootstrap.unit == "speaker" else None
-        for train_rule in RULES:
-            systems = {
-                p: SystemScores.from_probabilities(
-                    pooled[p][train_rule][test.positions],
-                    sets[p][test_rule].target,
-                    float(settings[p]["evaluation"]["epsilon"]),
-                )
-                for p in PROTOCOLS
-            }
-            resampled = bootstrap.resample(test.truth, systems, conditions)
-            points = {p: systems[p].point_metrics(test.truth) for p in PROTOCOLS}
-            for metric in METRICS:
-                paper, authors = points["paper"][metric], points["authors"][metric]
-                p_value = paired_p_value(resampled["authors"][metric], resampled["paper"][metric])
-                rows.append(
-                    (corpus, train_rule, test_rule, metric, paper, authors,
-                     authors - paper, p_value, test.size)
-                )  # fmt: skip
+    for cell in paired_cells(
+        {p: files[p] for p in PROTOCOLS}, bootstrap=bootstrap, targets=targets
+    ):
+        for metric in METRICS:
+            paper, authors = cell.points["paper"][metric], cell.points["authors"][metric]
+            p_value = paired_p_value(
+                cell.resampled["authors"][metric], cell.resampled["paper"][metric]
+            )
+            rows.append(
+                (corpus, cell.train_rule, cell.test_rule, metric, paper, authors, authors - paper,
+                 p_value, cell.size)
+            )  # fmt: skip
     log.info("%s: compared %d cells", corpus, len(rows))
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 

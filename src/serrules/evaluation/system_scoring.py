@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from serrules.base.classes import RULES, prefixed
-from serrules.base.tables import load_table, preview
+from serrules.base.tables import preview, read_table
 from serrules.corpora.formats import FORMATS
 from serrules.evaluation.bootstrap import BootstrapSettings
 from serrules.evaluation.corpus_metrics import METRICS_COLUMNS, read_metrics, score_test_sets
@@ -118,8 +118,10 @@ def load_corpus_labels(folder: str | os.PathLike[str]) -> CorpusLabels:
     if not folds_path.is_file():
         raise PredictionError(f"{folds_path}: missing (fold table named by {source})")
     expected = expected_test_utterances(
-        load_table(folds_path, "folds", error=PredictionError),
-        load_table(audio_path, "audio_index", columns=("status",), error=PredictionError),
+        read_table(folds_path, "folds", error=PredictionError, check=False),
+        read_table(
+            audio_path, "audio_index", columns=("status",), error=PredictionError, check=False
+        ),
         folds_source=str(folds_path),
         audio_source=str(audio_path),
     )

@@ -14,6 +14,7 @@ from serrules.audio.features import (
     compute_egemaps,
     egemaps_extractor,
     gather_egemaps,
+    standard_scaling,
     write_egemaps,
     write_egemaps_shard,
 )
@@ -128,6 +129,24 @@ def test_write_egemaps_reuses_cache(corpus, tmp_path, counting):
     assert len(counting) == 8
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_standard_scaling_is_sklearns_standard_scaler(order):
+    """Mean and scale as scikit-learn's StandardScaler computes them, also for a constant and a
+    near-constant column (scale 1) and a column of large offset; rtol 1e-12 because it is
+    another code path (the same numpy reductions, here written out)."""
+    rng = np.random.default_rng(7)
+    values = rng.normal(3.0, 2.0, size=(257, 6))
+    values[:, 1] = 7.3  # constant
+    values[:, 2] = 1e6 + rng.normal(0.0, 1e-12, size=257)  # constant up to rounding
+    values[:, 3] = 1e8 + rng.normal(0.0, 1.0, size=257)
+    values = np.asarray(values, order=order)
+    mean, scale = standard_scaling(values.copy(order=order))
+    expected = StandardScaler().fit(values)
+    np.testing.assert_allclose(mean, expected.mean_, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(scale, expected.scale_, rtol=1e-12, atol=0)
+    assert ((scale == 1.0) == (expected.scale_ == 1.0)).all() and scale[1] == scale[2] == 1.0
+
+
 def test_standardizer_matches_sklearn_and_round_trips():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(rng.normal(3.0, 2.0, size=(50, 4)), columns=list("abcd"))
@@ -136,7 +155,8 @@ def test_standardizer_matches_sklearn_and_round_trips():
     std = FeatureStandardizer().fit(frame.iloc[:40])
     out = std.transform(frame.iloc[40:])
     expected = StandardScaler().fit(frame.iloc[:40, 1:]).transform(frame.iloc[40:, 1:])
-    np.testing.assert_allclose(out[list("abcd")].to_numpy(), expected, rtol=1e-5, atol=1e-6)
+    # float32 output of float64 z-scores
+    np.testing.assert_allclose(out[list("abcd")].to_numpy(), expected, rtol=1e-6, atol=1e-7)
     assert (out["c"] == 0).all() and out["utterance_id"].tolist() == frame["utterance_id"][
         40:
     ].tolist()

@@ -9,7 +9,9 @@ A run is read-only for its users: a test that changes files works on a copy (``c
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,18 +24,29 @@ from filelock import FileLock
 SHARED_RUNS = frozenset({"demo_run", "authors_run", "w2v_reference"})
 
 
+def _slurm_tests_run(config) -> bool:
+    """Whether this session may submit to SLURM: a SLURM client is installed and ``-m`` does not
+    deselect the ``slurm`` tests."""
+    return shutil.which("sinfo") is not None and "not slurm" not in (config.option.markexpr or "")
+
+
 def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto``: one worker per core, at most 4. Each worker first imports the suite (torch,
-    transformers, scikit-learn: about 14 s of CPU), and the end-to-end tests' Snakemake jobs
-    need the cores too."""
-    return max(1, min(os.cpu_count() or 1, 4))
+    """``-n auto``: one worker per core (at most 4), plus one when the SLURM tests run: their
+    worker spends most of the cluster run waiting on the executor's status polls, and without
+    another worker a core idles meanwhile. Each worker first imports the suite (torch,
+    transformers: about 14 s of CPU), and the end-to-end tests' Snakemake jobs need the cores
+    too."""
+    cores = max(1, min(os.cpu_count() or 1, 4))
+    return cores + 1 if _slurm_tests_run(config) else cores
 
 
-#: pytest-xdist's work queue (``--no-loadscope-reorder``: in this order): the SLURM tests first
-#: (their cluster run needs no other run until its outputs are compared), then the two groups of
-#: tests that read the runs (the first builds ``demo_run``, the second starts on a free worker
-#: once it exists), then every other test, one at a time on whichever worker is free
-QUEUE = ("slurm", "runs:authors", "runs:demo")
+#: pytest-xdist's work queue (``--no-loadscope-reorder``: in this order): the SLURM tests (one
+#: group: their cluster run needs no other run until its outputs are compared), the first test
+#: that reads a shared run (it builds ``demo_run``, and ``authors_run`` where it reads that), then
+#: every test that reads no shared run, then the tests that read one, once it is built; a group a
+#: module names for itself (e.g. the tests that share a module-scoped copy of a run) stays one
+#: unit of work.
+SLURM_GROUP, BUILD_GROUP = "slurm", "runs:build"
 
 
 def _group(item) -> str | None:
@@ -41,20 +54,28 @@ def _group(item) -> str | None:
     return None if mark is None else (mark.args[0] if mark.args else mark.kwargs.get("name"))
 
 
+def _rank(item, builder) -> int:
+    group = _group(item)
+    if group == SLURM_GROUP:
+        return 0
+    if item is builder:
+        return 1
+    return 3 if SHARED_RUNS & set(item.fixturenames) else 2
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """With pytest-xdist (``--dist loadgroup``, the project's default options) the tests that read
-    a shared run form two groups, each on one worker in file order (module-scoped fixtures, e.g.
-    copies of a run, are built once): the modules that read ``authors_run``, and the others. The
-    runs themselves are shared by all workers (``build_once``). A module that names a group of its
-    own keeps it (the SLURM tests). Then the items are put in :data:`QUEUE` order."""
-    authors = {item.module.__name__ for item in items if "authors_run" in item.fixturenames}
-    for item in items:
-        if SHARED_RUNS & set(item.fixturenames) and _group(item) is None:
-            group = "runs:authors" if item.module.__name__ in authors else "runs:demo"
-            item.add_marker(pytest.mark.xdist_group(group))
-    rank = {name: i for i, name in enumerate(QUEUE)}
-    items.sort(key=lambda item: rank.get(_group(item), len(QUEUE)))
+    """Orders the items as the comment on :data:`SLURM_GROUP` says. The builder is the first
+    test that reads ``authors_run`` (which needs ``demo_run``), else the first that reads any
+    shared run; it is its own group, so that pytest-xdist hands it out second, right after the
+    SLURM group, and its worker builds the runs while the others work through the tests that
+    need none."""
+    readers = [item for item in items if SHARED_RUNS & set(item.fixturenames)]
+    authors = [item for item in readers if "authors_run" in item.fixturenames]
+    builder = next(iter(authors or readers), None)
+    if builder is not None and _group(builder) is None:
+        builder.add_marker(pytest.mark.xdist_group(BUILD_GROUP))
+    items.sort(key=lambda item: _rank(item, builder))
 
 
 def _shared_folder(tmp_path_factory) -> Path:
@@ -62,6 +83,34 @@ def _shared_folder(tmp_path_factory) -> Path:
     folder lies in it); the session's temporary folder without xdist."""
     base = tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+#: Niceness of the pytest-xdist workers when a shared run is built at the normal priority
+#: (``build_once``): the runs are the session's critical path (most end-to-end tests wait for
+#: them), the tests that need none fill the CPU time the builds leave.
+WORKER_NICENESS = 5
+
+
+def pytest_configure(config):
+    """Each pytest-xdist worker lowers its priority by :data:`WORKER_NICENESS` when it may raise
+    it again for a build (root: CI; elsewhere every process keeps its priority)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and os.geteuid() == 0:
+        os.nice(WORKER_NICENESS)
+
+
+@contextlib.contextmanager
+def _normal_priority():
+    """This worker (and the processes it starts meanwhile) at the normal priority again, where
+    :func:`pytest_configure` lowered it."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    if before == 0 or os.geteuid() != 0:
+        yield
+        return
+    os.setpriority(os.PRIO_PROCESS, 0, 0)
+    try:
+        yield
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, before)
 
 
 def build_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
@@ -74,7 +123,8 @@ def build_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
             pytest.fail(f"the shared run {name} failed (on another worker):\n{failed.read_text()}")
         if not done.exists():
             try:
-                build(folder)
+                with _normal_priority():
+                    build(folder)
             except BaseException as exc:
                 failed.write_text(f"{type(exc).__name__}: {exc}"[-20000:])
                 raise

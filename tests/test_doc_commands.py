@@ -479,7 +479,23 @@ FAST_CHECKS = {
 assert set(FAST_CHECKS) == set(CLASSES)
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=_ids)
+#: the classes whose check starts a Snakemake subprocess (a dry run): marked ``e2e``, as every
+#: test that runs Snakemake, so the fast tier (``-m "not e2e and not slurm"``) starts none
+SNAKEMAKE_CHECKS = frozenset({"snakemake"})
+#: the classes checked by :func:`_parse_results`: one pytest-xdist group, so that its one
+#: subprocess (it imports every program: ~11 s of CPU) runs on one worker, not on each
+PARSED_CHECKS = frozenset({"serrules", "python-script"})
+
+
+def _marked(command: Command):
+    if command.kind in SNAKEMAKE_CHECKS:
+        return pytest.param(command, marks=pytest.mark.e2e)
+    if command.kind in PARSED_CHECKS:
+        return pytest.param(command, marks=pytest.mark.xdist_group("docs:parsed"))
+    return command
+
+
+@pytest.mark.parametrize("command", [_marked(c) for c in COMMANDS], ids=_ids)
 def test_doc_command(command, tmp_path):
     """The check of the command's class (tests/doc_commands.py CLASSES)."""
     if command.problem:
@@ -542,6 +558,7 @@ def demo_copies(demo_run, tmp_path_factory):
 
 
 @pytest.mark.e2e
+@pytest.mark.xdist_group("runs:doc_copies")  # one worker: the module-scoped copies are made once
 @pytest.mark.parametrize("command", E2E_COMMANDS, ids=_ids)
 def test_doc_command_on_the_demo(command, demo_copies):
     """Runs as written on the demo outputs and exits 0."""

@@ -34,19 +34,20 @@ def pytest_xdist_auto_num_workers(config) -> int:
     """``-n auto``: one worker per core (at most 4), plus one when the SLURM tests run: their
     worker spends most of the cluster run waiting on the executor's status polls, and without
     another worker a core idles meanwhile. Each worker first imports the suite (torch,
-    transformers: about 14 s of CPU), and the end-to-end tests' Snakemake jobs need the cores
-    too."""
+    transformers: about 12 s of CPU, README "Tests"), and the end-to-end tests' Snakemake jobs
+    need the cores too."""
     cores = max(1, min(os.cpu_count() or 1, 4))
     return cores + 1 if _slurm_tests_run(config) else cores
 
 
-#: pytest-xdist's work queue (``--no-loadscope-reorder``: in this order): the SLURM tests (one
-#: group: their cluster run needs no other run until its outputs are compared), the first test
+#: pytest-xdist's work queue (``--no-loadscope-reorder``: in this order): the ``slurm`` tests (one
+#: group, named by their module: their cluster run needs no other run until its outputs are
+#: compared), the first test
 #: that reads a shared run (it builds ``demo_run``, and ``authors_run`` where it reads that), then
 #: every test that reads no shared run, then the tests that read one, once it is built; a group a
 #: module names for itself (e.g. the tests that share a module-scoped copy of a run) stays one
 #: unit of work.
-SLURM_GROUP, BUILD_GROUP = "slurm", "runs:build"
+BUILD_GROUP = "runs:build"
 
 
 def _group(item) -> str | None:
@@ -55,8 +56,7 @@ def _group(item) -> str | None:
 
 
 def _rank(item, builder) -> int:
-    group = _group(item)
-    if group == SLURM_GROUP:
+    if item.get_closest_marker("slurm"):
         return 0
     if item is builder:
         return 1
@@ -65,7 +65,7 @@ def _rank(item, builder) -> int:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Orders the items as the comment on :data:`SLURM_GROUP` says. The builder is the first
+    """Orders the items as the comment on :data:`BUILD_GROUP` says. The builder is the first
     test that reads ``authors_run`` (which needs ``demo_run``), else the first that reads any
     shared run; it is its own group, so that pytest-xdist hands it out second, right after the
     SLURM group, and its worker builds the runs while the others work through the tests that

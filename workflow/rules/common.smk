@@ -302,7 +302,7 @@ def protocol_results(protocol):
     not trained twice), results/protocols/<protocol>/ for the other preset."""
     if protocol == config["protocol"]:
         return RESULTS
-    return f"{RESULTS}/protocols/{protocol}"
+    return PROTOCOL_RESULTS.format(protocol=protocol)
 
 
 def protocol_table4(wildcards):

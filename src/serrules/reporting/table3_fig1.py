@@ -77,10 +77,10 @@ def table3_frames(loss: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         for col in ("data_loss", "rating_loss"):
             raw_avg[f"{rule}_{col}"] = float(avg.loc[rule, col])
             shown[f"{rule} {col.replace('_', ' ')} (%)"] = percent(avg.loc[rule, col])
-    raw = pd.concat([raw, pd.DataFrame([raw_avg])], ignore_index=True)
     # the Average row has no counts: nullable integers keep the CSV's counts as written (233, not
     # 233.0) and leave the Average row's cells empty
-    counts = [c for c in raw.columns if c.startswith("n_") or "_n_" in c]
+    counts = raw.select_dtypes("integer").columns
+    raw = pd.concat([raw, pd.DataFrame([raw_avg])], ignore_index=True)
     raw[counts] = raw[counts].astype("Int64")
     display = pd.concat([display, pd.DataFrame([shown])], ignore_index=True)
     return display, raw

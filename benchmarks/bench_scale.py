@@ -2,6 +2,7 @@
 
     nice -n 10 python benchmarks/bench_scale.py --clips 10000 [--root /tmp/scale] [--keep]
         [--reuse] [--egemaps-shards 2] [--shard-utterances 1000] [--train] [--planning-only]
+        [--repeat 5]
 
 Writes a release in the native MSP-PODCAST layout under ``--root`` (default: a new folder in
 /tmp): ``Labels/labels_consensus.csv`` and ``Labels/labels_detailed.csv`` from
@@ -14,8 +15,10 @@ call:
 * planning ``snakemake -n all`` before anything is built and once the audio index exists;
 * the label stage (``label_tables``) and the audio check (``audio_index``): wall time of the
   Snakemake call, and the job's own seconds and peak RSS from its ``benchmark:`` file;
-* no-op reruns (``snakemake --cores 2`` of the audio index, later of the eGeMAPS table: "Nothing
-  to be done");
+* once the audio index exists, ``--repeat`` times in turn (default 5; the median is printed with
+  the range): planning, the no-op rerun (``snakemake --cores 2`` of the audio index: "Nothing to
+  be done"), the planning of the demo (the shipped config, in its own folder) and ``snakemake
+  --version`` (Snakemake's own start-up); later a no-op rerun of the eGeMAPS table;
 * ``serrules score`` of a random system against a second one on the test part (paired p-value,
   1000 resamples);
 * ``--egemaps-shards K`` eGeMAPS shards (``egemaps_shard`` jobs): seconds and peak RSS per shard,
@@ -171,6 +174,31 @@ def planning(workdir: Path) -> dict:
     return snakemake(workdir, "-n", "all", "--quiet")
 
 
+def repeated_calls(workdir: Path, demo: Path, repeat: int) -> dict[str, dict]:
+    """Planning, the no-op rerun, the demo's planning and ``snakemake --version``, each run
+    ``repeat`` times in turn (so that all see the same load): the median call of each, with its
+    range over the runs (``walls``)."""
+    target = f"results/{CORPUS}/audio_index.parquet"
+    calls = {
+        "plan_built": lambda: planning(workdir),
+        "noop": lambda: snakemake(workdir, "--cores", "2", target),
+        "plan_demo": lambda: planning(demo),
+        "version": lambda: measured([sys.executable, "-m", "snakemake", "--version"]),
+    }
+    runs: dict[str, list[dict]] = {name: [] for name in calls}
+    for _ in range(repeat):
+        for name, call in calls.items():
+            runs[name].append(call())
+    for fig in runs["noop"]:
+        if "Nothing to be done" not in fig["out"]:
+            raise SystemExit("the no-op rerun did something:\n" + fig["out"][-3000:])
+    figures = {}
+    for name, figs in runs.items():
+        walls = sorted(f["wall_s"] for f in figs)
+        figures[name] = {**sorted(figs, key=lambda f: f["wall_s"])[len(figs) // 2], "walls": walls}
+    return figures
+
+
 def label_and_audio(workdir: Path, figures: dict) -> None:
     res = f"results/{CORPUS}"
     figures["label_tables"] = snakemake(workdir, "--cores", "2", f"{res}/labels_AR.parquet")
@@ -184,7 +212,10 @@ def row(name: str, fig: dict | None, note: str = "") -> str:
         return f"| {name} | - | - | - | {note} |"
     job = f"{fig['job_s']:.1f} s, {fig['job_peak_mb']:.0f} MB" if "job_s" in fig else "-"
     peak = f"{fig['peak_mb']:.0f} MB" if fig.get("peak_mb") is not None else "-"
-    return f"| {name} | {fig['wall_s']:.1f} s | {peak} | {job} | {note} |"
+    wall = f"{fig['wall_s']:.1f} s"
+    if len(fig.get("walls", ())) > 1:
+        wall += f" (median of {len(fig['walls'])}: {fig['walls'][0]:.1f}-{fig['walls'][-1]:.1f} s)"
+    return f"| {name} | {wall} | {peak} | {job} | {note} |"
 
 
 def synthetic_shards(workdir: Path, first: int, per_shard: int) -> int:
@@ -248,13 +279,12 @@ def egemaps_stages(args: argparse.Namespace, workdir: Path, figures: dict) -> No
 
 
 def run_stages(args: argparse.Namespace, workdir: Path, figures: dict) -> None:
-    res = f"results/{CORPUS}"
     figures["plan_fresh"] = planning(workdir)
     label_and_audio(workdir, figures)
-    figures["plan_built"] = planning(workdir)
-    figures["noop"] = snakemake(workdir, "--cores", "2", f"{res}/audio_index.parquet")
-    if "Nothing to be done" not in figures["noop"]["out"]:
-        raise SystemExit("the no-op rerun did something:\n" + figures["noop"]["out"][-3000:])
+    demo = workdir.parent / "demo-work"  # the shipped config (4 demo corpora), nothing built
+    demo.mkdir(exist_ok=True)
+    shutil.copy(REPO / "config.yaml", demo / "config.yaml")
+    figures.update(repeated_calls(workdir, demo, args.repeat))
     if args.planning_only:
         return
     figures["score"] = score_system(workdir)
@@ -273,8 +303,11 @@ def print_table(f: dict) -> None:
     print(row("`snakemake -n all`, nothing built", f["plan_fresh"]))
     print(row("label stage (`label_tables`)", f["label_tables"]))
     print(row("`audio_index`", f["audio_index"]))
-    print(row("`snakemake -n all`, audio index built", f["plan_built"]))
+    ratio = f["plan_built"]["wall_s"] / f["plan_demo"]["wall_s"]
+    print(row("`snakemake -n all`, audio index built", f["plan_built"], f"{ratio:.2f}x the demo's"))
     print(row("no-op rerun (audio index target)", f["noop"]))
+    print(row("`snakemake -n all`, demo (shipped config), nothing built", f["plan_demo"]))
+    print(row("`snakemake --version` (Snakemake's start-up)", f["version"]))
     if "score" in f:
         print(
             row(
@@ -325,6 +358,7 @@ def main() -> None:
     ap.add_argument("--egemaps-shards", type=int, default=2, help="eGeMAPS shards to compute")
     ap.add_argument("--shard-utterances", type=int, help="audio.egemaps_shard_utterances")
     ap.add_argument("--train", action="store_true", help="also train one eGeMAPS fold")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each planning/no-op call")
     args = ap.parse_args()
     top = args.root or Path(tempfile.mkdtemp(prefix=f"serrules_scale_{args.clips}_"))
     release, workdir = top / "MSP-PODCAST", top / "work"

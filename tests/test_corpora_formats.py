@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,12 +88,26 @@ def test_annotation_files_match_the_parser_inputs():
     assert FORMATS["crema-d"].audio_files(FIX / "crema-d") == []
 
 
-def test_registry_imports_without_torch_or_the_demo():
+def test_planning_imports_no_pandas_torch_or_the_demo():
+    """What the workflow imports to plan (every ``serrules`` module common.smk imports) loads no
+    pandas, pyarrow, torch or demo code: Snakemake pays those imports on every call (docs/scale.md).
+    The parsers, and pandas with them, load when a corpus is parsed."""
+    smk = (Path(__file__).parents[1] / "workflow" / "rules" / "common.smk").read_text()
+    modules = sorted(set(re.findall(r"^from (serrules[\w.]*) import", smk, flags=re.M)))
+    assert "serrules.corpora.formats" in modules and len(modules) > 5
+    heavy = ("pandas", "pyarrow", "torch", "sklearn", "scipy", "librosa", "serrules.demo")
     code = (
-        "import sys; import serrules.corpora.formats; "
-        "assert 'torch' not in sys.modules and 'serrules.demo' not in sys.modules"
+        f"import sys, importlib; [importlib.import_module(m) for m in {modules!r}]; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
+    code = (
+        "import sys; from serrules.corpora import FORMATS; "
+        "FORMATS['iemocap'].parser; print('pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "True"  # the parser, imported on use, brings pandas
 
 
 def test_record_is_frozen():
@@ -140,3 +156,33 @@ def test_audio_listing_digest_follows_paths_sizes_and_times(tmp_path: Path):
     (tmp_path / "Audios" / "notes.txt").write_bytes(b"x")  # not audio: not listed
     assert record.audio_listing(tmp_path).startswith("2 files")
     assert listing_digest(tmp_path / "missing", record.audio_globs).startswith("0 files")
+
+
+def _odd_release(root: Path) -> None:
+    """An ``Audios/`` folder of 60 WAV names, a tab and a byte that is not UTF-8 among them, a
+    folder and a dangling link named like WAVs, and a file that is not a WAV."""
+    audios = root / "Audios"
+    audios.mkdir(parents=True)
+    for i in range(57):
+        (audios / f"clip_{i:03d}.wav").write_bytes(b"x" * i)
+    (audios / "tab\there.wav").write_bytes(b"t")
+    (audios / "a.wav\x01b.wav").write_bytes(b"c")
+    with open(os.path.join(os.fsencode(audios), b"bad\xff.wav"), "wb") as f:
+        f.write(b"b")
+    (audios / "folder.wav").mkdir()
+    (audios / "gone.wav").symlink_to(root / "nowhere")
+    (audios / "notes.txt").write_bytes(b"n")
+
+
+def test_audio_listing_of_odd_names_is_sorted_and_counted(tmp_path: Path):
+    """Names with a tab, a control character or a byte that is not UTF-8 are listed and digested
+    without error (the last as its own bytes); folders, dangling links and other files are
+    not listed."""
+    _odd_release(tmp_path)
+    files = listed_files(tmp_path, ("Audios/*.wav",))
+    assert len(files) == 60
+    assert "Audios/tab\there.wav" in files and "Audios/folder.wav" not in files
+    assert FORMATS["msp-podcast"].audio_listing(tmp_path).startswith("60 files, sha256 ")
+    lines = "".join(f"{r}\t{st.st_size}\t{st.st_mtime_ns}\n" for r, st in sorted(files.items()))
+    want = hashlib.sha256(lines.encode("utf-8", "surrogateescape")).hexdigest()
+    assert listing_digest(tmp_path, ("Audios/*.wav",)) == f"60 files, sha256 {want}"

@@ -17,14 +17,13 @@ from serrules.corpora.records import (
     utterances_frame,
 )
 from serrules.labels.label_tables import (
-    SHARE_DEPENDENT,
     build_label_tables,
-    label_table_names,
     label_table_paths,
     run_label_stage,
     run_majority_stage,
     write_label_tables,
 )
+from serrules.labels.table_names import SHARE_DEPENDENT, label_table_names
 
 FMT = "msp-improv"  # classes: anger, happiness, sadness, neutral
 CLASSES = FORMATS[FMT].classes

@@ -12,8 +12,7 @@ from serrules.base.config import (
     result_training_params,
 )
 from serrules.corpora.formats import FOLD_SCHEMES, corpus_format
-from serrules.labels.folds import fold_table_name
-from serrules.labels.label_tables import SHARE_DEPENDENT
+from serrules.labels.table_names import SHARE_DEPENDENT, fold_table_name
 from serrules.audio.sharding import egemaps_shard_count
 from serrules.training.job_resources import (
     AUDIO_INDEX_MEM_MB,

@@ -2,8 +2,8 @@ from serrules.base.classes import RULES
 from serrules.base.script_logging import exit_on_input_error, log_to_file
 from serrules.corpora import AnnotationError
 from serrules.corpora.formats import FOLD_SCHEMES
-from serrules.labels.folds import fold_table_name
-from serrules.labels.label_tables import SHARE_DEPENDENT, run_label_stage
+from serrules.labels.label_tables import run_label_stage
+from serrules.labels.table_names import SHARE_DEPENDENT, fold_table_name
 
 log_to_file(snakemake.log[0])
 out = snakemake.output

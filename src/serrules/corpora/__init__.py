@@ -5,17 +5,21 @@ layout) and returns a :class:`~serrules.corpora.records.ParsedCorpus`: one ratin
 (utterance, rater, chosen emotion), utterance metadata and parse-time exclusions. What is known
 about each format (classes, vocabulary, parser, file patterns, folds) is its
 :class:`~serrules.corpora.formats.CorpusFormat` record.
+
+Importing this package (or its format records) loads no pandas: Snakemake's planning reads the
+records; the parsers, and pandas with them, are imported when a corpus is parsed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from serrules.base.errors import AnnotationError
 from serrules.corpora.formats import FORMATS, CorpusFormat, corpus_format
-from serrules.corpora.parsing import check_mode
-from serrules.corpora.records import ParsedCorpus
+
+if TYPE_CHECKING:
+    from serrules.corpora.records import ParsedCorpus
 
 
 def parse_corpus(
@@ -36,6 +40,8 @@ def parse_corpus(
     (``CorpusFormat.options``): ``max_response_ms`` (crema-d). The result is validated before it
     is returned.
     """
+    from serrules.corpora.parsing import check_mode  # pandas, needed from here on
+
     record = corpus_format(fmt)
     record.check_options(options)
     check_mode(unknown_labels)
@@ -56,7 +62,6 @@ __all__ = [
     "FORMATS",
     "AnnotationError",
     "CorpusFormat",
-    "ParsedCorpus",
     "corpus_format",
     "parse_corpus",
 ]

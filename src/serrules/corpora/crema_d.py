@@ -30,6 +30,12 @@ import numpy as np
 import pandas as pd
 
 from serrules.base.errors import AnnotationError
+from serrules.corpora.native_files import (
+    CREMA_D_DEMOGRAPHICS_FILE,
+    CREMA_D_FIRST_CLICK_FILE,
+    CREMA_D_RESPONSES_FILE,
+    CREMA_D_TABULATED_FILE,
+)
 from serrules.corpora.parsing import (
     blank_rows,
     check_unique,
@@ -54,10 +60,6 @@ if TYPE_CHECKING:
     from serrules.corpora.formats import CorpusFormat
     from serrules.corpora.vocabulary import Vocabulary
 
-RESPONSES_FILE = "finishedResponses.csv"
-FIRST_CLICK_FILE = "finishedEmoResponses.csv"
-TABULATED_FILE = "processedResults/tabulatedVotes.csv"
-DEMOGRAPHICS_FILE = "VideoDemographics.csv"
 
 #: The official tabulation drops responses whose first click took more than 10 s.
 OFFICIAL_MAX_RESPONSE_MS = 10000.0
@@ -107,7 +109,7 @@ def _check_clips(names: pd.Series, lines: pd.Series, path: Path, col: str) -> No
 def read_demographics(root: Path) -> dict[str, str]:
     """Actor id -> ``F``/``M`` from ``VideoDemographics.csv``; empty (with a warning) when the
     file is missing, so every speaker's gender is ``Unknown``."""
-    path = root / DEMOGRAPHICS_FILE
+    path = root / CREMA_D_DEMOGRAPHICS_FILE
     if not path.is_file():
         warnings.warn(
             f"{path} not found: every CREMA-D speaker's gender is 'Unknown'", stacklevel=3
@@ -161,7 +163,7 @@ def _from_responses(
     emotion, status = classify_labels(vocab, rows.raw_label, rows.source, root, unknown_labels)
     slow = np.zeros(len(df), dtype=bool)
     if max_response_ms is not None:
-        first_click = root / FIRST_CLICK_FILE
+        first_click = root / CREMA_D_FIRST_CLICK_FILE
         if first_click.is_file():
             fc = read_csv_table(
                 first_click, ["sessionNums", "queryType", "questNum", "ttr"], index_col_blank=True
@@ -254,7 +256,7 @@ def parse_crema_d(
     """Parse a CREMA-D release rooted at ``root`` (absolute; voice-only ratings;
     ``include_self_evaluations`` has no effect: the corpus has no self-evaluations); called by
     :func:`serrules.corpora.parse_corpus`."""
-    responses, tabulated = root / RESPONSES_FILE, root / TABULATED_FILE
+    responses, tabulated = root / CREMA_D_RESPONSES_FILE, root / CREMA_D_TABULATED_FILE
     if responses.is_file():
         ratings, clips = _from_responses(
             root, responses, fmt.vocabulary, unknown_labels, max_response_ms

@@ -18,12 +18,13 @@ torch.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serrules.corpora import crema_d, iemocap, msp_improv, podcast
+from serrules.corpora import native_files
 from serrules.corpora.listing import listed_files, listing_digest
 from serrules.corpora.vocabulary import Vocabulary
 
@@ -79,14 +80,16 @@ class FoldDesign:
 class CorpusFormat:
     """Everything the pipeline knows about one native corpus format (see the module docstring).
 
-    ``parser(root, *, fmt, include_self_evaluations, unknown_labels, **options)`` returns a
-    :class:`~serrules.corpora.records.ParsedCorpus`; ``options`` = the keyword options only this
-    format's parser takes."""
+    ``parser_ref``: ``"module:function"`` of the parser, imported on first use of
+    :attr:`parser` (the parsers bring pandas; Snakemake's planning reads these records and never
+    parses). ``parser(root, *, fmt, include_self_evaluations, unknown_labels, **options)``
+    returns a :class:`~serrules.corpora.records.ParsedCorpus`; ``options`` = the keyword options
+    only this format's parser takes."""
 
     name: str
     classes: tuple[str, ...]
     vocabulary: Vocabulary
-    parser: Callable[..., ParsedCorpus]
+    parser_ref: str
     annotation_globs: tuple[str, ...]
     audio_globs: tuple[str, ...]
     folds: FoldDesign
@@ -98,6 +101,12 @@ class CorpusFormat:
         self.vocabulary.check(self.classes)
         if len(set(self.classes)) != len(self.classes) or len(self.classes) < 2:
             raise ValueError(f"{self.name}: classes {self.classes} are not >= 2 distinct names")
+
+    @property
+    def parser(self) -> Callable[..., ParsedCorpus]:
+        """The parser function (see the class docstring)."""
+        module, _, function = self.parser_ref.partition(":")
+        return getattr(importlib.import_module(module), function)
 
     def annotation_files(self, root: str | Path) -> list[Path]:
         """The native annotation files of a release that exist under ``root`` (sorted); the
@@ -215,8 +224,11 @@ def _podcast(name: str) -> CorpusFormat:
             codes_are_votes=True,
             other_words=frozenset({"o"}),
         ),
-        parser=podcast.parse_podcast,
-        annotation_globs=(*podcast.CONSENSUS_FILES, *podcast.DETAILED_FILES),
+        parser_ref="serrules.corpora.podcast:parse_podcast",
+        annotation_globs=(
+            *native_files.PODCAST_CONSENSUS_FILES,
+            *native_files.PODCAST_DETAILED_FILES,
+        ),
         audio_globs=("Audios/*.wav",),
         folds=FoldDesign("split", split_parts=_PODCAST_SPLIT_PARTS),
     )
@@ -262,8 +274,8 @@ IEMOCAP = CorpusFormat(
             "disgust": "dis",
         },
     ),
-    parser=iemocap.parse_iemocap,
-    annotation_globs=(iemocap.ANNOTATION_GLOB,),
+    parser_ref="serrules.corpora.iemocap:parse_iemocap",
+    annotation_globs=(native_files.IEMOCAP_ANNOTATION_GLOB,),
     audio_globs=("Session*/sentences/wav/*/*.wav",),
     folds=FoldDesign("session", sessions={"paper": _IEMOCAP_PAPER, "authors": _IEMOCAP_AUTHORS}),
 )
@@ -284,8 +296,8 @@ MSP_IMPROV = CorpusFormat(
         codes_are_votes=True,
         other_words=frozenset({"o"}),
     ),
-    parser=msp_improv.parse_msp_improv,
-    annotation_globs=msp_improv.ANNOTATION_FILES,
+    parser_ref="serrules.corpora.msp_improv:parse_msp_improv",
+    annotation_globs=native_files.MSP_IMPROV_ANNOTATION_FILES,
     audio_globs=("Audio/session*/*/*/*.wav",),
     folds=FoldDesign(
         "session", sessions={"paper": _MSP_IMPROV_FOLDS, "authors": _MSP_IMPROV_FOLDS}
@@ -319,12 +331,12 @@ CREMA_D = CorpusFormat(
         },
         other_prefix="",
     ),
-    parser=crema_d.parse_crema_d,
+    parser_ref="serrules.corpora.crema_d:parse_crema_d",
     annotation_globs=(
-        crema_d.RESPONSES_FILE,
-        crema_d.FIRST_CLICK_FILE,
-        crema_d.TABULATED_FILE,
-        crema_d.DEMOGRAPHICS_FILE,
+        native_files.CREMA_D_RESPONSES_FILE,
+        native_files.CREMA_D_FIRST_CLICK_FILE,
+        native_files.CREMA_D_TABULATED_FILE,
+        native_files.CREMA_D_DEMOGRAPHICS_FILE,
     ),
     audio_globs=("AudioWAV/*.wav",),
     folds=FoldDesign("speaker", speaker_groups=5),

@@ -55,8 +55,6 @@ if TYPE_CHECKING:
     from serrules.corpora.vocabulary import Vocabulary
 
 SESSIONS = (1, 2, 3, 4, 5)
-#: The annotation files read (relative to the release root); hidden files are skipped.
-ANNOTATION_GLOB = "Session*/dialog/EmoEvaluation/*.txt"
 
 _BLOCK = re.compile(
     r"^\[\s*(\d+(?:\.\d*)?)\s*-\s*(\d+(?:\.\d*)?)\s*\]\s+(\S+)\s+(\S+)\s+\[([^\]]*)\]\s*$"

@@ -73,7 +73,8 @@ def listing_digest(root: str | Path, patterns: tuple[str, ...]) -> str:
     lines = "".join(
         f"{rel}\t{files[rel].st_size}\t{files[rel].st_mtime_ns}\n" for rel in sorted(files)
     )
-    return f"{len(files)} files, sha256 {hashlib.sha256(lines.encode()).hexdigest()}"
+    text = lines.encode("utf-8", "surrogateescape")  # a name that is not UTF-8: its own bytes
+    return f"{len(files)} files, sha256 {hashlib.sha256(text).hexdigest()}"
 
 
 __all__ = ["listed_files", "listing_digest"]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from serrules.base.errors import AnnotationError
+from serrules.corpora.native_files import MSP_IMPROV_ANNOTATION_FILES
 from serrules.corpora.parsing import classified_ratings, find_first, relative
 from serrules.corpora.records import (
     DUPLICATE_RATER,
@@ -37,7 +38,6 @@ from serrules.corpora.text import AnnotationWarning, read_lines
 if TYPE_CHECKING:
     from serrules.corpora.formats import CorpusFormat
 
-ANNOTATION_FILES = ("Evaluation.txt", "Evalution.txt")
 
 _CLIP = re.compile(r"^(?:UTD|MSP)-IMPROV-(.+)\.(?:avi|wav|mp4)$", re.IGNORECASE)
 _ID = re.compile(r"^(S\d{2}[A-Z])-([FM])(\d{2})-([RSPT])-([A-Z]{2}\d+)$")
@@ -70,7 +70,7 @@ def parse_msp_improv(
     """Parse an MSP-IMPROV release rooted at ``root`` (absolute; ``include_self_evaluations``
     has no effect: the corpus has no self-evaluations); called by
     :func:`serrules.corpora.parse_corpus`."""
-    path = find_first(root, ANNOTATION_FILES, "MSP-IMPROV rater annotations")
+    path = find_first(root, MSP_IMPROV_ANNOTATION_FILES, "MSP-IMPROV rater annotations")
     rel = relative(root, path)
     vocab = fmt.vocabulary
     lines = read_lines(path)  # legacy single-byte lines allowed here, with a warning

@@ -116,6 +116,21 @@ def error_at_source(root: Path, source: str, what: str) -> AnnotationError:
     return AnnotationError(root / rel, None, f"key {loc!r}: {what}")
 
 
+def classify_tokens(vocab: Vocabulary, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Vectorised :meth:`Vocabulary.classify_token` over a string Series: ``(emotion, status)``
+    Series aligned with ``raw`` (emotion is null unless the status is ``valid``); each distinct
+    token is classified once."""
+    codes, uniques = pd.factorize(raw.astype("str"), use_na_sentinel=True)
+    emo_u = np.empty(len(uniques) + 1, dtype=object)
+    st_u = np.empty(len(uniques) + 1, dtype=object)
+    for i, tok in enumerate(uniques):
+        emo_u[i], st_u[i] = vocab.classify_token(str(tok))
+    emo_u[-1], st_u[-1] = None, UNKNOWN_LABEL  # a missing token (code -1) is unknown
+    emotion = pd.Series(emo_u[codes], index=raw.index, dtype="str")
+    status = pd.Series(st_u[codes], index=raw.index, dtype="str")
+    return emotion, status
+
+
 def classify_labels(
     vocab: Vocabulary,
     raw: pd.Series,
@@ -127,7 +142,7 @@ def classify_labels(
     vocabulary does not know raises :class:`AnnotationError` at its file and line; with
     ``"exclude"`` it keeps the status ``unknown_label`` (a counted exclusion)."""
     check_mode(unknown_labels)
-    emotion, status = vocab.classify(raw)
+    emotion, status = classify_tokens(vocab, raw)
     if unknown_labels == "error":
         unknown = (status == UNKNOWN_LABEL).to_numpy()
         if unknown.any():

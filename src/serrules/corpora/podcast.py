@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from serrules.base.errors import AnnotationError
+from serrules.corpora.native_files import PODCAST_CONSENSUS_FILES, PODCAST_DETAILED_FILES
 from serrules.corpora.parsing import (
     blank_rows,
     check_safe_names,
@@ -57,8 +58,6 @@ from serrules.corpora.text import read_text
 if TYPE_CHECKING:
     from serrules.corpora.formats import CorpusFormat
 
-CONSENSUS_FILES = ("Labels/labels_consensus.csv", "Labels/labels_concensus.csv")
-DETAILED_FILES = ("Labels/labels_detailed.csv", "Labels/labels_detailed.json")
 
 #: Split names as written in the releases; ``Validation`` (older releases) -> ``Development``.
 SPLITS = {
@@ -81,7 +80,9 @@ def _first_bad(mask: pd.Series | np.ndarray, lines: pd.Series) -> int | None:
 
 def read_consensus(root: Path) -> pd.DataFrame:
     """The consensus file as ``utterance_id, speaker, gender, split, _line`` (blank lines gone)."""
-    path = find_first(root, CONSENSUS_FILES, "podcast consensus labels (speaker, gender, split)")
+    path = find_first(
+        root, PODCAST_CONSENSUS_FILES, "podcast consensus labels (speaker, gender, split)"
+    )
     df = read_csv_table(path, ["FileName", "SpkrID", "Gender", "Split_Set"])
     df = df.loc[~blank_rows(df)]
     for col in ("FileName", "SpkrID", "Split_Set"):
@@ -208,7 +209,7 @@ def _detailed_json(path: Path, rel: str) -> pd.DataFrame:
 def read_detailed(root: Path) -> tuple[Path, pd.DataFrame]:
     """Per-worker primary labels (``utterance_id, rater_id, raw_label, source``), from
     ``labels_detailed.csv`` when present, else ``labels_detailed.json``."""
-    path = find_first(root, DETAILED_FILES, "podcast per-worker labels")
+    path = find_first(root, PODCAST_DETAILED_FILES, "podcast per-worker labels")
     rel = relative(root, path)
     frame = _detailed_json(path, rel) if path.suffix == ".json" else _detailed_csv(path, rel)
     return path, frame

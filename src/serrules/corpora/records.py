@@ -18,6 +18,14 @@ import pyarrow.compute as pc
 
 from serrules.base.classes import OTHER, VALID
 from serrules.base.tables import check_references, check_table
+from serrules.corpora.statuses import (  # the exclusion reasons, re-exported for the parsers
+    DUPLICATE_LABEL,
+    DUPLICATE_RATER,
+    NOT_IN_CONSENSUS,
+    SELF_EVALUATION,
+    SLOW_RESPONSE,
+    UNKNOWN_LABEL,
+)
 
 RATING_COLUMNS: tuple[str, ...] = (
     "utterance_id",
@@ -45,14 +53,6 @@ RATER_KINDS = frozenset({EVALUATOR, SELF})
 
 #: gender values
 GENDERS = frozenset({"F", "M", "Unknown"})
-
-#: Exclusion reasons parsers write (a rating status other than valid/other, or an exclusions row).
-SELF_EVALUATION = "self_evaluation"
-DUPLICATE_RATER = "duplicate_rater"
-DUPLICATE_LABEL = "duplicate_label"
-UNKNOWN_LABEL = "unknown_label"
-SLOW_RESPONSE = "slow_response"
-NOT_IN_CONSENSUS = "not_in_consensus"
 
 #: ``source`` of the table-contract messages about a parser's result.
 PARSED_SOURCE = "parsed corpus"

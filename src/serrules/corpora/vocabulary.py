@@ -2,7 +2,8 @@
 
 A token is compared after stripping and lower-casing. Tokens that start with ``other`` (``Other``,
 ``Other-annoyed``, ``Other - bored``) are the ``other`` status; tokens the vocabulary does not know
-are ``unknown_label``. Mapping is vectorised: each distinct token is classified once.
+are ``unknown_label``. The vectorised mapping of a whole column (each distinct token classified
+once) is :func:`serrules.corpora.parsing.classify_tokens`.
 
 Each format's vocabulary is part of its record (:mod:`serrules.corpora.formats`); the demo writers
 write the same words and codes the parsers read.
@@ -13,11 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
-
 from serrules.base.classes import OTHER, VALID
-from serrules.corpora.records import UNKNOWN_LABEL
+from serrules.corpora.statuses import UNKNOWN_LABEL
 
 
 @dataclass(frozen=True)
@@ -69,19 +67,6 @@ class Vocabulary:
         if key in self.other_words or (self.other_prefix and key.startswith(self.other_prefix)):
             return None, OTHER
         return None, UNKNOWN_LABEL
-
-    def classify(self, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-        """Vectorised :meth:`classify_token` over a string Series: ``(emotion, status)`` Series
-        aligned with ``raw`` (emotion is null unless the status is ``valid``)."""
-        codes, uniques = pd.factorize(raw.astype("str"), use_na_sentinel=True)
-        emo_u = np.empty(len(uniques) + 1, dtype=object)
-        st_u = np.empty(len(uniques) + 1, dtype=object)
-        for i, tok in enumerate(uniques):
-            emo_u[i], st_u[i] = self.classify_token(str(tok))
-        emo_u[-1], st_u[-1] = None, UNKNOWN_LABEL  # a missing token (code -1) is unknown
-        emotion = pd.Series(emo_u[codes], index=raw.index, dtype="str")
-        status = pd.Series(st_u[codes], index=raw.index, dtype="str")
-        return emotion, status
 
 
 __all__ = ["Vocabulary"]

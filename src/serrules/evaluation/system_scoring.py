@@ -38,7 +38,7 @@ from serrules.evaluation.pooling import (
     expected_test_utterances,
     with_divergence_target,
 )
-from serrules.labels.folds import fold_table_name
+from serrules.labels.table_names import fold_table_name
 
 #: Label-stage files a corpus folder must hold to be scored against.
 LABEL_FILES: tuple[str, ...] = (

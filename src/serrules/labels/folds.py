@@ -27,17 +27,10 @@ import pandas as pd
 from serrules.base.errors import FoldError
 from serrules.base.tables import check_table
 from serrules.corpora.formats import FOLD_SCHEMES, CorpusFormat, corpus_format
+from serrules.labels.table_names import fold_table_name
 
 #: The parts of every fold, in code order (0 = train, 1 = dev, 2 = test).
 PARTS: tuple[str, ...] = ("train", "dev", "test")
-
-
-def fold_table_name(scheme: str) -> str:
-    """File name of a scheme's fold table in ``results/<corpus>/``: ``folds.parquet`` (paper),
-    ``folds_authors.parquet`` (authors)."""
-    if scheme not in FOLD_SCHEMES:
-        raise ValueError(f"unknown fold scheme {scheme!r}; known: {', '.join(FOLD_SCHEMES)}")
-    return "folds.parquet" if scheme == "paper" else f"folds_{scheme}.parquet"
 
 
 def _first(ids: pd.Series, mask: np.ndarray) -> str:
@@ -178,5 +171,4 @@ __all__ = [
     "PARTS",
     "FoldError",
     "assign_folds",
-    "fold_table_name",
 ]

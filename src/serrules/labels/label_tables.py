@@ -7,10 +7,11 @@ paper's fold tables; ``folds_authors`` = the authors' code's, which differ for I
 the tables and writes them, plus ``label_loss``, to the files its caller names.
 
 Only ``labels_MR`` and ``label_loss`` depend on ``labels.mr_share`` (a protocol key):
-:data:`SHARE_DEPENDENT` names them and :func:`share_dependent_tables` builds them from
-``utterances`` alone. The workflow writes them in their own job (:func:`run_majority_stage`), so
-switching the protocol re-reads ``utterances.parquet`` instead of re-parsing the corpus, and the
-audio index and features built from ``utterances`` stay valid.
+:data:`~serrules.labels.table_names.SHARE_DEPENDENT` names them and
+:func:`share_dependent_tables` builds them from ``utterances`` alone. The workflow writes them in
+their own job (:func:`run_majority_stage`), so switching the protocol re-reads
+``utterances.parquet`` instead of re-parsing the corpus, and the audio index and features built
+from ``utterances`` stay valid.
 
 Exclusions gather every drop, each with a reason and a source:
 
@@ -40,14 +41,12 @@ from serrules.base.tables import check_references, check_table, contract, read_t
 from serrules.corpora.formats import FOLD_SCHEMES, CorpusFormat, corpus_format
 from serrules.corpora.records import PARSED_SOURCE, UTTERANCE_COLUMNS
 from serrules.labels.aggregation import rule_targets, vote_matrix
-from serrules.labels.folds import assign_folds, fold_table_name
+from serrules.labels.folds import assign_folds
 from serrules.labels.label_loss import label_loss
+from serrules.labels.table_names import SHARE_DEPENDENT, fold_table_name, label_table_names
 
 NO_VALID_VOTE = "no_valid_vote"
 NO_RATINGS_SOURCE = "(no ratings)"
-#: the tables that depend on ``labels.mr_share`` (and its epsilon); built by
-#: :func:`share_dependent_tables` from ``utterances``
-SHARE_DEPENDENT: tuple[str, ...] = ("labels_MR", "label_loss")
 #: utterance metadata the label stage carries into ``utterances`` and ``ratings``
 META_COLUMNS: tuple[str, ...] = UTTERANCE_COLUMNS[1:]
 EXCLUSION_TABLE_COLUMNS: tuple[str, ...] = tuple(contract("exclusions").column_names())
@@ -248,21 +247,6 @@ def build_label_tables(
     )
 
 
-def label_table_names() -> tuple[str, ...]:
-    """Names of the tables the label stage writes, in writing order: ``ratings``,
-    ``utterances``, ``labels_<rule>`` per rule, ``folds`` (paper) and ``folds_<scheme>`` per
-    other fold scheme, ``exclusions``, ``label_loss``."""
-    folds = [fold_table_name(s).removesuffix(".parquet") for s in FOLD_SCHEMES]
-    return (
-        "ratings",
-        "utterances",
-        *(f"labels_{r}" for r in RULES),
-        *folds,
-        "exclusions",
-        "label_loss",
-    )
-
-
 def label_table_paths(out_dir: str | Path) -> dict[str, Path]:
     """``{table name: <out_dir>/<name>.parquet}``: the layout of ``results/<corpus>/``, for
     callers without a workflow rule naming each file (the command line, benchmarks)."""
@@ -403,9 +387,7 @@ __all__ = [
     "EXCLUSION_TABLE_COLUMNS",
     "LabelTables",
     "NO_VALID_VOTE",
-    "SHARE_DEPENDENT",
     "build_label_tables",
-    "label_table_names",
     "label_table_paths",
     "run_label_stage",
     "run_majority_stage",

@@ -17,7 +17,7 @@ Writes ``OUTDIR/gpu_check.json`` (every figure) and ``OUTDIR/gpu_check.md`` (the
      against :data:`REPEAT_TOLERANCE`;
   3. the study's cost extrapolated from the measured throughput (:data:`STUDY_CORPORA`).
 * **CPU branch** (no GPU): says so, runs one forward + backward step of the full-size model at
-  batch 2 x 4 s, compares the parameter count with the one the README documents
+  batch 2 x 1 s, compares the parameter count with the one the README documents
   (:data:`DOCUMENTED_PARAMETERS`) and reports the peak RSS. Exit 0.
 """
 
@@ -115,13 +115,13 @@ def peak_rss_mib() -> float:
 
 
 def cpu_branch() -> dict:
-    """One forward + backward step at batch 2 x 4 s, the parameter count and the peak RSS."""
+    """One forward + backward step at batch 2 x 1 s, the parameter count and the peak RSS."""
     from serrules.training.loss import ClassBalancedSoftCrossEntropy
 
     model = study_model(torch.device("cpu")).train()
     n_params = sum(p.numel() for p in model.parameters())
     rng = np.random.default_rng(0)
-    inputs = torch.from_numpy(rng.uniform(-0.5, 0.5, (2, 4 * SR)).astype(np.float32))
+    inputs = torch.from_numpy(rng.uniform(-0.5, 0.5, (2, SR)).astype(np.float32))
     targets = np.array([[0.5, 0.5, 0, 0], [0, 0, 1.0, 0]], dtype=np.float32)
     criterion = ClassBalancedSoftCrossEntropy.from_targets(targets, list("abcd"))
     start = time.perf_counter()
@@ -137,7 +137,7 @@ def cpu_branch() -> dict:
         "branch": "cpu",
         "note": "no CUDA device: the GPU measurements were not run",
         "step": {
-            "batch": "2 x 4 s",
+            "batch": "2 x 1 s",
             "seconds": round(seconds, 2),
             "loss": round(float(loss.detach()), 4),
             "trainable_tensors": len(trainable),

@@ -174,7 +174,7 @@ def _odd_release(root: Path) -> None:
     (audios / "notes.txt").write_bytes(b"n")
 
 
-def test_audio_listing_of_odd_names_is_sorted_and_counted(tmp_path: Path):
+def test_audio_listing_of_odd_names_lists_and_digests_them(tmp_path: Path):
     """Names with a tab, a control character or a byte that is not UTF-8 are listed and digested
     without error (the last as its own bytes); folders, dangling links and other files are
     not listed."""

@@ -22,7 +22,7 @@ report: "workflow/report/workflow.rst"
 
 # Run by the Snakemake process itself, never submitted to a cluster: the targets, the tables and
 # figures over all corpora, and the per-corpus views of pooled predictions (per-class scores,
-# calibration, training curves): on the demo 2-7 CPU-s each (docs/slurm.md), not worth a queue wait.
+# calibration, training curves): seconds each, not worth a queue wait (measured: docs/slurm.md).
 localrules:
     all,
     per_class_scores,

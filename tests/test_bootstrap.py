@@ -3,12 +3,18 @@ values to a stated tolerance, the toolkit sums in another order)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from confidence_intervals import evaluate_with_conf_int, get_bootstrap_indices
 from sklearn.metrics import f1_score
 
 from serrules.evaluation.bootstrap import (
+    TIE_RTOL,
     bootstrap_metrics,
     paired_p_value,
     percentile_interval,
@@ -114,6 +120,70 @@ def test_paired_p_value_hand_cases() -> None:
     assert paired_p_value(np.array([-1, 1, -1, 1]), np.zeros(4)) == 1.0
     with pytest.raises(ValueError):
         paired_p_value(np.array([]), np.array([]))
+
+
+def test_paired_p_value_counts_last_bit_differences_as_ties() -> None:
+    """A tie computed in another order differs by an ulp or so: such resamples count on both
+    sides, as exact ties do, so the p-value does not depend on the summation order; a difference
+    above the tolerance is not a tie."""
+    rng = np.random.default_rng(7)
+    reference = rng.uniform(0.2, 0.9, size=1000)
+    values = reference + rng.normal(0.02, 0.01, size=1000)
+    tied = rng.random(1000) < 0.2
+    values[tied] = reference[tied]
+    exact = paired_p_value(values, reference)
+    for ulps in (1, -1, 4, -4):
+        noisy = values.copy()
+        noisy[tied] = reference[tied] + ulps * np.spacing(reference[tied])
+        assert paired_p_value(noisy, reference) == exact
+    assert exact == pytest.approx(2 * np.mean(values - reference <= 0))  # the ties count
+    above = values.copy()
+    above[tied] = reference[tied] * (1 + 100 * TIE_RTOL)
+    assert paired_p_value(above, reference) != exact
+
+
+#: Scores a seeded test set and prints its paired p-values (JSON): run under each thread count.
+_P_VALUE_SCRIPT = """
+import json, numpy as np
+from serrules.evaluation.bootstrap import bootstrap_metrics, paired_p_value
+from serrules.evaluation.metrics import SystemScores
+from serrules.labels.aggregation import vote_distribution
+rng = np.random.default_rng(11)
+n, c = 400, 6
+votes = rng.poisson(0.8, size=(n, c)) + np.eye(c, dtype=int)[rng.integers(0, c, n)]
+target = vote_distribution(votes)
+truth = target > 1 / c
+systems = {}
+for name, strength in (("AR", 2.0), ("MR", 1.5), ("PR", 1.4)):
+    logits = rng.normal(size=(n, c)) + strength * target
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    systems[name] = SystemScores.from_probabilities(probs, target)
+values = bootstrap_metrics(truth, systems, n_bootstrap=300)
+print(json.dumps({f"{s} {m}": paired_p_value(values[s][m], values["AR"][m])
+                  for s in ("MR", "PR") for m in values[s]}))
+"""
+
+
+def test_paired_p_values_equal_under_one_and_two_blas_threads() -> None:
+    """The same scores give the same paired p-values whatever the BLAS/OpenMP thread count (the
+    counts are summed as exact integers, the divergences in numpy's fixed order, last-bit ties
+    absorbed by the tie tolerance); .ci/float-matrix runs this under each of its settings too."""
+    runs = []
+    for threads in ("1", "2"):
+        env = {**os.environ}
+        env.update(
+            dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), threads)
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", _P_VALUE_SCRIPT],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(out.stdout))
+    assert runs[0] == runs[1]
+    assert any(0 < p < 1 for p in runs[0].values())  # not all trivially 0 or 1
 
 
 def test_paired_p_value_detects_a_real_difference(data: dict) -> None:

@@ -253,17 +253,33 @@ def percentile_interval(values: np.ndarray, alpha: float = 5.0) -> tuple[float, 
     )
 
 
+#: Paired p-value: a resample whose two values differ by at most ``TIE_RTOL`` times the larger
+#: of them (plus ``TIE_ATOL``, for values at 0) is a tie, counted on both sides. Far above the
+#: float64 rounding of a metric computed in another order (relative 1e-16 per operation, a few
+#: 1e-13 for a mean over a million utterances), so that no setting of the BLAS, its thread
+#: count or numpy's SIMD decides a resample's side; far below any difference the float32
+#: probabilities of a prediction file can resolve (relative 6e-8).
+TIE_RTOL = 1e-9
+TIE_ATOL = 1e-12
+
+
 def paired_p_value(values: np.ndarray, reference: np.ndarray) -> float:
     """Two-sided paired bootstrap p-value of ``values`` against ``reference`` on the same
     resamples: with ``d_b = values_b - reference_b``,
-    ``p = min(1, 2 * min(mean(d_b <= 0), mean(d_b >= 0)))``.
+    ``p = min(1, 2 * min(mean(d_b <= 0), mean(d_b >= 0)))``, where a resample whose
+    ``|d_b|`` is within :data:`TIE_RTOL` of the larger value (or :data:`TIE_ATOL`) counts as
+    ``d_b = 0`` (a tie, on both sides).
 
     With B resamples the smallest non-zero value is ``2/B``; 0 means no resample crossed zero,
     i.e. ``p < 2/B`` (report it that way, see :func:`p_value_resolution`).
     """
-    d = np.asarray(values, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
-    if d.ndim != 1 or d.size == 0:
+    values = np.asarray(values, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0 or values.shape != reference.shape:
         raise ValueError("need two equally long, non-empty 1-D arrays of resample values")
+    d = values - reference
+    tie = np.abs(d) <= TIE_RTOL * np.maximum(np.abs(values), np.abs(reference)) + TIE_ATOL
+    d[tie] = 0.0
     return float(min(1.0, 2.0 * min(np.mean(d <= 0), np.mean(d >= 0))))
 
 
@@ -274,6 +290,8 @@ def p_value_resolution(n_bootstrap: int) -> float:
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES",
+    "TIE_ATOL",
+    "TIE_RTOL",
     "UNITS",
     "BootstrapSettings",
     "bootstrap_metrics",

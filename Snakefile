@@ -34,6 +34,7 @@ localrules:
     result_tables_protocol,
     paper_comparison,
     paper_comparison_protocols,
+    paper_audit,
 
 
 rule all:

@@ -47,6 +47,36 @@ def test_all_writes_every_table_and_figure(demo_run):
         assert (demo_run / "results" / "figures" / f"fig1.{ext}").stat().st_size > 1000
 
 
+def test_all_sets_the_papers_numbers_beside_the_run(demo_run):
+    """vs_paper: every printed cell of the run's corpora (the tiny demo has IEMOCAP and
+    MSP-PODCAST: 2 x 6 Table 3 cells + the Average row's 6, 2 x 12 cells of each of Tables 4-6)
+    and the corpus sizes of Sec. 4.1 (IEMOCAP's utterances, MSP-PODCAST's three parts), a
+    summary line per table, the synthetic-data caption; paper_audit's rows."""
+    tables = demo_run / "results" / "tables"
+    frame = pd.read_csv(tables / "vs_paper.csv")
+    counts = frame.groupby("source").size().to_dict()
+    assert counts == {"Table 3": 18, "Table 4": 24, "Table 5": 24, "Table 6": 24, "Sec. 4.1": 4}
+    assert set(frame["protocol"]) == {"paper"}
+    f1 = frame[frame["source"] == "Table 4"]
+    metrics = pd.read_parquet(demo_run / "results" / "iemocap" / "metrics.parquet")
+    cell = metrics.query("train_rule == 'AR' and test_rule == 'AR' and metric == 'macro_f1'")
+    row = f1.query("corpus == 'iemocap' and row == 'AR' and column == 'AR_test'").iloc[0]
+    assert row["reproduced"] == pytest.approx(100 * cell["value"].iloc[0])  # F1 x 100
+    assert row["published"] == pytest.approx(51.0)  # printed 0.510
+    sizes = frame[frame["source"] == "Sec. 4.1"].set_index(["corpus", "row"])["reproduced"]
+    utterances = pd.read_parquet(demo_run / "results" / "iemocap" / "utterances.parquet")
+    assert sizes[("iemocap", "utterances")] == len(utterances)
+    summary = pd.read_csv(tables / "vs_paper_summary.csv")
+    assert list(summary["source"]) == ["Table 3", "Table 4", "Table 5", "Table 6", "Sec. 4.1"]
+    md = (tables / "vs_paper.md").read_text()
+    for line in summary["summary"]:
+        assert f"- {line}" in md
+    assert "synthetic demo corpora" in md
+    audit = pd.read_csv(tables / "paper_audit.csv")
+    assert len(audit) == 359 and set(audit["verdict"]) == {"holds", "fails"}
+    assert (tables / "paper_audit.md").read_text().startswith("# The paper against itself")
+
+
 def test_metrics_have_nine_cells_per_corpus_in_range(demo_run):
     for corpus in TINY_CORPORA:
         metrics = pd.read_parquet(demo_run / "results" / corpus / "metrics.parquet")
@@ -150,6 +180,8 @@ def test_html_report_holds_tables_and_figure(demo_run, tmp_path):
     assert "table3.csv" in html
     assert "fig1.png" in html
     assert "table4.csv" in html
+    for name in ("vs_paper.csv", "vs_paper_summary.csv", "paper_audit.csv", "claims.csv"):
+        assert name in html
     for corpus in TINY_CORPORA:  # the evaluation views, one report category per corpus
         assert corpus in html
     for name in ("per_class_f1.png", "confusion_AR.png", "reliability.png", "training_curves.png"):
@@ -499,3 +531,9 @@ def test_protocol_comparison_writes_its_table(authors_run, tmp_path):
     assert table["p_value"].between(0, 1).all()
     md = (run / "results" / "tables" / "protocols.md").read_text()
     assert "Paper vs authors protocol" in md and "training.optimizer: adamw vs adam" in md
+    # the paper's numbers beside both presets: one column pair and one summary line each
+    summary = pd.read_csv(run / "results" / "tables" / "protocols_vs_paper_summary.csv")
+    assert set(summary["protocol"]) == {"paper", "authors"}
+    assert len(summary) == 2 * 5  # Tables 3-6 and Sec. 4.1, per protocol
+    md = (run / "results" / "tables" / "protocols_vs_paper.md").read_text()
+    assert "reproduced (paper)" in md and "reproduced (authors)" in md

@@ -379,10 +379,15 @@ def protocol_metrics_all(wildcards):
     return [path for p in PROTOCOLS for path in protocol_metrics(p)]
 
 
+def utterance_tables(wildcards):
+    return [f"{RESULTS}/{c}/utterances.parquet" for c in CORPORA]
+
+
 def _paper_comparison_settings(metrics):
     return {
         "metrics": metrics,
         "formats": {c: format_name(c) for c in CORPORA},
+        "utterances": {c: f"{RESULTS}/{c}/utterances.parquet" for c in CORPORA},
         "demo": any(corpus_cfg(c)["source"] == "demo" for c in CORPORA),
     }
 
@@ -397,6 +402,13 @@ def paper_comparison_protocol_params(wildcards):
     return _paper_comparison_settings({p: protocol_metrics(p) for p in PROTOCOLS})
 
 
+def paper_audit_settings(wildcards):
+    """What the paper audit checks the text's settings against: the run's config under the
+    paper's preset (training, evaluation and model sections)."""
+    paper = PROTOCOL_CONFIGS["paper"]
+    return {section: paper[section] for section in ("training", "evaluation", "model")}
+
+
 def all_outputs():
     tables = expand(
         f"{RESULTS}/tables/table{{n}}.{{ext}}", n=(3, 4, 5, 6), ext=("csv", "md", "tex")
@@ -407,6 +419,8 @@ def all_outputs():
         name=("vs_paper", "claims"),
         ext=("csv", "md", "tex"),
     )
+    tables += [f"{RESULTS}/tables/vs_paper_summary.csv"]
+    tables += expand(f"{RESULTS}/tables/paper_audit.{{ext}}", ext=("csv", "md"))
     metrics = [f"{RESULTS}/{c}/metrics.parquet" for c in CORPORA]
     return tables + figures + metrics + evaluation_view_outputs()
 

@@ -8,7 +8,11 @@ write_paper_comparison(
     list(snakemake.input.label_loss),
     settings["metrics"],
     settings["formats"],
-    vs_paper={ext: out[f"vs_paper_{ext}"] for ext in ("csv", "md", "tex")},
+    vs_paper={
+        **{ext: out[f"vs_paper_{ext}"] for ext in ("csv", "md", "tex")},
+        "summary": out.vs_paper_summary,
+    },
     claims={ext: out[f"claims_{ext}"] for ext in ("csv", "md", "tex")},
+    utterances=settings["utterances"],
     demo=bool(settings["demo"]),
 )

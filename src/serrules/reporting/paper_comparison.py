@@ -1,43 +1,62 @@
 """The paper's printed numbers and claims beside the run's (``vs_paper`` and ``claims`` tables).
 
-The published values live in one data file of the package, ``paper_results.yaml`` (each value
-with its table, row and column; docs/paper_comparison.md). :func:`vs_paper_frame` sets each
-published cell of a corpus of the run beside the reproduced value (with its CI where the
-pipeline has one) and says whether each value lies inside the other's interval;
+The published values live in one data file of the package, ``paper_results.yaml``
+(:mod:`serrules.reporting.published`). :func:`vs_paper_frame` sets each published cell of a
+corpus of the run (Tables 3-6) and each corpus size the text states (Sec. 4.1) beside the
+reproduced value (with its CI where the pipeline has one) and says whether each value lies inside
+the other's interval; :func:`vs_paper_summary` condenses it to one line per table and protocol;
 :func:`claims_frame` turns every quantitative claim of the results section into a verdict:
 ``holds``, ``fails`` or ``inconclusive`` (paired bootstrap p >= 0.05; rules in
 docs/paper_comparison.md). Both take one metrics frame per protocol, so ``protocol_comparison``
-gets one column pair per protocol.
+gets one column pair per protocol. Corpora whose format the paper has no row for are left out,
+and the captions name them.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from importlib import resources
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from serrules.base.classes import RULES
+from serrules.base.tables import read_table
+from serrules.corpora.formats import corpus_format
 from serrules.evaluation.corpus_metrics import read_metrics
 from serrules.evaluation.pooled_corpus import PathLike
 from serrules.labels.label_loss import read_label_loss
+from serrules.reporting.published import (
+    load_published,
+    statement,
+    statement_numbers,
+)
+from serrules.reporting.relative_improvement import (
+    closest_definition,
+    ratio_search,
+    relative_improvement,
+)
+from serrules.reporting.result_tables import LOWER_IS_BETTER, METRIC_SPECS, TEST_COLUMNS
 from serrules.reporting.table3_fig1 import AVERAGE, average_losses, percent
-from serrules.reporting.writers import write_table
+from serrules.reporting.writers import write_sections, write_table
 
 #: Significance level of the verdicts (paired bootstrap p-value vs AR_train).
 ALPHA = 0.05
-TEST_COLUMNS: tuple[str, ...] = tuple(f"{rule}_test" for rule in RULES)
-#: Metrics where lower is better.
-LOWER_IS_BETTER = frozenset({"kld", "jsd"})
+#: Where the text states each corpus's size (Sec. 4.1): statement id -> (the paper's corpus,
+#: what its numbers count, in their printed order: all utterances, or the utterances of each
+#: part of the official split).
+CORPUS_SIZE_STATEMENTS: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "S4.1-IEMOCAP-size": ("IEMOCAP", ("utterances",)),
+    "S4.1-IMPROV-size": ("MSP-IMPROV", ("utterances",)),
+    "S4.1-PODCAST-split": ("MSP-PODCAST", ("train", "dev", "test")),
+    "S4.1-BPODCAST-split": ("BIIC-PODCAST", ("train", "dev", "test")),
+}
+SIZE_SOURCE = "Sec. 4.1"
 VS_PAPER_COLUMNS: tuple[str, ...] = (
     "protocol",
-    "table",
+    "source",
     "corpus",
     "paper_corpus",
     "row",
@@ -53,6 +72,17 @@ VS_PAPER_COLUMNS: tuple[str, ...] = (
     "published_in_reproduced_ci",
     "reproduced_in_published_ci",
 )
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "protocol",
+    "source",
+    "cells",
+    "published_in_reproduced_ci",
+    "reproduced_in_published_ci",
+    "equal_as_printed",
+    "mean_abs_difference",
+    "max_abs_difference",
+    "summary",
+)
 CLAIM_COLUMNS: tuple[str, ...] = (
     "protocol",
     "id",
@@ -65,32 +95,22 @@ CLAIM_COLUMNS: tuple[str, ...] = (
 )
 
 
-def load_published(path: PathLike | None = None) -> dict[str, Any]:
-    """The published results file (default: the package's ``paper_results.yaml``), checked:
-    every cell names its table and printed value, every claim its kind."""
-    if path is None:
-        text = resources.files("serrules.reporting").joinpath("paper_results.yaml").read_text()
-        source = "serrules/reporting/paper_results.yaml"
-    else:
-        text, source = Path(path).read_text(), str(path)
-    data = yaml.safe_load(text) or {}
-    for key in ("corpora", "cells", "claims"):
-        if key not in data:
-            raise ValueError(f"{source}: missing key {key!r}")
-    for i, cell in enumerate(data["cells"]):
-        need = ("table", "corpus", "printed")
-        need += (
-            ("rule", "measure") if cell.get("table") == 3 else ("train_rule", "column", "metric")
-        )
-        missing = [k for k in need if k not in cell]
-        if missing:
-            raise ValueError(f"{source}: cells[{i}] lacks {missing}")
-        if cell["corpus"] != AVERAGE and cell["corpus"] not in data["corpora"]:
-            raise ValueError(f"{source}: cells[{i}] names unknown corpus {cell['corpus']!r}")
-    for i, claim in enumerate(data["claims"]):
-        if claim.get("kind") not in ("label_loss", "better", "relative"):
-            raise ValueError(f"{source}: claims[{i}] has unknown kind {claim.get('kind')!r}")
-    return data
+def table_source(table: int) -> str:
+    """The ``source`` of a printed table's cells (``Table 4``)."""
+    return f"Table {table}"
+
+
+def corpus_sizes(utterances: PathLike, fmt: str) -> dict[str, int]:
+    """What the text's Sec. 4.1 counts, from a run's ``utterances.parquet``: every parsed
+    utterance (``utterances``) and, for a format with an official split, the utterances of each
+    part (``train``, ``dev``, ``test``; the format record's split -> part mapping)."""
+    frame = read_table(utterances, "utterances", columns=("split",), check=False)
+    sizes = {"utterances": len(frame)}
+    parts = corpus_format(fmt).folds.split_parts
+    if parts:
+        counts = frame["split"].map(parts).value_counts()
+        sizes.update({part: int(counts.get(part, 0)) for part in ("train", "dev", "test")})
+    return sizes
 
 
 def _inside(value: float, low: float, high: float) -> object:
@@ -102,12 +122,13 @@ def _inside(value: float, low: float, high: float) -> object:
 @dataclass(frozen=True)
 class Reproduction:
     """What a run reproduced, to set beside the paper: its label-loss table (Table 3), per
-    protocol its metrics (Tables 4-6) and its corpora's formats (corpus -> format), which say
-    which of the paper's corpora it has."""
+    protocol its metrics (Tables 4-6), its corpora's formats (corpus -> format), which say
+    which of the paper's corpora it has, and per corpus the sizes of :func:`corpus_sizes`."""
 
     label_loss: pd.DataFrame
     metrics: Mapping[str, pd.DataFrame]
     formats: Mapping[str, str]
+    sizes: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def paper_corpora(self, published: Mapping[str, Any]) -> dict[str, str]:
         """Paper corpus name -> the run's corpus of that format (the first one, in run order)."""
@@ -118,6 +139,12 @@ class Reproduction:
                 out[paper_name] = names[0]
         return out
 
+    def left_out(self, published: Mapping[str, Any]) -> list[str]:
+        """The run's corpora that are not compared: a format the paper has no row for, or a
+        second corpus of a format already compared."""
+        compared = set(self.paper_corpora(published).values())
+        return [c for c in self.formats if c not in compared]
+
     def average_loss(self, published: Mapping[str, Any]) -> pd.DataFrame | None:
         """Table 3's Average row over the run's corpora that the paper has (by rule), or None
         when it has none of them."""
@@ -127,9 +154,14 @@ class Reproduction:
 
 
 def table_cells(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Tables 4-6 cells of a metrics frame, plus the Average column (mean of the three test
-    columns, bounds the mean of the bounds, as in the result tables)."""
-    part = metrics.assign(column=metrics["test_rule"] + "_test")
+    """Tables 4-6 cells of a metrics frame in the result tables' unit (macro-F1 x 100: the
+    metrics table holds fractions), plus the Average column (mean of the three test columns,
+    bounds the mean of the bounds, as in the result tables)."""
+    scale = np.array([METRIC_SPECS[m].scale for m in metrics["metric"]], dtype=float)
+    part = metrics.assign(
+        column=metrics["test_rule"] + "_test",
+        **{k: metrics[k] * scale for k in ("value", "low", "high")},
+    )
     cols = ["corpus", "train_rule", "metric", "column", "value", "low", "high", "p_value_vs_AR"]
     part = part[cols]
     avg = (
@@ -141,28 +173,54 @@ def table_cells(metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([part, avg[cols]], ignore_index=True)
 
 
+def _size_rows(published: Mapping[str, Any], reproduced: Reproduction) -> list[dict]:
+    """Sec. 4.1's corpus sizes beside the run's (no interval: counts)."""
+    run = reproduced.paper_corpora(published)
+    rows = []
+    for statement_id, (paper_corpus, counted) in CORPUS_SIZE_STATEMENTS.items():
+        corpus = run.get(paper_corpus)
+        sizes = reproduced.sizes.get(corpus) if corpus else None
+        if not sizes:
+            continue
+        numbers = statement_numbers(statement(published, statement_id))
+        for what, number in zip(counted, numbers, strict=True):
+            if what not in sizes:
+                continue
+            rows.append(
+                {
+                    "source": SIZE_SOURCE,
+                    "corpus": corpus,
+                    "paper_corpus": paper_corpus,
+                    "row": what,
+                    "column": "utterances",
+                    "metric": "count",
+                    "published": float(number),
+                    "reproduced": float(sizes[what]),
+                }
+            )
+    return rows
+
+
 def vs_paper_frame(published: Mapping[str, Any], reproduced: Reproduction) -> pd.DataFrame:
     """One row per (protocol, published cell of a corpus of the run): published value (and CI
     bounds where printed), reproduced value (CI for Tables 4-6), difference (reproduced -
-    published, in the project's unit) and the two containment flags. Table 3's Average row is
-    compared with the mean over the run's corpora that the paper has (its ``corpus`` column
-    names them)."""
+    published, in the project's unit) and the two containment flags; then the corpus sizes of
+    Sec. 4.1 (utterances, and per part of an official split). Table 3's Average row is compared
+    with the mean over the run's corpora that the paper has (its ``corpus`` column names them).
+    Columns :data:`VS_PAPER_COLUMNS`."""
     run = reproduced.paper_corpora(published)
     loss = reproduced.label_loss.set_index(["corpus", "rule"])
     average = reproduced.average_loss(published)
+    sizes = _size_rows(published, reproduced)
     rows = []
     for protocol, frame in reproduced.metrics.items():
         cells = table_cells(frame).set_index(["corpus", "train_rule", "metric", "column"])
         for cell in published["cells"]:
-            scale = float(cell.get("scale", 1.0))
-            value = float(cell["printed"]) * scale
-            low = cell.get("low")
-            high = cell.get("high")
-            low = None if low is None else float(low) * scale
-            high = None if high is None else float(high) * scale
+            value = cell["value"]
+            low, high = cell.get("value_low"), cell.get("value_high")
             base = {
                 "protocol": protocol,
-                "table": int(cell["table"]),
+                "source": table_source(int(cell["table"])),
                 "paper_corpus": cell["corpus"],
                 "published": value,
                 "published_low": low,
@@ -200,12 +258,78 @@ def vs_paper_frame(published: Mapping[str, Any], reproduced: Reproduction) -> pd
                     "reproduced": got,
                     "low": r_low,
                     "high": r_high,
-                    "difference": got - value,
-                    "published_in_reproduced_ci": _inside(value, r_low, r_high),
-                    "reproduced_in_published_ci": _inside(got, low, high),
                 }
             )
-    return pd.DataFrame(rows, columns=list(VS_PAPER_COLUMNS))
+        rows += [
+            {**size, "protocol": protocol, "published_low": None, "published_high": None}
+            for size in sizes
+        ]
+    out = pd.DataFrame(rows, columns=list(VS_PAPER_COLUMNS))
+    out["difference"] = out["reproduced"] - out["published"]
+    out["published_in_reproduced_ci"] = [
+        _inside(*v) for v in zip(out["published"], out["low"], out["high"], strict=True)
+    ]
+    out["reproduced_in_published_ci"] = [
+        _inside(*v)
+        for v in zip(out["reproduced"], out["published_low"], out["published_high"], strict=True)
+    ]
+    return out
+
+
+#: The unit of a source's differences, in the summary lines.
+_UNITS: Mapping[str, str] = {
+    "Table 3": "points (%)",
+    "Table 4": "points (F1 x 100)",
+    "Table 5": "(KLD)",
+    "Table 6": "(JSD)",
+    SIZE_SOURCE: "utterances",
+}
+
+
+def _count(flags: pd.Series) -> int:
+    return int(flags.dropna().astype(bool).sum())
+
+
+def vs_paper_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (protocol, source) of a ``vs_paper`` frame: how many cells, in how many the
+    published value lies inside the reproduced CI and the reproduced value inside the published
+    CI (Tables 4-6), in how many they are equal as printed (Table 3, two decimals; corpus sizes),
+    the mean and largest absolute difference, and a one-line ``summary``
+    (columns :data:`SUMMARY_COLUMNS`)."""
+    rows = []
+    for (protocol, source), part in frame.groupby(["protocol", "source"], sort=False):
+        n = len(part)
+        diff = part["difference"].abs()
+        inside_rep = _count(part["published_in_reproduced_ci"])
+        inside_pub = _count(part["reproduced_in_published_ci"])
+        equal = int((diff < 0.005).sum()) if source in ("Table 3", SIZE_SOURCE) else pd.NA
+        unit = _UNITS.get(source, "")
+        if source.startswith("Table") and source != "Table 3":
+            text = (
+                f"{source} ({protocol}): published value inside the reproduced CI in "
+                f"{inside_rep} of {n} cells; reproduced value inside the published CI in "
+                f"{inside_pub} of {n}; mean |difference| {diff.mean():.3g} {unit}"
+            )
+        else:
+            text = (
+                f"{source} ({protocol}): equal as printed in {equal} of {n} "
+                f"{'cells' if source == 'Table 3' else 'counts'}; mean |difference| "
+                f"{diff.mean():.3g} {unit}"
+            )
+        rows.append(
+            {
+                "protocol": protocol,
+                "source": source,
+                "cells": n,
+                "published_in_reproduced_ci": inside_rep,
+                "reproduced_in_published_ci": inside_pub,
+                "equal_as_printed": equal,
+                "mean_abs_difference": float(diff.mean()),
+                "max_abs_difference": float(diff.max()),
+                "summary": text,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
 def _verdict_better(
@@ -242,25 +366,17 @@ def _verdict_better(
     return mean, verdict, basis
 
 
-def relative_improvement(cells: pd.DataFrame, versus: str, metric: str = "macro_f1") -> float:
-    """AR_train's relative improvement over ``versus`` in %, as the ratio of the means over
-    every test cell (run corpora x MR/PR/AR_test): ``100 (mean AR / mean versus - 1)``. Of the
-    definitions tried on the printed Table 4 this comes closest to the printed 5.13% / 5.58%
-    (docs/paper_comparison.md)."""
-    part = cells[(cells["metric"] == metric) & cells["column"].isin(TEST_COLUMNS)]
-    ar = part.loc[part["train_rule"] == "AR", "value"].mean()
-    other = part.loc[part["train_rule"] == versus, "value"].mean()
-    return float(100.0 * (ar / other - 1.0))
-
-
 def claims_frame(published: Mapping[str, Any], reproduced: Reproduction) -> pd.DataFrame:
     """One row per (protocol, claim): the claim, the paper's number, the reproduced number
     and the verdict (rules: :func:`_verdict_better`; label-loss claims are counts, not
     samples: they hold when the reproduced value prints as the paper's, two decimals, and are
     inconclusive when the run lacks some of the paper's corpora). A relative-improvement claim's
-    verdict is the direction's; ``basis`` adds the reproduced ratio against the printed one."""
+    verdict is the direction's; its reproduced number is the ratio by the definition that comes
+    closest to the printed ratios on the printed Table 4
+    (:func:`serrules.reporting.relative_improvement.closest_definition`), named in ``basis``."""
     run = reproduced.paper_corpora(published)
     average = reproduced.average_loss(published)
+    definition = None  # of the relative improvement: found once, on the printed Table 4
     rows = []
     for protocol, frame in reproduced.metrics.items():
         cells = table_cells(frame[frame["corpus"].isin(run.values())])
@@ -279,12 +395,13 @@ def claims_frame(published: Mapping[str, Any], reproduced: Reproduction) -> pd.D
                     else:
                         verdict = "holds" if percent(got / 100.0) == f"{paper:.2f}" else "fails"
             elif claim["kind"] == "relative":
-                got = relative_improvement(cells, claim["versus"], claim["metric"])
+                name = definition or closest_definition(ratio_search(published))
+                definition = name
+                got = relative_improvement(cells, claim["versus"], name, claim["metric"])
                 _, verdict, basis = _verdict_better(
                     cells, claim["versus"], claim["metric"], TEST_COLUMNS
                 )
-                if verdict == "holds" and not np.isclose(round(got, 2), paper):
-                    basis += f"; ratio {got:.2f}% vs printed {paper:.2f}%"
+                basis += f"; reproduced ratio by {name} (docs/paper_comparison.md)"
             else:
                 got, verdict, basis = _verdict_better(
                     cells, claim["versus"], claim["metric"], claim["columns"]
@@ -314,34 +431,82 @@ def _flag(value: object) -> str:
     return "" if value is None or pd.isna(value) else ("yes" if value else "no")
 
 
+#: Decimals of reproduced values in the display, by metric (Table 3's losses: 2).
+_DECIMALS: Mapping[str, int] = {"macro_f1": 2, "kld": 3, "jsd": 3, "count": 0}
+_TITLES: Mapping[str, str] = {
+    "Table 3": "Table 3: data and rating loss (%)",
+    "Table 4": "Table 4: macro-F1 (x 100)",
+    "Table 5": "Table 5: KLD",
+    "Table 6": "Table 6: JSD",
+    SIZE_SOURCE: "Sec. 4.1: corpus sizes (utterances)",
+}
+
+
+def _published_text(row: pd.Series, decimals: int) -> str:
+    text = _fmt(row["published"], decimals)
+    if pd.notna(row["published_low"]):
+        text += (
+            f" ({_fmt(row['published_low'], decimals)}, {_fmt(row['published_high'], decimals)})"
+        )
+    return text
+
+
 def vs_paper_display(frame: pd.DataFrame) -> pd.DataFrame:
-    """Markdown/LaTeX frame: one row per published cell, one column pair (reproduced (CI),
-    difference) per protocol."""
-    key = ["table", "corpus", "row", "column", "metric"]
+    """Markdown/LaTeX frame of one source's rows: one row per published cell (the published
+    value in the project's unit), one column pair (reproduced (CI), difference) per protocol."""
+    key = ["corpus", "row", "column"]
     protocols = list(dict.fromkeys(frame["protocol"]))
-    first = frame[frame["protocol"] == protocols[0]] if protocols else frame
-    out = first[key].reset_index(drop=True).copy()
-
-    def published_text(r):
-        text = _fmt(r["published"], 3 if r["table"] != 3 and r["metric"] != "macro_f1" else 2)
-        if pd.notna(r["published_low"]):
-            text += f" ({_fmt(r['published_low'])}, {_fmt(r['published_high'])})"
-        return text
-
-    out.insert(5, "published", [published_text(r) for _, r in first.iterrows()])
+    first = frame[frame["protocol"] == protocols[0]].reset_index(drop=True)
+    out = first[key].copy()
+    decimals = [_DECIMALS.get(m, 2) for m in first["metric"]]
+    out["published"] = [
+        _published_text(r, d) for (_, r), d in zip(first.iterrows(), decimals, strict=True)
+    ]
     for protocol in protocols:
         part = frame[frame["protocol"] == protocol].reset_index(drop=True)
         texts, diffs = [], []
-        for _, r in part.iterrows():
-            text = _fmt(r["reproduced"])
+        for (_, r), d in zip(part.iterrows(), decimals, strict=True):
+            text = _fmt(r["reproduced"], d)
             if pd.notna(r["low"]):
-                text += f" ({_fmt(r['low'])}, {_fmt(r['high'])})"
+                text += f" ({_fmt(r['low'], d)}, {_fmt(r['high'], d)})"
                 text += f" [paper inside CI: {_flag(r['published_in_reproduced_ci'])}]"
             texts.append(text)
-            diffs.append(f"{r['difference']:+.2f}")
+            diffs.append(f"{r['difference']:+.{d}f}")
         out[f"reproduced ({protocol})"] = texts
         out[f"difference ({protocol})"] = diffs
     return out
+
+
+def vs_paper_sections(
+    frame: pd.DataFrame, summary: pd.DataFrame
+) -> list[tuple[str, list[str], pd.DataFrame]]:
+    """(title, summary lines, display frame) per source of a ``vs_paper`` frame, in the order
+    Table 3, Tables 4-6, Sec. 4.1."""
+    return [
+        (
+            _TITLES.get(source, source),
+            list(summary.loc[summary["source"] == source, "summary"]),
+            vs_paper_display(part),
+        )
+        for source, part in frame.groupby("source", sort=False)
+    ]
+
+
+def _run_note(reproduced: Reproduction, published: Mapping[str, Any], demo: bool) -> str:
+    note = ""
+    if demo:
+        note += (
+            " The corpora of this run are the synthetic demo corpora: their numbers are not the "
+            "paper's, and the table shows the mechanism only."
+        )
+    left = reproduced.left_out(published)
+    if left:
+        note += (
+            f" Left out: {', '.join(left)} (the paper reports no corpus of "
+            f"{'that format' if len(left) == 1 else 'those formats'}, or the run has a second "
+            "corpus of a format already compared)."
+        )
+    return note
 
 
 def write_paper_comparison(
@@ -351,48 +516,42 @@ def write_paper_comparison(
     *,
     vs_paper: Mapping[str, PathLike],
     claims: Mapping[str, PathLike],
+    utterances: Mapping[str, PathLike] | None = None,
     published: PathLike | None = None,
     demo: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write ``vs_paper`` and ``claims`` (``{"csv", "md", "tex"}`` paths each) from the run's
-    label-loss tables and, per protocol, its ``metrics.parquet`` files. ``demo``: the corpora
-    are synthetic, and the captions say that the numbers are not the paper's."""
+    """Write ``vs_paper`` (``{"csv", "md", "tex", "summary"}`` paths: the summary is a CSV of
+    :func:`vs_paper_summary`) and ``claims`` (``{"csv", "md", "tex"}``) from the run's
+    label-loss tables, its ``utterances.parquet`` per corpus (corpus sizes, Sec. 4.1) and, per
+    protocol, its ``metrics.parquet`` files. ``demo``: the corpora are synthetic, and the
+    captions say that the numbers are not the paper's."""
     data = load_published(published)
     loss = read_label_loss(label_loss_paths)
     metrics = {
         p: pd.concat([read_metrics(Path(x))[0] for x in paths], ignore_index=True)
         for p, paths in metrics_paths.items()
     }
-    reproduced = Reproduction(loss, metrics, formats)
+    sizes = {c: corpus_sizes(path, formats[c]) for c, path in (utterances or {}).items()}
+    reproduced = Reproduction(loss, metrics, formats, sizes)
     versus = vs_paper_frame(data, reproduced)
+    summary = vs_paper_summary(versus)
     verdicts = claims_frame(data, reproduced)
-    note = (
-        " The corpora of this run are the synthetic demo corpora: their numbers are not the "
-        "paper's, and the table shows the mechanism only."
-        if demo
-        else ""
-    )
-    missing = (
-        " Tables 4-6: no printed cell is in the package's paper_results.yaml (they were not "
-        "available when it was written; docs/paper_comparison.md), so only Table 3 is compared "
-        "cell by cell."
-        if not any(c["table"] != 3 for c in data["cells"])
-        else ""
-    )
-    write_table(
-        vs_paper_display(versus),
+    note = _run_note(reproduced, data, demo)
+    write_sections(
+        vs_paper_sections(versus, summary),
+        csv_frame=versus,
         csv=vs_paper["csv"],
         md=vs_paper["md"],
         tex=vs_paper["tex"],
         caption=(
-            "The paper's printed values beside the reproduced ones (Table 3 in %, F1 x 100, "
-            "KLD/JSD as printed); difference = reproduced - published; per protocol."
-            + note
-            + missing
+            "The paper's printed values beside the reproduced ones, in the project's units "
+            "(Table 3 in %, F1 x 100, KLD/JSD as printed, corpus sizes in utterances); "
+            "difference = reproduced - published; per protocol. The Average column is the mean "
+            "of the three test columns, its bounds the mean of their bounds." + note
         ),
         label="tab:vs_paper",
-        csv_frame=versus,
     )
+    summary.to_csv(vs_paper["summary"], index=False)
     shown = verdicts.assign(
         paper=[_fmt(v) for v in verdicts["paper"]],
         reproduced=[_fmt(v, 4 if abs(v) < 1 else 2) for v in verdicts["reproduced"]],
@@ -415,15 +574,19 @@ def write_paper_comparison(
 
 
 __all__ = [
-    "Reproduction",
     "ALPHA",
     "CLAIM_COLUMNS",
+    "CORPUS_SIZE_STATEMENTS",
+    "SUMMARY_COLUMNS",
     "VS_PAPER_COLUMNS",
+    "Reproduction",
     "claims_frame",
-    "load_published",
-    "relative_improvement",
+    "corpus_sizes",
     "table_cells",
+    "table_source",
     "vs_paper_display",
     "vs_paper_frame",
+    "vs_paper_sections",
+    "vs_paper_summary",
     "write_paper_comparison",
 ]

@@ -31,12 +31,21 @@ class TableSpec:
     decimals: int
     higher_is_better: bool
 
+    @property
+    def number(self) -> int:
+        """The study's table number (4, 5, 6)."""
+        return int(self.stem.removeprefix("table"))
+
 
 TABLE_SPECS: tuple[TableSpec, ...] = (
     TableSpec("table4", "macro_f1", "Macro-F1 (%)", 100.0, 2, True),
     TableSpec("table5", "kld", "KLD", 1.0, 3, False),
     TableSpec("table6", "jsd", "JSD", 1.0, 3, False),
 )
+#: metric -> its table's layout
+METRIC_SPECS: dict[str, TableSpec] = {spec.metric: spec for spec in TABLE_SPECS}
+#: Metrics where lower is better (KLD, JSD).
+LOWER_IS_BETTER = frozenset(s.metric for s in TABLE_SPECS if not s.higher_is_better)
 
 TEST_COLUMNS: tuple[str, ...] = tuple(f"{rule}_test" for rule in RULES)
 AVERAGE = "Average"
@@ -222,6 +231,8 @@ def write_result_tables(
 
 
 __all__ = [
+    "LOWER_IS_BETTER",
+    "METRIC_SPECS",
     "AVERAGE",
     "TABLE_SPECS",
     "TEST_COLUMNS",

@@ -10,7 +10,7 @@ line (measured: 0 of its 14 table lines identical); tabulate has no setting for 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -103,4 +103,29 @@ def write_table(
     Path(tex).write_text(to_latex(df, caption, label, bold))
 
 
-__all__ = ["to_latex", "to_markdown", "write_table"]
+def write_sections(
+    sections: Sequence[tuple[str, Sequence[str], pd.DataFrame]],
+    *,
+    csv_frame: pd.DataFrame,
+    csv: str | PathLike[str],
+    md: str | PathLike[str],
+    tex: str | PathLike[str],
+    caption: str,
+    label: str,
+) -> None:
+    """A table in sections (title, summary lines, display frame each): ``csv`` holds
+    ``csv_frame`` (every row, machine-readable), ``md`` one heading, summary paragraph and table
+    per section and then the caption, ``tex`` one table environment per section, labelled
+    ``<label>-<k>`` (k = 1, 2, ...), each captioned with its title and summary."""
+    make_parents(csv, md, tex)
+    csv_frame.to_csv(csv, index=False)
+    parts, latex = [], []
+    for k, (title, lines, frame) in enumerate(sections, start=1):
+        parts += [f"## {title}", "", *(f"- {line}" for line in lines), ""]
+        parts.append(to_markdown(frame))
+        latex.append(to_latex(frame, " ".join([f"{title}.", *lines]), f"{label}-{k}"))
+    Path(md).write_text("\n".join(parts) + f"\n{caption}\n")
+    Path(tex).write_text(f"% {caption}\n" + "\n".join(latex))
+
+
+__all__ = ["to_latex", "to_markdown", "write_sections", "write_table"]

@@ -372,6 +372,10 @@ def write_paper_comparison(
         if demo
         else ""
     )
+    kept = set(reproduced.paper_corpora(data).values())
+    left_out = [f"{c} ({f})" for c, f in formats.items() if c not in kept]
+    if left_out:  # e.g. a ratings-table corpus, or a second corpus of one of the paper's formats
+        note += f" Left out, the paper has no row for them: {', '.join(left_out)}."
     missing = (
         " Tables 4-6: no printed cell is in the package's paper_results.yaml (they were not "
         "available when it was written; docs/paper_comparison.md), so only Table 3 is compared "

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -76,18 +77,22 @@ def _first(mask: np.ndarray | pd.Series, lines: pd.Series) -> int | None:
     return int(lines.iloc[int(np.flatnonzero(mask)[0])]) if mask.any() else None
 
 
-def _read_parquet(path: Path, required: list[str], wanted: list[str]) -> pd.DataFrame:
+def _read_parquet(path: Path, required: Sequence[str], wanted: Sequence[str]) -> pd.DataFrame:
     """The ``wanted`` columns of a Parquet table (those present) as strings, null = ``""``, with
     ``_line`` = row number (first row = 1)."""
     size = path.stat().st_size
     if size > MAX_ANNOTATION_BYTES:
         raise AnnotationError(path, None, f"{size} bytes: larger than {MAX_ANNOTATION_BYTES}")
+    unreadable = (pa.ArrowException, OSError, ValueError)
     try:
         names = pq.read_schema(path).names
-        missing = [c for c in required if c not in names]
-        if missing:
-            raise AnnotationError(path, None, f"lacks column(s) {missing}; found {names}")
-        present = [c for c in dict.fromkeys(wanted) if c in names]
+    except unreadable as exc:
+        raise AnnotationError(path, None, f"not a readable Parquet table ({exc})") from None
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise AnnotationError(path, None, f"lacks column(s) {missing}; found {names}")
+    present = [c for c in dict.fromkeys(wanted) if c in names]
+    try:
         table = pq.read_table(path, columns=present)
         table.validate(full=True)  # e.g. text that is not UTF-8, which Parquet does not check
         columns = {}
@@ -96,9 +101,7 @@ def _read_parquet(path: Path, required: list[str], wanted: list[str]) -> pd.Data
             if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
                 col = pc.cast(col, pa.string())
             columns[name] = pd.array(pc.fill_null(col, ""), dtype="str")
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        if isinstance(exc, AnnotationError):
-            raise
+    except unreadable as exc:
         raise AnnotationError(path, None, f"not a readable Parquet table ({exc})") from None
     if table.num_rows == 0:
         raise AnnotationError(path, None, "no rows (empty or truncated file?)")
@@ -107,7 +110,9 @@ def _read_parquet(path: Path, required: list[str], wanted: list[str]) -> pd.Data
     return df
 
 
-def read_table_file(path: Path, required: list[str], optional: list[str] = ()) -> pd.DataFrame:
+def read_table_file(
+    path: Path, required: Sequence[str], optional: Sequence[str] = ()
+) -> pd.DataFrame:
     """A table of the corpus as strings with its ``_line`` column (CSV/TSV: physical line, blank
     lines dropped; Parquet: row number); a ``required`` column the file lacks is an
     :class:`AnnotationError`, an ``optional`` one is left out."""
@@ -117,7 +122,7 @@ def read_table_file(path: Path, required: list[str], optional: list[str] = ()) -
     if kind == "parquet":
         df = _read_parquet(path, required, [*required, *optional])
     else:
-        df = read_csv_table(path, required, delimiter="\t" if kind == "tsv" else ",")
+        df = read_csv_table(path, list(required), delimiter="\t" if kind == "tsv" else ",")
         df = df.loc[~blank_rows(df)].reset_index(drop=True)
     for name in df.columns:
         if name != "_line":

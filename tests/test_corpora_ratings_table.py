@@ -115,6 +115,20 @@ def test_the_record_is_built_from_the_config_entry():
         corpus_format(RATINGS_TABLE)
 
 
+def test_the_schema_names_the_roles_and_parts_of_the_code():
+    from serrules.base.config import load_schema
+    from serrules.corpora.formats import FOLD_PARTS
+    from serrules.corpora.table_layout import RATINGS_ROLES, UTTERANCES_ROLES
+
+    entry = load_schema()["properties"]["corpora"]["additionalProperties"]
+    tables = entry["properties"]["tables"]["properties"]
+    roles = dict.fromkeys([*RATINGS_ROLES, *UTTERANCES_ROLES])
+    assert list(tables["columns"]["properties"]) == list(roles)
+    assert tables["folds"]["properties"]["splits"]["additionalProperties"]["enum"] == list(
+        FOLD_PARTS
+    )
+
+
 def test_annotation_and_audio_files_follow_the_entry(tmp_path):
     root = _copy(tmp_path)
     for rel in ("audio/s01/a.wav", "audio/x/y/z.flac", "notes.txt"):

@@ -47,6 +47,8 @@ SessionTable = tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], .
 #: Fold-table variants (``training.iemocap_folds``): the paper's tables, or the authors' released
 #: code, which differ for IEMOCAP only. Every session-fold format has a table for each.
 FOLD_SCHEMES: tuple[str, ...] = ("paper", "authors")
+#: The parts of every fold, in the order of a session table's (train, dev, test).
+FOLD_PARTS: tuple[str, ...] = ("train", "dev", "test")
 
 
 @dataclass(frozen=True)
@@ -434,7 +436,7 @@ def _table_folds(folds: Mapping[str, Any]) -> FoldDesign:
     ``speaker`` (``k`` speaker-disjoint folds, speakers shuffled with ``seed``)."""
     if folds["by"] == "split":
         parts = set(folds["splits"].values())
-        missing = [p for p in ("train", "dev", "test") if p not in parts]
+        missing = [p for p in FOLD_PARTS if p not in parts]
         if missing:
             raise ValueError(f"folds.splits maps no split onto the part(s) {missing}")
         return FoldDesign("split", split_parts=dict(folds["splits"]))
@@ -476,6 +478,7 @@ __all__ = [
     "BIIC_PODCAST",
     "CONFIGURED_FORMATS",
     "CREMA_D",
+    "FOLD_PARTS",
     "FOLD_SCHEMES",
     "FORMATS",
     "FORMAT_NAMES",

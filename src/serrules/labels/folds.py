@@ -27,11 +27,17 @@ import pandas as pd
 
 from serrules.base.errors import FoldError
 from serrules.base.tables import check_table
-from serrules.corpora.formats import FOLD_SCHEMES, CorpusFormat, FormatSpec, corpus_format
+from serrules.corpora.formats import (
+    FOLD_PARTS,
+    FOLD_SCHEMES,
+    CorpusFormat,
+    FormatSpec,
+    corpus_format,
+)
 from serrules.labels.table_names import fold_table_name
 
 #: The parts of every fold, in code order (0 = train, 1 = dev, 2 = test).
-PARTS: tuple[str, ...] = ("train", "dev", "test")
+PARTS: tuple[str, ...] = FOLD_PARTS
 
 
 def _first(ids: pd.Series, mask: np.ndarray) -> str:

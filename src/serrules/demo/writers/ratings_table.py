@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from serrules.corpora.formats import CorpusFormat
+from serrules.corpora.formats import FOLD_PARTS, CorpusFormat
 from serrules.corpora.table_layout import table_kind
 from serrules.demo.raters import OTHER_TOKEN_INDEX, DesignedUtterance, OutcomePlan, RaterSetup
 from serrules.demo.speech import speaker_base_f0
@@ -33,7 +33,6 @@ SPEAKER_UTTERANCES = 6
 #: Share of the speakers in the dev part, and in the test part, of a split design (at least one
 #: speaker each; the others train).
 HELD_OUT_SHARE = 0.2
-PARTS: tuple[str, ...] = ("train", "dev", "test")
 #: Where the audio goes, under the corpus root.
 AUDIO_FOLDER = "audio"
 
@@ -54,7 +53,7 @@ def write_ratings_table(
         raise ValueError(f"{fmt.name}: not a ratings-table record (it has no table layout)")
     cols = layout.columns
     n, k = len(design), folds.n_folds
-    n_speakers = max(2 * k, len(PARTS), int(np.ceil(n / SPEAKER_UTTERANCES)))
+    n_speakers = max(2 * k, len(FOLD_PARTS), int(np.ceil(n / SPEAKER_UTTERANCES)))
     if n < 3 * n_speakers:
         raise ValueError(
             f"{fmt.name}: {k} folds need at least {3 * n_speakers} demo utterances (two speakers "
@@ -76,9 +75,10 @@ def write_ratings_table(
     if folds.column == "split":
         part_of = np.empty(n_speakers, dtype=object)
         held_out = max(1, round(HELD_OUT_SHARE * n_speakers))
-        part_of[order] = "train"
-        part_of[order[:held_out]], part_of[order[held_out : 2 * held_out]] = "dev", "test"
-        name = {p: next(s for s, q in folds.split_parts.items() if q == p) for p in PARTS}
+        train, dev, test = FOLD_PARTS
+        part_of[order] = train
+        part_of[order[:held_out]], part_of[order[held_out : 2 * held_out]] = dev, test
+        name = {p: next(s for s, q in folds.split_parts.items() if q == p) for p in FOLD_PARTS}
         utterances[cols["split"]] = [name[part_of[s]] for s in speaker_of]
     elif folds.column == "session":
         fold_of = np.empty(n_speakers, dtype=np.int64)

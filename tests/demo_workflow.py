@@ -14,9 +14,26 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 
+
+def _shipped_corpus(name: str) -> dict:
+    with open(REPO / "config.yaml") as fh:
+        return yaml.safe_load(fh)["corpora"][name]
+
+
+#: the shipped config's ratings-table corpus (two plain tables written by the demo)
+RATINGS_CORPUS = "my-corpus"
+_RATINGS_ENTRY = _shipped_corpus(RATINGS_CORPUS)
+
 TINY_CORPORA = {
     "iemocap": {"format": "iemocap", "source": "demo", "demo_utterances": 90},
     "msp-podcast": {"format": "msp-podcast", "source": "demo", "demo_utterances": 80},
+    # on one split fold: three training jobs instead of the shipped five speaker folds' fifteen
+    RATINGS_CORPUS: {
+        **_RATINGS_ENTRY,
+        "enabled": True,
+        "demo_utterances": 60,
+        "tables": {**_RATINGS_ENTRY["tables"], "folds": {"by": "split"}},
+    },
 }
 
 #: the corpus of the authors-protocol run's ``all`` (IEMOCAP adds one job on the authors' folds)

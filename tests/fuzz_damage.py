@@ -16,6 +16,7 @@ import tracemalloc
 import warnings
 from pathlib import Path
 
+import yaml
 from hypothesis import strategies as st
 
 from serrules.corpora import AnnotationError, parse_corpus
@@ -24,7 +25,20 @@ from serrules.corpora.text import AnnotationWarning
 
 FIXTURES = Path(__file__).parent / "fixtures" / "corpora"
 
-#: (format, fixture folder, file damaged): every native file the parsers read
+#: the config entry of the ratings-table fixture, and of its Parquet copy
+RATINGS_TABLE = yaml.safe_load((FIXTURES / "ratings-table" / "corpus.yaml").read_text())["corpora"][
+    "fixture"
+]
+RATINGS_PARQUET = {
+    **RATINGS_TABLE,
+    "tables": {
+        **RATINGS_TABLE["tables"],
+        "ratings": "ratings.parquet",
+        "utterances": "utterances.parquet",
+    },
+}
+
+#: (format or config entry, fixture folder, file damaged): every file the parsers read
 TARGETS = [
     ("iemocap", "iemocap", "Session1/dialog/EmoEvaluation/Ses01F_impro01.txt"),
     ("iemocap", "iemocap", "Session1/dialog/EmoEvaluation/Ses01M_script01_1b.txt"),
@@ -37,6 +51,10 @@ TARGETS = [
     ("crema-d", "crema-d", "VideoDemographics.csv"),
     ("crema-d", "crema-d-responses", "finishedResponses.csv"),
     ("crema-d", "crema-d-responses", "finishedEmoResponses.csv"),
+    (RATINGS_TABLE, "ratings-table", "ratings.csv"),
+    (RATINGS_TABLE, "ratings-table", "utterances.csv"),
+    (RATINGS_PARQUET, "ratings-table-parquet", "ratings.parquet"),
+    (RATINGS_PARQUET, "ratings-table-parquet", "utterances.parquet"),
 ]
 
 #: Peak traced memory of one parse (the fixtures are a few kB: anything near this is a runaway).
@@ -167,11 +185,13 @@ def damage(draw, data: bytes) -> tuple[bytes, list[str]]:
     return data, done
 
 
-def check_parse(fmt: str, root: Path, target: Path, damaged: bytes, unknown: str) -> str:
+def check_parse(fmt: str | dict, root: Path, target: Path, damaged: bytes, unknown: str) -> str:
     """Write ``damaged`` to ``target`` and parse the corpus; return ``"parsed"`` or
     ``"annotation_error"``. Raises AssertionError when the parser breaks its contract (another
     exception escapes, the error names another file or a line outside the file, memory runs
-    away)."""
+    away). A ratings-table corpus may name its other table, at the line that refers to the
+    damaged one, when the message names the damaged file ("votes for utterance 'x', which has no
+    row in utterances.csv"); a Parquet table's location is a row number."""
     target.write_bytes(damaged)
     tracemalloc.start()
     try:
@@ -179,8 +199,14 @@ def check_parse(fmt: str, root: Path, target: Path, damaged: bytes, unknown: str
             warnings.simplefilter("ignore", AnnotationWarning)
             parsed = parse_corpus(fmt, root, unknown_labels=unknown)
     except AnnotationError as err:
-        assert err.path == target, f"error names {err.path}, damaged file is {target}"
-        if err.line is not None:
+        if err.path != target:  # a reference into the damaged table (see the docstring)
+            other = err.path.parent == target.parent and f" {target.name} " in f" {err.what} "
+            assert other, f"error names {err.path}, damaged file is {target}"
+            assert str(err).startswith(str(err.path))
+            return "annotation_error"
+        if err.line is not None and target.suffix == ".parquet":  # a row number
+            assert err.line >= 1, f"row {err.line}"
+        elif err.line is not None:
             n_lines = len(lines_of(damaged))
             assert 1 <= err.line <= n_lines + 1, f"line {err.line} outside 1..{n_lines}"
         assert str(err).startswith(str(target))

@@ -207,8 +207,9 @@ def test_the_schema_spells_each_choice_as_the_code_that_acts_on_it():
     every choice: a value added to one without the other fails here."""
     from serrules.audio.loading import ON_ERROR_MODES, SAMPLE_RATE
     from serrules.base.protocols import PROTOCOLS
-    from serrules.corpora.formats import FOLD_SCHEMES, FORMATS
+    from serrules.corpora.formats import FOLD_SCHEMES, FORMAT_NAMES
     from serrules.corpora.parsing import UNKNOWN_LABEL_MODES
+    from serrules.corpora.vocabulary import WHITESPACE_MODES
     from serrules.training.batching import WAVEFORM_NORMALISATIONS
     from serrules.training.choices import DEV_LOSSES, OPTIMIZERS, PRECISIONS
     from serrules.training.devices import DEVICE_CHOICES
@@ -217,7 +218,8 @@ def test_the_schema_spells_each_choice_as_the_code_that_acts_on_it():
 
     pairs = {
         ("protocol",): PROTOCOLS,
-        ("corpora", "*", "format"): tuple(FORMATS),
+        ("corpora", "*", "format"): FORMAT_NAMES,
+        ("corpora", "*", "tables", "whitespace"): WHITESPACE_MODES,
         ("labels", "unknown_labels"): UNKNOWN_LABEL_MODES,
         ("audio", "sample_rate"): (SAMPLE_RATE,),
         ("audio", "on_error"): ON_ERROR_MODES,

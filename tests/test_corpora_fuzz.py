@@ -20,6 +20,8 @@ import pytest
 from fuzz_damage import FIXTURES, TARGETS, check_parse, damage
 from hypothesis import HealthCheck, given, settings
 
+from serrules.corpora.formats import corpus_format
+
 EXAMPLES = int(os.environ.get("SERRULES_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -37,6 +39,8 @@ def copies(tmp_path_factory):
     base = tmp_path_factory.mktemp("fuzz")
     for folder in {t[1] for t in TARGETS}:
         shutil.copytree(FIXTURES / folder, base / folder)
+    # each parser is imported here, so that its first import is not a timed input
+    assert all(callable(corpus_format(fmt).parser) for fmt, _, _ in TARGETS)
     return base
 
 
@@ -54,7 +58,8 @@ def _fuzz_test(fmt: str, folder: str, rel: str):
         finally:
             target.write_bytes(original)
 
-    test.__doc__ = f"{fmt} parser on a damaged {folder}/{rel}"
+    name = fmt if isinstance(fmt, str) else fmt["format"]
+    test.__doc__ = f"{name} parser on a damaged {folder}/{rel}"
     return test
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from serrules.corpora.formats import FORMATS
+from serrules.corpora.formats import FORMAT_NAMES, FORMATS
 from serrules.demo import format_seed_sequence, generate_demo_corpus, minimum_utterances
 from serrules.demo.raters import MIN_WINS_PER_CLASS, design_corpus
 from serrules.demo.writers import WRITERS, demo_writer
@@ -56,7 +56,7 @@ def test_every_format_has_a_registered_demo_writer(fmt):
 
 
 def test_writer_registry_holds_exactly_the_formats():
-    assert set(WRITERS) == set(FORMATS)
+    assert set(WRITERS) == set(FORMAT_NAMES)
     with pytest.raises(KeyError, match="unknown corpus format 'ravdess'"):
         demo_writer("ravdess")
 
@@ -366,6 +366,75 @@ def test_crema_d_layout(corpora):
     assert set(demo["Sex"]) == {"Female", "Male"}
     wavs = {p.stem for p in (root / "AudioWAV").glob("*.wav")}
     assert wavs == set(resp["clipName"])
+
+
+def _table_entry(**tables) -> dict:
+    """A ratings-table config entry: the shipped config's, with some tables settings changed."""
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).parents[1] / "config.yaml").read_text())
+    entry = config["corpora"]["my-corpus"]
+    return {**entry, "tables": {**entry["tables"], **tables}}
+
+
+def test_ratings_table_layout_follows_the_entry(tmp_path):
+    """The two tables where the entry puts them, with its column names, label words and split
+    names; speaker-disjoint splits; one audio file per utterance; the summary is what the
+    parser and the label stage find; same arguments, same bytes."""
+    from serrules.corpora import parse_corpus
+    from serrules.labels.label_tables import build_label_tables
+
+    entry = _table_entry(
+        ratings="tables/votes.tsv",
+        utterances="tables/clips.parquet",
+        columns={"utterance_id": "clip", "label": "emotion", "split": "partition"},
+        folds={"by": "split", "splits": {"Train": "train", "Valid": "dev", "Eval": "test"}},
+    )
+    s = generate_demo_corpus(entry, tmp_path / "a", 30, SEED)
+    root = tmp_path / "a"
+    assert sorted(p.name for p in root.iterdir()) == ["audio", "tables"]
+    votes = pd.read_csv(root / "tables" / "votes.tsv", sep="\t")
+    clips = pd.read_parquet(root / "tables" / "clips.parquet")
+    assert list(votes.columns) == ["clip", "rater_id", "emotion"]
+    assert list(clips.columns) == ["clip", "audio_path", "speaker", "gender", "partition"]
+    assert set(votes["emotion"].str.lower()) == {"angry", "happy", "sad", "neutral", "other"}
+    assert set(clips["partition"]) == {"Train", "Valid", "Eval"}
+    assert clips.groupby("speaker")["partition"].nunique().max() == 1  # speaker-disjoint
+    assert all((root / p).is_file() for p in clips["audio_path"])
+    assert len(votes) == s["n_ratings"] and len(clips) == s["n_utterances"] == 30
+    tables = build_label_tables(parse_corpus(entry, root), entry)
+    assert [len(tables.labels[r]) for r in ("MR", "PR", "AR")] == [
+        s["n_mr_kept"],
+        s["n_pr_kept"],
+        s["n_ar_kept"],
+    ]
+    generate_demo_corpus(entry, tmp_path / "b", 30, SEED)
+    assert tree_hash(root) == tree_hash(tmp_path / "b")
+    with pytest.raises(FileExistsError, match="tables"):
+        generate_demo_corpus(entry, root, 30, SEED)
+
+
+def test_ratings_table_demo_makes_the_folds_of_the_entry(tmp_path):
+    from serrules.corpora import parse_corpus
+    from serrules.labels.label_tables import build_label_tables
+
+    for by in ("fold", "speaker"):
+        entry = _table_entry(folds={"by": by, "k": 3})
+        generate_demo_corpus(entry, tmp_path / by, 30, SEED)
+        folds = build_label_tables(parse_corpus(entry, tmp_path / by), entry).folds
+        assert folds["fold"].nunique() == 3
+        assert folds.groupby(["fold", "part"]).size().min() > 0
+
+
+def test_ratings_table_demo_refuses_what_it_cannot_write(tmp_path):
+    with pytest.raises(ValueError, match=r"simulates only the classes .* not \['boredom'\]"):
+        generate_demo_corpus(
+            _table_entry(classes=["anger", "boredom"], words={}), tmp_path / "a", 60, 0
+        )
+    with pytest.raises(ValueError, match="give tables.other_words or tables.other_prefix"):
+        generate_demo_corpus(_table_entry(other_words=[]), tmp_path / "b", 60, 0)
+    with pytest.raises(ValueError, match="15 folds need at least 90 demo utterances"):
+        generate_demo_corpus(_table_entry(folds={"k": 15}), tmp_path / "c", 60, 0)
 
 
 # --------------------------------------------------------------------------- parsers agree

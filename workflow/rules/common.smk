@@ -11,7 +11,7 @@ from serrules.base.config import (
     enabled_corpora,
     result_training_params,
 )
-from serrules.corpora.formats import FOLD_SCHEMES, corpus_format
+from serrules.corpora.formats import FOLD_SCHEMES, corpus_format, format_spec
 from serrules.labels.table_names import SHARE_DEPENDENT, fold_table_name
 from serrules.audio.sharding import egemaps_shard_count
 from serrules.training.job_resources import (
@@ -48,6 +48,10 @@ for _name in PROTOCOLS:
     PROTOCOL_CONFIGS[_name]["labels"]["mr_share"] = config["labels"]["mr_share"]
 
 CORPORA = enabled_corpora(config)
+# Each corpus's format record, built once: a ratings-table entry is checked here, before any job
+FORMAT_RECORDS = {
+    c: corpus_format(config["corpora"][c], key=f"corpora.{c}") for c in CORPORA
+}
 # label tables of the label_tables job; labels_MR (SHARE_DEPENDENT) is majority_labels'
 SHARE_FREE_RULES = [r for r in RULES if f"labels_{r}" not in SHARE_DEPENDENT]
 RESULTS = "results"
@@ -93,13 +97,20 @@ def corpus_cfg(corpus):
 
 
 def format_name(corpus):
-    """The native format of a corpus (a key of serrules.corpora.formats.FORMATS)."""
+    """The format of a corpus (serrules.corpora.formats.FORMAT_NAMES)."""
     return corpus_cfg(corpus)["format"]
+
+
+def format_spec_of(corpus):
+    """What a job gets as its fmt param: the format's name, or for a ratings-table corpus the
+    entry's format and tables (serrules.corpora.formats.format_spec), so that a changed table
+    setting reruns the jobs that read it."""
+    return format_spec(corpus_cfg(corpus))
 
 
 def format_record(corpus):
     """The format record (classes, parser, file patterns, folds) of a corpus."""
-    return corpus_format(format_name(corpus))
+    return FORMAT_RECORDS[corpus]
 
 
 def corpus_root(corpus):
@@ -147,7 +158,7 @@ def label_root(wildcards):
 
 
 def format_of(wildcards):
-    return format_name(wildcards.corpus)
+    return format_spec_of(wildcards.corpus)
 
 
 def self_evaluations(wildcards):
@@ -342,7 +353,7 @@ def comparison_params(wildcards):
             }
             for p in PROTOCOLS
         },
-        "formats": {c: format_name(c) for c in CORPORA},
+        "formats": {c: format_spec_of(c) for c in CORPORA},
     }
 
 
@@ -481,5 +492,5 @@ def backbone_params(wildcards):
         "protocol": config["protocol"],
         "evaluation": config["evaluation"],
         "target_smoothing": config["training"]["target_smoothing"],
-        "formats": {c: format_name(c) for c in CORPORA},
+        "formats": {c: format_spec_of(c) for c in CORPORA},
     }

@@ -148,6 +148,43 @@ def complete_config(config: dict[str, Any], schema: dict[str, Any] | None = None
     return config
 
 
+def _corpus_entry_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    return schema["properties"]["corpora"]["additionalProperties"]
+
+
+def corpus_tables(
+    tables: Mapping[str, Any], key: str = "tables", schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A ``ratings-table`` corpus's ``tables`` section checked against its part of the schema,
+    with the schema's defaults filled in; :class:`ConfigError` naming ``<key>.<path>`` for every
+    violation. The format record is built from the result
+    (:func:`serrules.corpora.formats.corpus_format`)."""
+    schema = load_schema() if schema is None else schema
+    sub = _corpus_entry_schema(schema)["properties"]["tables"]
+    values = copy.deepcopy(dict(tables))
+    _raise_errors(jsonschema.Draft202012Validator(sub), values, key)
+    _fill_defaults(values, sub)
+    return values
+
+
+def load_corpus_entry(path: str | Path, corpus: str) -> dict[str, Any]:
+    """``corpora.<corpus>`` of a YAML file (the workflow's config, or any file with a ``corpora``
+    section; nothing else of it is read), checked against the schema's corpus entry with its
+    defaults filled in; :class:`ConfigError` naming the key."""
+    with open(path) as fh:
+        raw = yaml.safe_load(fh) or {}
+    corpora = raw.get("corpora") if isinstance(raw, dict) else None
+    if not isinstance(corpora, dict) or corpus not in corpora:
+        known = ", ".join(corpora) if isinstance(corpora, dict) else "none"
+        raise ConfigError(f"{path}: no corpora.{corpus} entry (corpora: {known})")
+    schema = load_schema()
+    sub = _corpus_entry_schema(schema)
+    entry = copy.deepcopy(corpora[corpus])
+    _raise_errors(jsonschema.Draft202012Validator(sub), entry, f"corpora.{corpus}")
+    _fill_defaults(entry, sub)
+    return entry
+
+
 def result_training_section(training: Mapping[str, Any]) -> dict[str, Any]:
     """A ``training`` section without :data:`RESULT_NEUTRAL_TRAINING_KEYS`: the settings that
     change a run's numbers."""

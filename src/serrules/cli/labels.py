@@ -7,9 +7,10 @@ import argparse
 from pathlib import Path
 
 from serrules.base.classes import RULES
+from serrules.base.config import load_corpus_entry
 from serrules.base.protocols import DEFAULT_PROTOCOL, PROTOCOLS, preset
 from serrules.base.tables import read_table
-from serrules.corpora.formats import FORMATS
+from serrules.corpora.formats import FORMATS, corpus_format
 from serrules.corpora.parsing import UNKNOWN_LABEL_MODES
 
 
@@ -24,14 +25,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "summary (utterances, ratings, kept per rule, exclusions by reason)."
         ),
     )
-    p.add_argument(
-        "--format", required=True, choices=tuple(FORMATS), dest="fmt", help="corpus format"
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--format", choices=tuple(FORMATS), dest="fmt", help="native corpus format")
+    source.add_argument(
+        "--config",
+        type=Path,
+        help="a YAML file with a corpora section (e.g. the workflow's config.yaml): the corpus's "
+        "entry there gives its format, and for a ratings-table corpus its tables, classes, words "
+        "and folds (docs/corpora.md, 'Your own corpus')",
     )
-    p.add_argument("root", type=Path, help="the corpus release folder (native layout)")
+    p.add_argument("root", type=Path, help="the corpus folder (release layout or the two tables)")
     p.add_argument("out", type=Path, help="output folder, e.g. results/iemocap/")
     p.add_argument(
         "--corpus",
-        help="corpus name written in label_loss.parquet (default: the name of OUT)",
+        help="corpus name written in label_loss.parquet, and the entry --config reads "
+        "(default: the name of OUT)",
     )
     p.add_argument(
         "--include-self-evaluations",
@@ -91,19 +99,26 @@ def run(args: argparse.Namespace) -> int:
     from serrules.labels.label_tables import label_table_paths, run_label_stage
 
     corpus = args.corpus or args.out.resolve().name
+    self_evaluations = args.include_self_evaluations
+    if args.config is None:
+        fmt = corpus_format(args.fmt)
+    else:
+        entry = load_corpus_entry(args.config, corpus)
+        fmt = corpus_format(entry, key=f"corpora.{corpus}")
+        self_evaluations = self_evaluations or entry["include_self_evaluations"]
     values = preset(args.protocol)
     run_label_stage(
         corpus=corpus,
-        fmt=args.fmt,
+        fmt=fmt,
         root=args.root,
         outputs=label_table_paths(args.out),
-        include_self_evaluations=args.include_self_evaluations,
+        include_self_evaluations=self_evaluations,
         unknown_labels=args.unknown_labels,
         mr_share=values["labels"]["mr_share"],
         epsilon=float(values["training"]["target_smoothing"]),
     )
     print(
-        f"{corpus} ({args.fmt}) -> {args.out} (protocol {args.protocol}: MR on the "
+        f"{corpus} ({fmt.name}) -> {args.out} (protocol {args.protocol}: MR on the "
         f"{values['labels']['mr_share']} share)"
     )
     print(summary(args.out))

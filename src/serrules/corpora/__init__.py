@@ -16,22 +16,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from serrules.base.errors import AnnotationError
-from serrules.corpora.formats import FORMATS, CorpusFormat, corpus_format
+from serrules.corpora.formats import FORMATS, CorpusFormat, FormatSpec, corpus_format
 
 if TYPE_CHECKING:
     from serrules.corpora.records import ParsedCorpus
 
 
 def parse_corpus(
-    fmt: str | CorpusFormat,
+    fmt: FormatSpec,
     root: str | Path,
     *,
     include_self_evaluations: bool = False,
     unknown_labels: str = "error",
     **options: Any,
 ) -> ParsedCorpus:
-    """Parse the native annotations of a ``fmt`` corpus (a record or a name of
-    :data:`~serrules.corpora.formats.FORMATS`) rooted at ``root``.
+    """Parse the native annotations of a ``fmt`` corpus (a record, a name of
+    :data:`~serrules.corpora.formats.FORMATS`, or for a ``ratings-table`` corpus its config
+    entry; :func:`~serrules.corpora.formats.corpus_format`) rooted at ``root``.
 
     ``include_self_evaluations``: count IEMOCAP actors' self-evaluations (``C-F1``/``C-M1``) as
     valid votes (default False: status ``self_evaluation``). ``unknown_labels``: ``"error"``
@@ -62,6 +63,7 @@ __all__ = [
     "FORMATS",
     "AnnotationError",
     "CorpusFormat",
+    "FormatSpec",
     "corpus_format",
     "parse_corpus",
 ]

@@ -8,6 +8,11 @@ root) and its fold design (which column makes the folds, and the session tables 
 number of speaker groups). Code resolves a format name once, with :func:`corpus_format`, and
 passes the record on.
 
+One format has no fixed record: ``ratings-table`` (:data:`RATINGS_TABLE`), any corpus given as
+two plain tables, whose classes, words, columns and folds come from the corpus's config entry.
+:func:`corpus_format` builds its record from that entry (or from :func:`format_spec` of it, the
+plain data a workflow job gets as its ``fmt`` param), checked against the config schema.
+
 Adding a corpus format = one new record here + its parser module in :mod:`serrules.corpora` + its
 demo writer module in :mod:`serrules.demo.writers`, registered there under the format's name
 (docs/corpora.md, "Adding a corpus format"). The registry knows nothing of the demo: the demo
@@ -18,14 +23,19 @@ torch.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from serrules.base.config import corpus_tables
+from serrules.base.errors import ConfigError
 from serrules.corpora import native_files
 from serrules.corpora.listing import listed_files, listing_digest
+from serrules.corpora.table_layout import TableLayout
 from serrules.corpora.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
@@ -37,6 +47,8 @@ SessionTable = tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], .
 #: Fold-table variants (``training.iemocap_folds``): the paper's tables, or the authors' released
 #: code, which differ for IEMOCAP only. Every session-fold format has a table for each.
 FOLD_SCHEMES: tuple[str, ...] = ("paper", "authors")
+#: The parts of every fold, in the order of a session table's (train, dev, test).
+FOLD_PARTS: tuple[str, ...] = ("train", "dev", "test")
 
 
 @dataclass(frozen=True)
@@ -45,12 +57,14 @@ class FoldDesign:
 
     ``column``: the utterances column the folds are made from: ``session`` (``sessions`` = one
     session table per fold scheme), ``split`` (one fold; ``split_parts`` = official split ->
-    part) or ``speaker`` (``speaker_groups`` speaker-disjoint folds)."""
+    part) or ``speaker`` (``speaker_groups`` speaker-disjoint folds; ``speaker_seed`` shuffles
+    the sorted speakers before they are dealt out, None keeps the sorted order)."""
 
     column: str
     sessions: Mapping[str, SessionTable] = field(default_factory=dict)
     split_parts: Mapping[str, str] = field(default_factory=dict)
     speaker_groups: int = 0
+    speaker_seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.column == "session":
@@ -84,7 +98,8 @@ class CorpusFormat:
     :attr:`parser` (the parsers bring pandas; Snakemake's planning reads these records and never
     parses). ``parser(root, *, fmt, include_self_evaluations, unknown_labels, **options)``
     returns a :class:`~serrules.corpora.records.ParsedCorpus`; ``options`` = the keyword options
-    only this format's parser takes."""
+    only this format's parser takes; ``layout`` = the tables and column names of a corpus
+    described by its config entry (``ratings-table``; None for a native format)."""
 
     name: str
     classes: tuple[str, ...]
@@ -94,6 +109,7 @@ class CorpusFormat:
     audio_globs: tuple[str, ...]
     folds: FoldDesign
     options: frozenset[str] = frozenset()
+    layout: TableLayout | None = None
 
     def __post_init__(self) -> None:
         if self.vocabulary.fmt != self.name:
@@ -343,34 +359,137 @@ CREMA_D = CorpusFormat(
     options=frozenset({"max_response_ms"}),
 )
 
-#: Every supported format, by name (the config's ``corpora.<name>.format`` values).
+#: Every native format, by name (the config's ``corpora.<name>.format`` values).
 FORMATS: dict[str, CorpusFormat] = {
     f.name: f for f in (IEMOCAP, MSP_IMPROV, MSP_PODCAST, BIIC_PODCAST, CREMA_D)
 }
 
+#: The format of a corpus given as two plain tables (docs/corpora.md, "Your own corpus"): its
+#: record is built from the corpus's config entry.
+RATINGS_TABLE = "ratings-table"
+#: Formats whose record is built from the corpus's config entry.
+CONFIGURED_FORMATS: tuple[str, ...] = (RATINGS_TABLE,)
+#: Every value of the config's ``corpora.<name>.format``.
+FORMAT_NAMES: tuple[str, ...] = (*FORMATS, *CONFIGURED_FORMATS)
 
-def corpus_format(fmt: str | CorpusFormat) -> CorpusFormat:
-    """The record of a format name (a record is returned as it is); ``KeyError`` naming the
-    known formats for an unknown name."""
+#: What code passes on for a corpus's format: a record, a name of :data:`FORMATS`, or the config
+#: entry of the corpus (or its :func:`format_spec`), needed for a configured format.
+FormatSpec = str | CorpusFormat | Mapping[str, Any]
+
+
+def format_spec(entry: Mapping[str, Any]) -> str | dict[str, Any]:
+    """The part of a corpus config entry that makes its format record: the name of a native
+    format, or ``{"format": ..., "tables": ...}`` for a configured one. Plain data, so that a
+    workflow job gets it as its ``fmt`` param and Snakemake reruns the job when it changes."""
+    name = entry["format"]
+    if name in CONFIGURED_FORMATS:
+        return {"format": name, "tables": entry.get("tables")}
+    return name
+
+
+def corpus_format(fmt: FormatSpec, *, key: str = "corpus entry") -> CorpusFormat:
+    """The record of a format: a record is returned as it is, a name of :data:`FORMATS` gives
+    its record, a corpus config entry (or its :func:`format_spec`) the record of its format,
+    built from the entry for a configured format (``ratings-table``; a bad entry is a
+    :class:`ConfigError` naming ``<key>.tables...``). ``KeyError`` naming the known formats
+    for an unknown name."""
     if isinstance(fmt, CorpusFormat):
         return fmt
+    if isinstance(fmt, Mapping):
+        name = fmt.get("format")
+        if name == RATINGS_TABLE:
+            tables = fmt.get("tables")
+            if not isinstance(tables, Mapping):
+                raise ConfigError(
+                    f"invalid configuration:\n  {key}.tables: the {RATINGS_TABLE} format needs "
+                    "its tables section (docs/corpora.md, 'Your own corpus')"
+                )
+            return _ratings_table_format(json.dumps(tables, sort_keys=True), key)
+        fmt = name
+    if fmt == RATINGS_TABLE:
+        raise KeyError(
+            f"the {RATINGS_TABLE} format is made from a corpus's config entry: pass the entry "
+            "(or format_spec(entry)), not the format's name"
+        )
     try:
         return FORMATS[fmt]
     except (KeyError, TypeError):
-        raise KeyError(f"unknown corpus format {fmt!r}; known: {', '.join(FORMATS)}") from None
+        raise KeyError(f"unknown corpus format {fmt!r}; known: {', '.join(FORMAT_NAMES)}") from None
+
+
+def _rotation(k: int) -> SessionTable:
+    """``k`` folds over the groups 1..k: fold f tests group f, develops on group f % k + 1 and
+    trains on the others (the speaker folds' rotation, :mod:`serrules.labels.folds`)."""
+    return tuple(
+        (
+            tuple(g for g in range(1, k + 1) if g not in (f, f % k + 1)),
+            (f % k + 1,),
+            (f,),
+        )
+        for f in range(1, k + 1)
+    )
+
+
+def _table_folds(folds: Mapping[str, Any]) -> FoldDesign:
+    """The fold design of a ``tables.folds`` section: by ``split`` (one fold), by ``fold`` (the
+    fold column, held as the utterances' ``session``, rotated as :func:`_rotation`) or by
+    ``speaker`` (``k`` speaker-disjoint folds, speakers shuffled with ``seed``)."""
+    if folds["by"] == "split":
+        parts = set(folds["splits"].values())
+        missing = [p for p in FOLD_PARTS if p not in parts]
+        if missing:
+            raise ValueError(f"folds.splits maps no split onto the part(s) {missing}")
+        return FoldDesign("split", split_parts=dict(folds["splits"]))
+    if folds["by"] == "fold":
+        return FoldDesign("session", sessions=dict.fromkeys(FOLD_SCHEMES, _rotation(folds["k"])))
+    return FoldDesign("speaker", speaker_groups=folds["k"], speaker_seed=folds["seed"])
+
+
+@functools.lru_cache(maxsize=64)
+def _ratings_table_format(tables_json: str, key: str) -> CorpusFormat:
+    """The ``ratings-table`` record of a ``tables`` section (as JSON, so that the records of
+    equal sections are built once)."""
+    tables = corpus_tables(json.loads(tables_json), f"{key}.tables")
+    classes = tuple(tables["classes"])
+    try:
+        return CorpusFormat(
+            name=RATINGS_TABLE,
+            classes=classes,
+            vocabulary=Vocabulary(
+                RATINGS_TABLE,
+                {**{c: (c,) for c in classes}, **{c: tuple(w) for c, w in tables["words"].items()}},
+                other_words=frozenset(tables["other_words"]),
+                other_prefix=tables["other_prefix"],
+                case_sensitive=tables["case_sensitive"],
+                whitespace=tables["whitespace"],
+            ),
+            parser_ref="serrules.corpora.ratings_table:parse_ratings_table",
+            annotation_globs=(tables["ratings"], tables["utterances"]),
+            audio_globs=tuple(tables["audio_globs"]),
+            folds=_table_folds(tables["folds"]),
+            layout=TableLayout(tables["ratings"], tables["utterances"], dict(tables["columns"])),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration:\n  {key}.tables: {exc}") from None
 
 
 __all__ = [
     "MSP_IMPROV_AUTHORS_FILE_TO_FOLD",
     "BIIC_PODCAST",
+    "CONFIGURED_FORMATS",
     "CREMA_D",
+    "FOLD_PARTS",
     "FOLD_SCHEMES",
     "FORMATS",
+    "FORMAT_NAMES",
     "IEMOCAP",
     "MSP_IMPROV",
     "MSP_PODCAST",
+    "RATINGS_TABLE",
     "CorpusFormat",
     "FoldDesign",
+    "FormatSpec",
     "SessionTable",
     "corpus_format",
+    "format_spec",
 ]

@@ -53,6 +53,17 @@ def _collect(
     generator of (path, stat) pairs formatted afterwards (medians of 9 alternated calls, two
     rounds, 2026-12-03)."""
     head, rest = parts[0], parts[1:]
+    if head == "**":  # zero or more folders, as pathlib's glob (symbolic links not followed)
+        if rest:
+            _collect(directory, rest, rel, found, row)
+        try:
+            with os.scandir(directory) as it:
+                folders = [(e.name, e.path) for e in it if e.is_dir(follow_symlinks=False)]
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for name, path in folders:
+            _collect(path, parts, f"{rel}{name}/", found, row)
+        return
     for name, path, entry in _entries(directory, head):
         if rest:
             if os.path.isdir(path):
@@ -88,7 +99,8 @@ def _line(rel: str, st: os.stat_result) -> str:
 
 def listed_files(root: str | Path, patterns: tuple[str, ...]) -> dict[str, os.stat_result]:
     """The files under ``root`` that match any of ``patterns`` (``/``-separated globs, ``*``, ``?``
-    and ``[...]`` within one path component), keyed by their path relative to ``root``."""
+    and ``[...]`` within one path component, ``**`` for any number of folders), keyed by their
+    path relative to ``root``."""
     return _listing(root, patterns, _stat)
 
 

@@ -151,7 +151,7 @@ def classify_labels(
                 root,
                 str(sources.iloc[i]),
                 f"unknown emotion label {raw.iloc[i]!r} for the {vocab.fmt} vocabulary "
-                f"(known: {', '.join(sorted(vocab.tokens))}; 'Other...' = other); "
+                f"({vocab.describe()}); "
                 "use unknown_labels='exclude' to keep it as a counted exclusion",
             )
     return emotion, status
@@ -200,10 +200,11 @@ def ratings_table(
 
 
 def read_csv_table(
-    path: Path, required: Iterable[str], *, index_col_blank: bool = False
+    path: Path, required: Iterable[str], *, index_col_blank: bool = False, delimiter: str = ","
 ) -> pd.DataFrame:
-    """Read a CSV (text policy of :mod:`serrules.corpora.text`) as strings, with a ``_line``
-    column = physical line number (header = line 1); blank lines are skipped.
+    """Read a CSV (text policy of :mod:`serrules.corpora.text`; ``delimiter="\t"`` for TSV) as
+    strings, with a ``_line`` column = physical line number (header = line 1); blank lines are
+    skipped.
 
     Raises :class:`AnnotationError` at the file and line for: a row whose field count differs
     from the header's (a missing or extra field, e.g. a trailing comma, would shift columns), a
@@ -214,31 +215,33 @@ def read_csv_table(
     """
     required = list(required)
     text = read_text(path)
-    df = _read_csv_fast(text, required, index_col_blank)
-    return _read_csv_strict(path, text, required, index_col_blank) if df is None else df
+    df = _read_csv_fast(text, required, index_col_blank, delimiter)
+    return _read_csv_strict(path, text, required, index_col_blank, delimiter) if df is None else df
 
 
-#: a closing quote followed by more text in the same field (``"x"y``): Arrow reads it as ``xy``,
-#: Python's strict csv reader refuses it, so such files take the strict path
-_QUOTE_THEN_TEXT = re.compile(r'[^,\n]"[^,\n"]')
+def _quote_then_text(delimiter: str) -> re.Pattern[str]:
+    """A closing quote followed by more text in the same field (``"x"y``): Arrow reads it as
+    ``xy``, Python's strict csv reader refuses it, so such files take the strict path."""
+    d = re.escape(delimiter)
+    return re.compile(rf'[^{d}\n]"[^{d}\n"]')
 
 
 def _read_csv_fast(
-    text: str, required: Iterable[str], index_col_blank: bool
+    text: str, required: Iterable[str], index_col_blank: bool, delimiter: str = ","
 ) -> pd.DataFrame | None:
     """Arrow's CSV reader (several times faster than Python's on a million rows) for a file with
     nothing to report: one row per physical line, every row as many fields as the header. Returns
     None whenever anything is off; :func:`_read_csv_strict` then finds and names it."""
     first = text.partition("\n")[0]
     try:
-        header = [h.strip() for h in next(csv.reader([first], strict=True))]
+        header = [h.strip() for h in next(csv.reader([first], strict=True, delimiter=delimiter))]
     except (csv.Error, StopIteration):
         return None
     if index_col_blank and header and header[0] == "":
         header[0] = "_rowname"
     if not header or len(set(header)) != len(header) or set(required) - set(header):
         return None
-    if '"' in text and (text.count('"') % 2 or _QUOTE_THEN_TEXT.search(text)):
+    if '"' in text and (text.count('"') % 2 or _quote_then_text(delimiter).search(text)):
         return None  # a quote left open (truncated file?) or text after a closing quote
     n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     try:
@@ -246,7 +249,9 @@ def _read_csv_fast(
             io.BytesIO(text.encode("utf-8")),
             # one thread: jobs get their cores from Snakemake, and no pool outlives the call
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=False),
-            parse_options=pacsv.ParseOptions(ignore_empty_lines=False, newlines_in_values=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=False
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.string()),
                 strings_can_be_null=False,
@@ -273,11 +278,11 @@ def _read_csv_fast(
 
 
 def _read_csv_strict(
-    path: Path, text: str, required: Iterable[str], index_col_blank: bool
+    path: Path, text: str, required: Iterable[str], index_col_blank: bool, delimiter: str = ","
 ) -> pd.DataFrame:
     """Python's csv reader (strict quoting) with the physical line of every record: slower,
     and it names the first problem by file and line."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     rows: list[list[str]] = []
     ends: list[int] = []
     add_row, add_end = rows.append, ends.append

@@ -12,22 +12,28 @@ from pathlib import Path
 
 import numpy as np
 
-from serrules.corpora.formats import CorpusFormat, corpus_format
-from serrules.demo.raters import check_summary, design_corpus, min_utterances, summarise
-from serrules.demo.speech import render_audio
+from serrules.corpora.formats import FormatSpec, corpus_format
+from serrules.demo.raters import (
+    CLASS_VAD,
+    check_summary,
+    design_corpus,
+    min_utterances,
+    summarise,
+)
+from serrules.demo.speech import CLASS_PROSODY, render_audio
 from serrules.demo.writers import demo_writer
 
 __all__ = ["generate_demo_corpus", "minimum_utterances", "format_seed_sequence"]
 
 
-def minimum_utterances(fmt: str | CorpusFormat) -> int:
+def minimum_utterances(fmt: FormatSpec) -> int:
     """Smallest ``n_utterances`` accepted for ``fmt`` (every class must win MR and PR
     a few times; IEMOCAP needs both speakers of 5 sessions, MSP-IMPROV of 6)."""
     fmt = corpus_format(fmt)
     return min_utterances(len(fmt.classes), demo_writer(fmt).layout_minimum)
 
 
-def format_seed_sequence(fmt: str | CorpusFormat, seed: int) -> np.random.SeedSequence:
+def format_seed_sequence(fmt: FormatSpec, seed: int) -> np.random.SeedSequence:
     """Root random stream of one corpus: the user's seed combined with a stable hash of the
     format name, so corpora generated with the same seed do not share random numbers."""
     name = corpus_format(fmt).name
@@ -35,7 +41,7 @@ def format_seed_sequence(fmt: str | CorpusFormat, seed: int) -> np.random.SeedSe
 
 
 def generate_demo_corpus(
-    fmt: str | CorpusFormat, out_dir: str | Path, n_utterances: int, seed: int
+    fmt: FormatSpec, out_dir: str | Path, n_utterances: int, seed: int
 ) -> dict:
     """Write a synthetic corpus in the native layout of ``fmt`` under ``out_dir``.
 
@@ -55,6 +61,12 @@ def generate_demo_corpus(
         raise TypeError(f"n_utterances must be an integer, got {n_utterances!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    unsimulated = [c for c in fmt.classes if c not in CLASS_VAD or c not in CLASS_PROSODY]
+    if unsimulated:
+        raise ValueError(
+            f"{fmt.name}: the demo simulates only the classes {sorted(CLASS_VAD)}, not "
+            f"{unsimulated}"
+        )
     minimum = minimum_utterances(fmt)
     if n_utterances < minimum:
         raise ValueError(
@@ -64,7 +76,7 @@ def generate_demo_corpus(
         )
     root = Path(out_dir).resolve()
     writer = demo_writer(fmt)
-    clashes = [name for name in writer.top_level_entries if (root / name).exists()]
+    clashes = [name for name in writer.entries(fmt) if (root / name).exists()]
     if clashes:
         raise FileExistsError(
             f"{root}: {', '.join(clashes)} already exist; the demo generator writes a fresh corpus "

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from serrules.corpora.formats import CorpusFormat, corpus_format
+from serrules.corpora.formats import CorpusFormat, FormatSpec, corpus_format
 
 #: Class index of an "other" token in the simulated votes (not a class; no valid vote).
 OTHER_TOKEN_INDEX = -1
@@ -224,7 +224,7 @@ def _vad(blend: np.ndarray, classes: tuple[str, ...], n: int, rng: np.random.Gen
 
 
 def design_corpus(
-    fmt: str | CorpusFormat,
+    fmt: FormatSpec,
     n: int,
     rng: np.random.Generator,
     *,
@@ -292,7 +292,7 @@ def _counted_tokens(design: list[DesignedUtterance], n_classes: int) -> tuple[np
     return counts, n_other
 
 
-def summarise(fmt: str | CorpusFormat, design: list[DesignedUtterance]) -> dict:
+def summarise(fmt: FormatSpec, design: list[DesignedUtterance]) -> dict:
     """Counts the pipeline should find: utterances, counted tokens, "other" tokens, and how many
     utterances MR / PR / AR keep, with the winners per class (independent of the parsers)."""
     fmt = corpus_format(fmt)
@@ -331,7 +331,7 @@ def check_summary(summary: dict) -> None:
 
 
 def design_table3(
-    fmt: str | CorpusFormat, design: list[DesignedUtterance]
+    fmt: FormatSpec, design: list[DesignedUtterance]
 ) -> dict[str, tuple[float, float]]:
     """Table 3 row (rule -> data loss %, rating loss %) of simulated votes, computed with the
     pipeline's own definitions (:func:`serrules.labels.label_loss.label_loss`)."""

@@ -16,7 +16,7 @@ import pandas as pd
 from serrules.base.classes import RULES, prefixed
 from serrules.base.errors import PredictionError
 from serrules.base.tables import read_table
-from serrules.corpora.formats import corpus_format
+from serrules.corpora.formats import FormatSpec, corpus_format
 from serrules.evaluation.pooling import (
     TestSet,
     build_test_sets,
@@ -117,7 +117,7 @@ class CorpusFiles:
     each train rule's per-fold ``predictions.parquet`` files."""
 
     corpus: str
-    fmt: str
+    fmt: FormatSpec
     utterances: Path
     labels: Mapping[str, Path]
     folds: Path
@@ -162,7 +162,7 @@ def load_pooled_corpus(files: CorpusFiles) -> PooledCorpus:
     return PooledCorpus(files.corpus, classes, pooled, test_sets)
 
 
-def system_files(corpus: str, fmt: str, named: Mapping[str, Any]) -> dict[str, CorpusFiles]:
+def system_files(corpus: str, fmt: FormatSpec, named: Mapping[str, Any]) -> dict[str, CorpusFiles]:
     """One corpus's files per system of a paired comparison, from the tree the workflow lays out
     (``comparison_files`` and ``backbone_files`` of workflow/rules/common.smk): the shared
     label-stage tables ``utterances``, ``audio_index`` and ``labels`` (test rule -> path), and per

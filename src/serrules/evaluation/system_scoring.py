@@ -26,7 +26,6 @@ import pandas as pd
 
 from serrules.base.classes import RULES, prefixed
 from serrules.base.tables import preview, read_table
-from serrules.corpora.formats import FORMATS
 from serrules.evaluation.bootstrap import BootstrapSettings
 from serrules.evaluation.corpus_metrics import METRICS_COLUMNS, read_metrics, score_test_sets
 from serrules.evaluation.metrics import EPSILON
@@ -80,10 +79,11 @@ def _classes_of(utterances_path: Path) -> tuple[str, ...]:
 
     names = pq.read_schema(utterances_path).names
     classes = tuple(n[len("votes_") :] for n in names if n.startswith("votes_"))
-    if classes not in {fmt.classes for fmt in FORMATS.values()}:
+    # a ratings-table corpus has the classes of its config entry: any two or more
+    if len(classes) < 2:
         raise PredictionError(
-            f"{utterances_path}: its votes_ columns {list(classes)} are not the classes of any "
-            f"corpus format ({', '.join(FORMATS)})"
+            f"{utterances_path}: {len(classes)} votes_ column(s) {list(classes)}; the label "
+            "stage writes one per class of the corpus, at least two"
         )
     return classes
 

@@ -9,10 +9,11 @@ The fold tables themselves are facts about each corpus and live in its format re
 * **split** folds (msp-podcast, biic-podcast): one fold, the official split mapped onto its parts
   (``Train`` -> train, ``Development``/``Validation`` -> dev, ``Test1``/``Test2``/``Test`` ->
   test). Any other split value (or a missing one) is an error naming the value and utterance.
-* **speaker** folds (crema-d): the distinct actor ids (``speaker``) are sorted (as strings;
-  CREMA-D ids are 4-digit, so this is numeric order), actor of rank ``r`` (0-based) goes to group
-  ``g = r % G``; fold ``k`` tests group ``k-1``, develops on group ``k % G`` and trains on the
-  other groups.
+* **speaker** folds (crema-d, ratings-table): the distinct speaker ids (``speaker``) are sorted
+  (as strings; CREMA-D ids are 4-digit, so this is numeric order) and, where the design has a
+  ``speaker_seed``, shuffled by ``numpy.random.default_rng(seed).permutation``; the speaker at
+  position ``r`` (0-based) goes to group ``g = r % G``; fold ``k`` tests group ``k-1``, develops
+  on group ``k % G`` and trains on the other groups.
 
 :func:`assign_folds` returns the long table of ``folds.parquet`` (``fold, utterance_id, part``)
 and checks that every fold's train/dev/test parts are disjoint and non-empty, and, for the
@@ -26,11 +27,17 @@ import pandas as pd
 
 from serrules.base.errors import FoldError
 from serrules.base.tables import check_table
-from serrules.corpora.formats import FOLD_SCHEMES, CorpusFormat, corpus_format
+from serrules.corpora.formats import (
+    FOLD_PARTS,
+    FOLD_SCHEMES,
+    CorpusFormat,
+    FormatSpec,
+    corpus_format,
+)
 from serrules.labels.table_names import fold_table_name
 
 #: The parts of every fold, in code order (0 = train, 1 = dev, 2 = test).
-PARTS: tuple[str, ...] = ("train", "dev", "test")
+PARTS: tuple[str, ...] = FOLD_PARTS
 
 
 def _first(ids: pd.Series, mask: np.ndarray) -> str:
@@ -63,7 +70,7 @@ def _session_parts(utterances: pd.DataFrame, fmt: CorpusFormat, scheme: str) -> 
 
 
 def _speaker_parts(utterances: pd.DataFrame, fmt: CorpusFormat) -> np.ndarray:
-    """Speaker groups ``rank % G`` over the sorted speaker ids."""
+    """Speaker groups ``rank % G`` over the sorted (or seeded-shuffled) speaker ids."""
     n_groups = fmt.folds.speaker_groups
     ids = utterances["utterance_id"]
     speaker = utterances["speaker"]
@@ -75,6 +82,12 @@ def _speaker_parts(utterances: pd.DataFrame, fmt: CorpusFormat) -> np.ndarray:
         raise FoldError(
             f"{fmt.name}: {len(actors)} speakers cannot fill {n_groups} speaker-disjoint folds"
         )
+    if fmt.folds.speaker_seed is not None:
+        position = np.empty(len(actors), dtype=np.int64)
+        position[np.random.default_rng(fmt.folds.speaker_seed).permutation(len(actors))] = (
+            np.arange(len(actors))
+        )
+        rank = position[rank]
     group = rank % n_groups
     codes = np.empty((n_groups, len(group)), dtype=np.int8)
     for k in range(1, n_groups + 1):
@@ -115,9 +128,7 @@ def _part_source(fmt: CorpusFormat, k: int, p: int, scheme: str) -> str:
     return f"speaker group(s) {groups.get(p, train)} of rank % {n_groups}"
 
 
-def assign_folds(
-    utterances: pd.DataFrame, fmt: str | CorpusFormat, scheme: str = "paper"
-) -> pd.DataFrame:
+def assign_folds(utterances: pd.DataFrame, fmt: FormatSpec, scheme: str = "paper") -> pd.DataFrame:
     """Assign every utterance to train/dev/test in each fold of ``fmt``'s fold design
     (``scheme``: the paper's fold tables or the authors' code, :data:`FOLD_SCHEMES`).
 

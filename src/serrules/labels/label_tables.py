@@ -38,7 +38,7 @@ import pandas as pd
 
 from serrules.base.classes import OTHER, RULES, VALID, prefixed
 from serrules.base.tables import check_references, check_table, contract, read_table
-from serrules.corpora.formats import FOLD_SCHEMES, CorpusFormat, corpus_format
+from serrules.corpora.formats import FOLD_SCHEMES, FormatSpec, corpus_format
 from serrules.corpora.records import PARSED_SOURCE, UTTERANCE_COLUMNS
 from serrules.labels.aggregation import rule_targets, vote_matrix
 from serrules.labels.folds import assign_folds
@@ -184,7 +184,7 @@ def _exclusions(
 
 def build_label_tables(
     parsed: ParsedTables,
-    fmt: str | CorpusFormat,
+    fmt: FormatSpec,
     mr_share: str = "raw",
     epsilon: float = 0.0,
 ) -> LabelTables:
@@ -255,7 +255,7 @@ def label_table_paths(out_dir: str | Path) -> dict[str, Path]:
 
 def share_dependent_tables(
     utterances: pd.DataFrame,
-    fmt: str | CorpusFormat,
+    fmt: FormatSpec,
     corpus: str,
     mr_share: str = "raw",
     epsilon: float = 0.0,
@@ -298,7 +298,7 @@ def write_label_tables(
     tables: LabelTables,
     paths: Mapping[str, str | Path],
     corpus: str,
-    fmt: str | CorpusFormat,
+    fmt: FormatSpec,
     names: tuple[str, ...] | None = None,
 ) -> dict[str, Path]:
     """Write the tables of :func:`build_label_tables` plus ``label_loss`` to the files the caller
@@ -336,7 +336,7 @@ def write_label_tables(
 def run_majority_stage(
     *,
     corpus: str,
-    fmt: str | CorpusFormat,
+    fmt: FormatSpec,
     utterances: str | Path,
     outputs: Mapping[str, str | Path],
     mr_share: str = "raw",
@@ -353,7 +353,7 @@ def run_majority_stage(
 def run_label_stage(
     *,
     corpus: str,
-    fmt: str | CorpusFormat,
+    fmt: FormatSpec,
     root: str | Path,
     outputs: Mapping[str, str | Path],
     include_self_evaluations: bool = False,

@@ -499,11 +499,11 @@ def _run_note(reproduced: Reproduction, published: Mapping[str, Any], demo: bool
             " The corpora of this run are the synthetic demo corpora: their numbers are not the "
             "paper's, and the table shows the mechanism only."
         )
-    left = reproduced.left_out(published)
+    left = [f"{c} ({reproduced.formats[c]})" for c in reproduced.left_out(published)]
     if left:
         note += (
-            f" Left out: {', '.join(left)} (the paper reports no corpus of "
-            f"{'that format' if len(left) == 1 else 'those formats'}, or the run has a second "
+            f" Left out: {', '.join(left)}: the paper has no row for "
+            f"{'it' if len(left) == 1 else 'them'} (a format it does not report, or a second "
             "corpus of a format already compared)."
         )
     return note
@@ -531,7 +531,8 @@ def write_paper_comparison(
         p: pd.concat([read_metrics(Path(x))[0] for x in paths], ignore_index=True)
         for p, paths in metrics_paths.items()
     }
-    sizes = {c: corpus_sizes(path, formats[c]) for c, path in (utterances or {}).items()}
+    compared = Reproduction(loss, metrics, formats).paper_corpora(data).values()
+    sizes = {c: corpus_sizes(p, formats[c]) for c, p in (utterances or {}).items() if c in compared}
     reproduced = Reproduction(loss, metrics, formats, sizes)
     versus = vs_paper_frame(data, reproduced)
     summary = vs_paper_summary(versus)

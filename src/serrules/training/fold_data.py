@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from serrules.audio.loading import SAMPLE_RATE
 from serrules.base.classes import ROW_SUM_TOLERANCE, prefixed
 from serrules.base.tables import read_table
-from serrules.corpora.formats import corpus_format
+from serrules.corpora.formats import FormatSpec, corpus_format
 from serrules.labels.folds import PARTS
 from serrules.training.batching import (
     AudioDataset,
@@ -59,7 +59,7 @@ class FoldTables:
     audio_index: str | os.PathLike[str]  #: ``audio_index.parquet``
 
 
-def load_fold_parts(fmt: str, fold: int, train_rule: str, tables: FoldTables) -> FoldData:
+def load_fold_parts(fmt: FormatSpec, fold: int, train_rule: str, tables: FoldTables) -> FoldData:
     """Join folds, the rule's labels and the audio index into the train, dev and test parts.
 
     Utterances whose audio status is not ``ok`` (or that are absent from the index) are skipped

@@ -8,14 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from serrules.corpora.formats import FormatSpec
 from serrules.training.fold_data import FoldTables
 
 
 @dataclass(frozen=True)
 class FoldKey:
-    """One (corpus format, fold, train rule) of a fold job."""
+    """One (corpus format, fold, train rule) of a fold job; ``fmt`` is a format name or, for
+    a configured format, its spec (:func:`serrules.corpora.formats.format_spec`)."""
 
-    fmt: str
+    fmt: FormatSpec
     fold: int
     train_rule: str
 

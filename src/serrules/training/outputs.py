@@ -16,6 +16,7 @@ import pandas as pd
 from serrules.base.classes import prefixed
 from serrules.base.files import atomic_path
 from serrules.base.tables import contract
+from serrules.corpora.formats import corpus_format
 from serrules.training.fold_spec import FoldKey
 from serrules.training.resume import Progress
 
@@ -71,7 +72,7 @@ def model_metadata(
         "model_name": str(model_cfg["name"]),
         "best_epoch": str(progress.best_epoch),
         "best_dev_loss": repr(progress.best_dev_loss),
-        "format": key.fmt,
+        "format": corpus_format(key.fmt).name,
         "fold": str(key.fold),
         "train_rule": key.train_rule,
         "model_cfg": json.dumps(dict(model_cfg), default=str),

@@ -1,6 +1,7 @@
 """Write simulated votes in each corpus's native layout: one module per format, as the parsers of
 :mod:`serrules.corpora` (``iemocap``, ``msp_improv``, ``podcast`` for MSP-PODCAST and
-BIIC-PODCAST, ``crema_d``), over the shared steps of :mod:`~serrules.demo.writers.common`.
+BIIC-PODCAST, ``crema_d``, ``ratings_table`` for the two plain tables of a configured corpus),
+over the shared steps of :mod:`~serrules.demo.writers.common`.
 
 Each writer lays out utterance names, speakers, sessions or splits, writes the annotation files
 exactly where the parsers look for them (``docs/demo.md``) and returns the audio to render plus
@@ -18,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from serrules.corpora.formats import CorpusFormat, corpus_format
+from serrules.corpora.formats import FORMAT_NAMES, FormatSpec, corpus_format
 from serrules.demo.writers.common import DemoWriter
 from serrules.demo.writers.crema_d import CREMA_D
 from serrules.demo.writers.iemocap import IEMOCAP
 from serrules.demo.writers.msp_improv import MSP_IMPROV
 from serrules.demo.writers.podcast import BIIC_PODCAST, MSP_PODCAST
+from serrules.demo.writers.ratings_table import RATINGS_TABLE
 
 
 def _register(*writers: DemoWriter) -> Mapping[str, DemoWriter]:
@@ -31,7 +33,9 @@ def _register(*writers: DemoWriter) -> Mapping[str, DemoWriter]:
     import."""
     registry: dict[str, DemoWriter] = {}
     for writer in writers:
-        name = corpus_format(writer.fmt).name  # KeyError naming the known formats
+        name = writer.fmt
+        if name not in FORMAT_NAMES:
+            raise KeyError(f"unknown corpus format {name!r}; known: {', '.join(FORMAT_NAMES)}")
         if name in registry:
             raise ValueError(f"two demo writers registered for format {name!r}")
         registry[name] = writer
@@ -40,11 +44,11 @@ def _register(*writers: DemoWriter) -> Mapping[str, DemoWriter]:
 
 #: The demo writer of each format, by format name.
 WRITERS: Mapping[str, DemoWriter] = _register(
-    IEMOCAP, MSP_IMPROV, MSP_PODCAST, BIIC_PODCAST, CREMA_D
+    IEMOCAP, MSP_IMPROV, MSP_PODCAST, BIIC_PODCAST, CREMA_D, RATINGS_TABLE
 )
 
 
-def demo_writer(fmt: str | CorpusFormat) -> DemoWriter:
+def demo_writer(fmt: FormatSpec) -> DemoWriter:
     """The demo writer of a format (a record or its name); ``KeyError`` naming the formats that
     have one."""
     name = corpus_format(fmt).name

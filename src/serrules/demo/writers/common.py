@@ -30,12 +30,13 @@ WriteFunction = Callable[
 @dataclass(frozen=True, kw_only=True)
 class DemoWriter:
     """The demo corpus of one format (registered under ``fmt``, a format name of
-    :data:`serrules.corpora.formats.FORMATS`): ``write`` lays it out; ``top_level_entries`` =
+    :data:`serrules.corpora.formats.FORMAT_NAMES`): ``write`` lays it out; ``top_level_entries`` =
     what it creates under the corpus root (refused if already there); ``layout_minimum`` =
     utterances the layout itself needs (e.g. both speakers of every session); ``plan`` and
     ``raters`` = the simulated vote outcomes and rater behaviour; ``paper_table3`` = the paper's
     Table 3 row the plan is calibrated to (rule -> data loss %, rating loss %), where the paper
-    has one."""
+    has one; ``layout_entries`` = further top-level entries that depend on the record (a
+    configured format's file names)."""
 
     fmt: str
     write: WriteFunction
@@ -44,6 +45,12 @@ class DemoWriter:
     plan: OutcomePlan
     raters: RaterSetup
     paper_table3: Mapping[str, tuple[float, float]] | None = None
+    layout_entries: Callable[[CorpusFormat], tuple[str, ...]] | None = None
+
+    def entries(self, fmt: CorpusFormat) -> tuple[str, ...]:
+        """What the writer creates under the corpus root for the record ``fmt``."""
+        extra = self.layout_entries(fmt) if self.layout_entries is not None else ()
+        return tuple(dict.fromkeys([*self.top_level_entries, *extra]))
 
 
 #: Free text of "other" answers.

@@ -103,6 +103,12 @@ class CorpusFormat:
             raise ValueError(f"{self.name}: classes {self.classes} are not >= 2 distinct names")
 
     @property
+    def parser_module(self) -> str:
+        """The module of the parser (what the label stage's code digest counts of the parsers,
+        workflow/rules/common.smk ``code_digest``)."""
+        return self.parser_ref.partition(":")[0]
+
+    @property
     def parser(self) -> Callable[..., ParsedCorpus]:
         """The parser function (see the class docstring)."""
         module, _, function = self.parser_ref.partition(":")

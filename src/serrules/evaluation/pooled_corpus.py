@@ -4,7 +4,6 @@ input of the per-class, confusion and calibration views (same pooling and test s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import pandas as pd
 
 from serrules.base.classes import RULES, prefixed
 from serrules.base.errors import PredictionError
+from serrules.base.files import PathLike
 from serrules.base.tables import read_table
 from serrules.corpora.formats import corpus_format
 from serrules.evaluation.pooling import (
@@ -23,9 +23,6 @@ from serrules.evaluation.pooling import (
     expected_test_utterances,
     pool_predictions,
 )
-
-#: A file path as the workflow and the tests hand it over.
-PathLike = str | os.PathLike[str]
 
 
 @dataclass

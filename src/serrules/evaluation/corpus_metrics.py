@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from serrules.base.classes import RULES
-from serrules.base.tables import contract, read_table
+from serrules.base.tables import contract, read_table, write_parquet
 from serrules.evaluation.bootstrap import (
     BootstrapSettings,
     paired_p_value,
@@ -167,10 +166,7 @@ def score_test_sets(
 def write_metrics(frame: pd.DataFrame, path: Path, settings: dict) -> None:
     """Write a metrics frame to Parquet with the run ``settings`` as JSON schema metadata."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    metadata = dict(table.schema.metadata or {})
-    metadata[METADATA_KEY] = json.dumps(settings).encode()
-    pq.write_table(table.replace_schema_metadata(metadata), path)
+    write_parquet(frame, path, metadata={METADATA_KEY: json.dumps(settings).encode()})
 
 
 def read_metrics(path: Path) -> tuple[pd.DataFrame, dict]:

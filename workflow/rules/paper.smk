@@ -26,6 +26,7 @@ rule paper_comparison:
     conda:
         CPU_ENV
     params:
+        code=code_digest("paper_comparison"),
         settings=paper_comparison_params,
     script:
         "../scripts/paper_comparison.py"

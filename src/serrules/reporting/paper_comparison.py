@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 
 from serrules.base.classes import RULES
-from serrules.evaluation.corpus_metrics import read_metrics
+from serrules.evaluation.corpus_metrics import read_metrics_tables
 from serrules.evaluation.pooled_corpus import PathLike
 from serrules.labels.label_loss import read_label_loss
 from serrules.reporting.table3_fig1 import AVERAGE, average_losses, percent
@@ -360,7 +360,7 @@ def write_paper_comparison(
     data = load_published(published)
     loss = read_label_loss(label_loss_paths)
     metrics = {
-        p: pd.concat([read_metrics(Path(x))[0] for x in paths], ignore_index=True)
+        p: pd.concat([frame for frame, _ in read_metrics_tables(paths)], ignore_index=True)
         for p, paths in metrics_paths.items()
     }
     reproduced = Reproduction(loss, metrics, formats)

@@ -191,3 +191,26 @@ def test_different_origins_are_refused_naming_each_group():
 def test_the_record_is_one_line_of_json():
     line = prov.provenance_line()
     assert "\n" not in line and json.loads(line.split(": ", 1)[1]) == prov.provenance()
+
+
+def test_the_command_line_records_its_command(tmp_path, capsys):
+    """``serrules labels`` writes tables that name the command, the digest of its module and of
+    its settings (its options, not its paths); run inside another program, it leaves that
+    program's origin as it was."""
+    from serrules.base.code_digest import module_digest
+    from serrules.cli import main
+
+    iemocap = REPO / "tests" / "fixtures" / "corpora" / "iemocap"
+    set_origin(rule="outside", code=None, settings=None)
+    records = {}
+    for name, options in (("a", []), ("b", []), ("c", ["--unknown-labels", "exclude"])):
+        assert (
+            main(["labels", "--format", "iemocap", str(iemocap), str(tmp_path / name), *options])
+            == 0
+        )
+        records[name] = read_provenance(tmp_path / name / "labels_AR.parquet")
+    assert records["a"]["rule"] == "serrules labels"
+    assert records["a"]["code"] == module_digest("serrules.cli.labels")
+    assert records["a"]["settings"] == records["b"]["settings"]  # another output folder
+    assert records["c"]["settings"] != records["a"]["settings"]  # another option
+    assert prov.provenance()["rule"] == "outside"

@@ -20,6 +20,7 @@ device (no time, no host name), so identical runs still write identical files.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -27,7 +28,7 @@ import os
 import platform
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -88,6 +89,18 @@ def set_origin(*, rule: str | None, code: str | None, settings: str | None) -> N
     """What this process's artifacts come from: a rule (or a command) with its code and settings
     digests."""
     _ORIGIN.rule, _ORIGIN.code, _ORIGIN.settings = rule, code, settings
+
+
+@contextlib.contextmanager
+def origin_of(*, rule: str | None, code: str | None, settings: str | None) -> Iterator[None]:
+    """:func:`set_origin` for the duration of a block (a command run inside another program,
+    e.g. ``serrules.cli.main`` called by a test), then the origin before it again."""
+    before = (_ORIGIN.rule, _ORIGIN.code, _ORIGIN.settings)
+    set_origin(rule=rule, code=code, settings=settings)
+    try:
+        yield
+    finally:
+        _ORIGIN.rule, _ORIGIN.code, _ORIGIN.settings = before
 
 
 def set_device(device: str) -> None:
@@ -286,6 +299,7 @@ __all__ = [
     "digest_of",
     "library_versions",
     "origin",
+    "origin_of",
     "provenance",
     "provenance_json",
     "provenance_line",

@@ -3,7 +3,7 @@ the MR/PR/AR test sets and prediction with a trained model, without Snakemake.
 
 Each sub-command lives in its own module (``labels``, ``show``, ``score``, ``predict``) with an
 ``add_parser`` and a ``run`` function that calls the package; this module dispatches, records the
-command as the origin of what it writes (:func:`declare_origin`) and turns the package's errors
+command as the origin of what it writes (:func:`command_origin`) and turns the package's errors
 into a one-line reason and a non-zero exit status.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from serrules.base.code_digest import module_digest
-from serrules.base.provenance import digest_of, set_origin
+from serrules.base.provenance import digest_of, origin_of
 from serrules.cli import labels, predict, score, show
 
 #: Exit status of a run stopped by bad input (argparse uses 2 for a bad command line).
@@ -72,10 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
 NOT_SETTINGS = ("run", "command", "traceback")
 
 
-def declare_origin(args: argparse.Namespace) -> None:
-    """What the command writes carries ``serrules <command>`` as its rule, the digest of the
-    command's module and of the serrules code it imports, and the digest of its settings (its
-    arguments other than paths) (:mod:`serrules.base.provenance`)."""
+def command_origin(args: argparse.Namespace) -> dict[str, str]:
+    """The origin of what the command writes (:mod:`serrules.base.provenance`): ``serrules
+    <command>`` as its rule, the digest of the command's module and of the serrules code it
+    imports, and the digest of its settings (its arguments other than paths)."""
     module = next(m for m in COMMANDS if m.__name__.rpartition(".")[2] == args.command)
 
     def is_path(value: object) -> bool:
@@ -83,11 +83,11 @@ def declare_origin(args: argparse.Namespace) -> None:
         return bool(values) and all(isinstance(v, Path) for v in values)
 
     settings = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS and not is_path(v)}
-    set_origin(
-        rule=f"serrules {args.command}",
-        code=module_digest(module.__name__),
-        settings=digest_of(settings),
-    )
+    return {
+        "rule": f"serrules {args.command}",
+        "code": module_digest(module.__name__),
+        "settings": digest_of(settings),
+    }
 
 
 def _reason(exc: BaseException) -> str:
@@ -98,9 +98,9 @@ def _reason(exc: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    declare_origin(args)
     try:
-        return int(args.run(args) or 0)
+        with origin_of(**command_origin(args)):
+            return int(args.run(args) or 0)
     except BrokenPipeError:  # e.g. `serrules show TABLE | head`: the reader left
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BAD_INPUT
@@ -119,7 +119,7 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "NOT_SETTINGS",
     "build_parser",
-    "declare_origin",
+    "command_origin",
     "input_errors",
     "main",
 ]

@@ -15,6 +15,7 @@ include: "workflow/rules/protocols.smk"
 include: "workflow/rules/backbones.smk"
 include: "workflow/rules/evaluation_views.smk"
 include: "workflow/rules/paper.smk"
+include: "workflow/rules/provenance.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -22,7 +23,8 @@ report: "workflow/report/workflow.rst"
 
 # Run by the Snakemake process itself, never submitted to a cluster: the targets, the tables and
 # figures over all corpora, and the per-corpus views of pooled predictions (per-class scores,
-# calibration, training curves): seconds each, not worth a queue wait (measured: docs/slurm.md).
+# calibration, training curves) and provenance tables: seconds each, not worth a queue wait
+# (measured: docs/slurm.md).
 localrules:
     all,
     per_class_scores,
@@ -35,9 +37,14 @@ localrules:
     paper_comparison,
     paper_comparison_protocols,
     paper_audit,
+    corpus_provenance,
 
 
 rule all:
     default_target: True
     input:
         all_outputs(),
+
+
+# every rule that runs a script carries the digest of its code (common.smk: code_digest)
+check_code_params(workflow.rules)

@@ -50,7 +50,10 @@ run(sys.executable, "-m", "serrules.training.pretrained", "--help")
 # labels on a native fixture, then show on what it wrote
 out = run(SERRULES, "labels", "--format", "iemocap", FIXTURES / "iemocap", HERE / "fixture")
 assert "utterances:" in out, out
-assert "contract:" in run(SERRULES, "show", HERE / "fixture" / "labels_AR.parquet")
+shown = run(SERRULES, "show", HERE / "fixture" / "labels_AR.parquet")
+assert "contract:" in shown, shown
+# the provenance of a wheel's tables: the command, and no git commit (not run from a checkout)
+assert "commit not a git checkout" in shown and "rule: serrules labels" in shown, shown
 
 # a small corpus of the package's demo (with audio), its labels and audio index
 fmt = "msp-podcast"

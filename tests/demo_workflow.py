@@ -4,6 +4,7 @@ tests (the session-wide demo run itself is the ``demo_run`` fixture in conftest.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,12 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def job_table(out: str) -> dict[str, int]:
+    """Rule -> job count of the job table in a dry run's output."""
+    table = out.split("Job stats:", 1)[1] if "Job stats:" in out else ""
+    return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)$", table, re.M) if m[0] != "total"}
 
 
 def authors_config() -> dict:

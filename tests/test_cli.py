@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from demo_workflow import AUTHORS_CORPUS, TINY_CORPORA
+import yaml
+from demo_workflow import AUTHORS_CORPUS, REPO, TINY_CORPORA
 
 from serrules.base.classes import RULES, prefixed
 from serrules.cli import main
@@ -75,10 +76,32 @@ def test_entry_point_and_help_of_every_command():
 
 
 # ------------------------------------------------------------------------------------ labels
+def assert_same_table_but_origin(produced: Path, expected: Path, rules: tuple[str, str]) -> None:
+    """Two Parquet tables hold the same columns, types, values and metadata, byte for byte once
+    written without their provenance; only the provenance says which rule (or command) wrote
+    each."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from serrules.base.provenance import PROVENANCE_KEY, read_provenance
+
+    def without_provenance(path: Path) -> bytes:
+        table = pq.read_table(path)
+        meta = {k: v for k, v in table.schema.metadata.items() if k != PROVENANCE_KEY.encode()}
+        sink = pa.BufferOutputStream()
+        pq.write_table(table.replace_schema_metadata(meta), sink)
+        return sink.getvalue().to_pybytes()
+
+    assert without_provenance(produced) == without_provenance(expected), produced.name
+    origins = tuple(read_provenance(p)["rule"] for p in (produced, expected))
+    assert origins == rules, produced.name
+
+
 @pytest.mark.parametrize("corpus", sorted(TINY_CORPORA))
 def test_labels_writes_the_rules_tables_byte_for_byte(demo_run, tmp_path, corpus):
-    """A native format by name; a ratings-table corpus by its entry in the run's config (the
-    corpus name is OUT's)."""
+    """The tables of ``serrules labels`` are the label stage's, byte for byte but for their
+    provenance (the command instead of the workflow's rules): a native format by name, a
+    ratings-table corpus by its entry in the run's config (the corpus name is OUT's)."""
     fmt = TINY_CORPORA[corpus]["format"]
     root = demo_run / "results" / "demo" / corpus / "native"
     out = tmp_path / corpus
@@ -87,8 +110,12 @@ def test_labels_writes_the_rules_tables_byte_for_byte(demo_run, tmp_path, corpus
     else:
         proc = serrules("labels", "--format", fmt, root, out)
     for table in LABEL_TABLES:
-        produced = (out / f"{table}.parquet").read_bytes()
-        assert produced == (demo_run / "results" / corpus / f"{table}.parquet").read_bytes(), table
+        rule = "majority_labels" if table in ("labels_MR", "label_loss") else "label_tables"
+        assert_same_table_but_origin(
+            out / f"{table}.parquet",
+            demo_run / "results" / corpus / f"{table}.parquet",
+            ("serrules labels", rule),
+        )
     utterances = pd.read_parquet(out / "utterances.parquet")
     assert f"utterances: {len(utterances):,} parsed" in proc.stdout
     for rule in RULES:
@@ -128,6 +155,41 @@ def test_show_summarises_pipeline_tables(demo_run):
     assert "mean p_" in text and "top class" in text
     text = serrules("show", base / "folds.parquet").stdout
     assert "rows by fold, part:" in text
+
+
+def test_show_prints_the_provenance_of_a_predictions_file(demo_run):
+    """What made a fold's predictions: the package version, the commit, the rule, the digest
+    of its code (the one its rule declares now, the code being unchanged since the run) and of
+    its settings, the libraries and the device; the same record in the fold's model."""
+    import re
+
+    from serrules.base.code_digest import script_digest
+    from serrules.base.provenance import LIBRARIES, read_provenance
+    from serrules.corpora.formats import FORMATS
+    from serrules.training.model_names import MODELS, model_spec
+
+    fold = demo_run / "results" / "msp-podcast" / "models" / "AR" / "fold1"
+    text = serrules("show", fold / "predictions.parquet").stdout
+    record = read_provenance(fold / "predictions.parquet")
+    chosen = {r.parser_module for r in FORMATS.values()} | {m.module for m in MODELS.values()}
+    own = model_spec(yaml.safe_load((demo_run / "config.yaml").read_text())["model"]["name"])
+    code = script_digest(REPO / "workflow" / "scripts" / "train_fold.py", chosen - {own.module})
+    assert record["rule"] == "train_fold" and record["code"] == code
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", record["settings"])
+    assert "provenance:" in text and f"serrules {serrules_version()}, commit " in text
+    assert "  rule: train_fold\n" in text and f"  code: {code}\n" in text
+    assert f"  settings: {record['settings']}\n" in text and "  device: cpu, Python " in text
+    for library in LIBRARIES:
+        assert f"{library} {record['libraries'][library]}" in text
+    assert read_provenance(fold / "best.safetensors") == record
+    model = serrules("show", fold / "best.safetensors").stdout
+    assert f"  code: {code}\n" in model and "first 5 rows" not in model
+
+
+def serrules_version() -> str:
+    import serrules as package
+
+    return package.__version__
 
 
 def test_show_bad_inputs(tmp_path):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from serrules.base.code_digest import PackageCode, runtime_nodes
+
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "serrules"
 
 #: Stage order of the pipeline; a stage may import the stages at or before its own position.
@@ -37,23 +39,10 @@ def _allowed(stage: str) -> frozenset[str]:
     return frozenset(STAGES[: STAGES.index(stage) + 1])
 
 
-def _runtime_nodes(tree: ast.AST):
-    """Every node except those under ``if TYPE_CHECKING:`` (annotations only, never run)."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and getattr(child.test, "id", None) == "TYPE_CHECKING":
-                stack.extend(child.orelse)
-                continue
-            stack.append(child)
-
-
 def _imported_stages(path: Path) -> list[tuple[int, str]]:
     tree = ast.parse(path.read_text(), filename=str(path))
     found = []
-    for node in _runtime_nodes(tree):
+    for node in runtime_nodes(tree):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
@@ -189,47 +178,11 @@ def test_the_size_check_counts_lines_and_parameters():
 # --------------------------------------------------------------------------- no import cycles
 
 
-def _module_names(package: Path) -> dict[str, Path]:
-    """Dotted name -> file of every module under ``package`` (a package is its ``__init__``)."""
-    root = package.parent
-    names = {}
-    for path in package.rglob("*.py"):
-        parts = path.relative_to(root).with_suffix("").parts
-        names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    return names
-
-
 def _import_graph(package: Path) -> dict[str, dict[str, int]]:
-    """Module -> {imported module of the package: line}, lazy imports included, ``if
-    TYPE_CHECKING:`` imports left out (they never run). ``from a import b`` imports the module
-    ``a.b`` when there is one, else ``a``; the parent packages Python initialises on the way are
-    not edges (a package's ``__init__`` importing its submodules is no cycle). A string that names
-    a module of the package (``"pkg.mod"`` or ``"pkg.mod:attribute"``, for ``importlib`` to
-    resolve on use) counts as an import of it."""
-    modules = _module_names(package)
-    graph: dict[str, dict[str, int]] = {}
-    for name, path in modules.items():
-        is_package = path.name == "__init__.py"
-        edges: dict[str, int] = {}
-        for node in _runtime_nodes(ast.parse(path.read_text(), filename=str(path))):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:  # relative: from the module's own package upwards
-                    here = name.split(".")[: len(name.split(".")) - node.level + is_package]
-                    base = ".".join([*here, *([base] if base else [])])
-                for alias in node.names:
-                    sub = f"{base}.{alias.name}"
-                    targets.append(sub if sub in modules else base)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                targets = [node.value.partition(":")[0]]
-            for target in targets:
-                if target in modules and target != name:
-                    edges.setdefault(target, node.lineno)
-        graph[name] = edges
-    return graph
+    """The package's import graph, as the code digests of the workflow's rules read it
+    (:meth:`serrules.base.code_digest.PackageCode.graph`: lazy imports and modules named for
+    importlib included, ``if TYPE_CHECKING:`` imports left out)."""
+    return PackageCode(package).graph()
 
 
 def _cycles(graph: dict[str, dict[str, int]]) -> list[list[str]]:

@@ -129,6 +129,8 @@ def test_evaluate_corpus_values_and_file(corpus: dict, tmp_path: Path) -> None:
         "epsilon": EPSILON,
         "divergence_target": "votes",
         "label_smoothing": 0.0,
+        # the fold predictions' origin: written here without a workflow job or a command
+        "predictions": {"rule": None, "code": None, "settings": None},
     }
     assert frame.loc[frame["train_rule"] == "AR", "p_value_vs_AR"].isna().all()
     others = frame.loc[frame["train_rule"] != "AR", "p_value_vs_AR"]
@@ -347,3 +349,53 @@ def test_score_system_reproduces_metrics_parquet_exactly(corpus: dict) -> None:
         got.loc["MR"].loc[metrics.loc["MR"].index, "p_value"].to_numpy(),
         metrics.loc["MR", "p_value_vs_AR"].to_numpy(),
     )
+
+
+def test_fold_predictions_of_different_origins_are_refused(corpus: dict, tmp_path: Path) -> None:
+    """One fold retrained after a code change while the others were not: the evaluation (and
+    the views, which pool the same way) refuse to pool, naming each group of fold files with its
+    code and settings digests; files of one origin are pooled, and their origin is stored with
+    the metrics. A fold written before provenance was recorded does not pass for either."""
+    from serrules.base.errors import ProvenanceError
+    from serrules.base.provenance import set_origin, short
+    from serrules.base.tables import write_parquet
+    from serrules.evaluation.pooled_corpus import load_pooled_corpus
+
+    old, new = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+    def rewrite(path: Path, code: str | None) -> None:
+        frame = pd.read_parquet(path)
+        if code is None:
+            frame.to_parquet(path)  # as written before provenance was recorded
+            return
+        set_origin(rule="train_fold", code=code, settings=old)
+        write_parquet(frame, path)
+
+    paths = [p for rule in RULES for p in corpus["predictions"][rule]]
+    stale = corpus["predictions"]["AR"][1]
+    try:
+        for path in paths:
+            rewrite(path, old)
+        _evaluate(corpus, tmp_path)
+        _, settings = read_metrics(tmp_path / "metrics.parquet")
+        assert settings["predictions"] == {"rule": "train_fold", "code": old, "settings": old}
+        for code, note in ((new, f"code {short(new)}"), (None, "no provenance")):
+            rewrite(stale, code)
+            with pytest.raises(ProvenanceError) as err:
+                _evaluate(corpus, tmp_path / "mixed")
+            text = str(err.value)
+            assert text.startswith("toy: the fold predictions come from different code")
+            assert f"{note}" in text and f"AR_train {stale}" in text
+            others = [f"{rule}_train {p}" for rule in RULES for p in corpus["predictions"][rule]]
+            assert (
+                f"code {short(old)}, settings {short(old)}: "
+                + ", ".join(o for o in others if not o.endswith(str(stale)))
+                in text
+            )
+            assert not (tmp_path / "mixed" / "metrics.parquet").exists()
+        files = CorpusFiles("toy", FMT, corpus["utterances"], corpus["labels"], corpus["folds"],
+                            corpus["audio"], corpus["predictions"])  # fmt: skip
+        with pytest.raises(ProvenanceError, match="AR_train"):
+            load_pooled_corpus(files)
+    finally:
+        set_origin(rule=None, code=None, settings=None)

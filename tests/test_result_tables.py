@@ -135,3 +135,38 @@ def test_formatters() -> None:
     assert format_p_value(0.046, 1000) == "p=0.046"
     assert format_p_value(float("nan"), 1000) == ""
     assert format_cell(1.23456, 1.0, 1.5, 3) == "1.235 (1.000, 1.500)"
+
+
+def test_metrics_of_different_origins_are_refused(tmp_path: Path) -> None:
+    """Tables 4-6 combine corpora only when their metrics come from one evaluation code and
+    settings and score fold predictions of one training code and settings: a corpus evaluated
+    (or trained) after a code change while the other was not is refused, naming the files."""
+    from serrules.base.errors import ProvenanceError
+    from serrules.base.provenance import set_origin, short
+
+    settings = {"n_bootstrap": 1000, "alpha": 5.0, "unit": "utterance", "epsilon": 1e-8}
+    old, new = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+    def write(corpus: str, evaluation: str, training: str) -> Path:
+        set_origin(rule="evaluate_corpus", code=evaluation, settings=old)
+        predictions = {"rule": "train_fold", "code": training, "settings": old}
+        path = tmp_path / corpus / "metrics.parquet"
+        frame = _frame()
+        frame = frame[frame["corpus"] == corpus].reset_index(drop=True)
+        write_metrics(frame, path, {**settings, "predictions": predictions})
+        return path
+
+    try:
+        a, b = write("A", old, old), write("B", old, old)
+        write_result_tables([a, b], _outputs(tmp_path / "same"))  # one origin: the tables
+        b = write("B", new, old)
+        with pytest.raises(ProvenanceError) as err:
+            write_result_tables([a, b], _outputs(tmp_path / "out"))
+        assert "the metrics tables come from different code or settings" in str(err.value)
+        assert f"code {short(new)}, settings {short(old)}: {b}" in str(err.value)
+        b = write("B", old, new)  # evaluated by the same code, of predictions of newer code
+        with pytest.raises(ProvenanceError, match=f"scored in the metrics tables.*: {a};"):
+            write_result_tables([a, b], _outputs(tmp_path / "out"))
+        assert not (tmp_path / "out").exists()
+    finally:
+        set_origin(rule=None, code=None, settings=None)

@@ -22,6 +22,7 @@ from demo_workflow import (
     assert_same_fold_job,
     authors_config,
     copy_run,
+    job_table,
     snakemake,
     tiny_config,
     w2v_workdir,
@@ -77,6 +78,37 @@ def test_all_sets_the_papers_numbers_beside_the_run(demo_run):
     audit = pd.read_csv(tables / "paper_audit.csv")
     assert len(audit) == 359 and set(audit["verdict"]) == {"holds", "fails"}
     assert (tables / "paper_audit.md").read_text().startswith("# The paper against itself")
+
+
+def test_every_artifact_records_its_provenance(demo_run):
+    """Every Parquet table, model, Markdown and LaTeX table and PNG figure of the run carries the
+    record of the job that wrote it: its rule, code and settings digests, one origin per rule;
+    each corpus's provenance table lists its artifacts with the same record."""
+    from serrules.base.provenance import read_provenance, short
+
+    results = demo_run / "results"
+    artifacts = [
+        *results.rglob("*.parquet"),
+        *results.rglob("best.safetensors"),
+        *results.glob("tables/*.md"),
+        *results.glob("tables/*.tex"),
+        *results.rglob("figures/*.png"),
+    ]
+    assert len(artifacts) > 80
+    origins: dict[str, set] = {}
+    for path in artifacts:
+        record = read_provenance(path)
+        assert record is not None and record["code"].startswith("sha256:"), path
+        assert record["settings"].startswith("sha256:") and record["device"] == "cpu", path
+        origins.setdefault(record["rule"], set()).add((record["code"], record["settings"]))
+    assert set(origins) >= {"label_tables", "train_fold", "evaluate_corpus", "result_tables"}
+    assert len(origins["train_fold"]) == 1  # every fold of every corpus: one code, one setting
+    for corpus in TINY_CORPORA:
+        table = pd.read_csv(results / corpus / "provenance.csv")
+        assert len(table) > 20 and table["file"].str.startswith(f"results/{corpus}/").all()
+        for row in table.itertuples():
+            record = read_provenance(demo_run / row.file)
+            assert (row.rule, row.code) == (record["rule"], short(record["code"])), row.file
 
 
 def test_metrics_have_nine_cells_per_corpus_in_range(demo_run):
@@ -195,6 +227,10 @@ def test_html_report_holds_tables_and_figure(demo_run, tmp_path):
         "Training curves",
     ):
         assert caption in html
+    # a provenance section per corpus: what made each of its artifacts
+    assert "provenance.csv" in html and "Provenance" in html
+    for corpus in TINY_CORPORA:
+        assert f"What made each artifact of {corpus}" in html
 
 
 def test_evaluation_views_agree_with_metrics(demo_run):
@@ -368,12 +404,6 @@ def test_release_corpus_is_read_from_its_root(tmp_path):
 def planned_jobs(workdir: Path, target: str) -> dict[str, int]:
     """Rule -> job count of a dry run's job table."""
     return job_table(snakemake(workdir, target, "--dry-run").stdout)
-
-
-def job_table(out: str) -> dict[str, int]:
-    """Rule -> job count of the job table in a dry run's output."""
-    table = out.split("Job stats:", 1)[1] if "Job stats:" in out else ""
-    return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)$", table, re.M) if m[0] != "total"}
 
 
 def assert_nothing_to_do(workdir: Path, target: str) -> None:

@@ -45,6 +45,7 @@ rule backbone_comparison:
     conda:
         CPU_ENV
     params:
+        code=code_digest("backbone_comparison"),
         settings=backbone_params,
         files=backbone_file_names,
     script:

@@ -1,17 +1,24 @@
 import re
+from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 from serrules.base.classes import RULES
+from serrules.base.code_digest import script_digest
 from serrules.base.config import (
     SCHEMA_PATH,
     complete_config,
     enabled_corpora,
     result_training_params,
 )
-from serrules.corpora.formats import FOLD_SCHEMES, corpus_format, format_spec
+from serrules.corpora.formats import (
+    FOLD_SCHEMES,
+    PARSER_MODULES,
+    corpus_format,
+    format_spec,
+)
 from serrules.labels.table_names import SHARE_DEPENDENT, fold_table_name
 from serrules.audio.sharding import egemaps_shard_count
 from serrules.training.job_resources import (
@@ -23,7 +30,7 @@ from serrules.training.job_resources import (
     parquet_rows,
     train_request,
 )
-from serrules.training.model_names import model_spec
+from serrules.training.model_names import WAV2VEC2_NAME, MODELS, model_spec
 from serrules.training.backbone_runs import backbone_config, comparison_settings
 from serrules.base.protocols import (
     PROTOCOLS,
@@ -92,6 +99,61 @@ wildcard_constraints:
     backbone="|".join(re.escape(b) for b in BACKBONES),
 
 
+# ------------------------------------------------------------------------------- code digests
+# Each rule with a script carries code=code_digest("<script>") (checked below by
+# check_code_params): a change to the script or to any serrules module it runs reruns its jobs.
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+# Modules the code loads by name (importlib) when a job chooses them: each format's parser (run by
+# the label stage only) and each model's network (run by training only). A job's digest counts
+# those its rule says it runs (code_digest's runs), so that a change to one parser or one model
+# reruns the jobs that run it, not those of the other corpora or models.
+CHOSEN_MODULES = frozenset(PARSER_MODULES) | {spec.module for spec in MODELS.values()}
+
+
+def code_digest(script, runs=None):
+    """A rule's ``code`` param (an input function): the digest of workflow/scripts/<script>.py
+    and of every serrules module it imports, transitively, lazy imports and modules named for
+    importlib included, with the package data they read; comments, docstrings and formatting do
+    not count (serrules.base.code_digest). ``runs(wildcards)``: which of CHOSEN_MODULES the job
+    runs (none by default)."""
+
+    def digest(wildcards):
+        unused = CHOSEN_MODULES - set(runs(wildcards) if runs else ())
+        return script_digest(SCRIPTS / f"{script}.py", unused)
+
+    digest.script = script
+    return digest
+
+
+def corpus_parser(wildcards):
+    """The parser module of the corpus's format (what the label stage runs)."""
+    return [format_record(wildcards.corpus).parser_module]
+
+
+def job_model(wildcards):
+    """The module of the job's model (what a training job runs)."""
+    return [model_spec(run_config(wildcards)["model"]["name"]).module]
+
+
+def check_code_params(rules):
+    """Every rule that runs a script declares code=code_digest(<that script>); a rule without it
+    would keep results of older code after a code change."""
+    wrong = []
+    for each in rules:
+        if each.script is None:
+            continue
+        script = Path(each.script).stem
+        declared = getattr(dict(each.params.items()).get("code"), "script", None)
+        if declared != script:
+            wrong.append(f"{each.name} (script {script}.py, code digest of {declared})")
+    if wrong:
+        raise ValueError(
+            "every rule with a script needs the param code=code_digest(<its script>) "
+            f"(workflow/rules/common.smk); without it: {'; '.join(wrong)}"
+        )
+
+
+# --------------------------------------------------------------------------- corpus settings
 def corpus_cfg(corpus):
     return config["corpora"][corpus]
 
@@ -413,6 +475,11 @@ def paper_comparison_protocol_params(wildcards):
     return _paper_comparison_settings({p: protocol_metrics(p) for p in PROTOCOLS})
 
 
+def study_model_module(wildcards):
+    """The network module of the study's model, whose parameters paper_audit counts."""
+    return [model_spec(WAV2VEC2_NAME).module]
+
+
 def paper_audit_settings(wildcards):
     """What the paper audit checks the text's settings against: the run's config under the
     paper's preset (training, evaluation and model sections)."""
@@ -437,12 +504,45 @@ def all_outputs():
 
 
 def evaluation_view_outputs():
-    """Per-class scores, confusion, calibration and training curves of every corpus."""
+    """Per-class scores, confusion, calibration and training curves of every corpus, and its
+    provenance table."""
     return expand(
         f"{RESULTS}/{{corpus}}/figures/{{name}}.png",
         corpus=CORPORA,
-        name=("per_class_f1", "confusion_AR", "reliability", "training_curves"),
-    )
+        name=EVALUATION_FIGURES,
+    ) + expand(f"{RESULTS}/{{corpus}}/provenance.csv", corpus=CORPORA)
+
+
+# the figures of the evaluation views, per corpus (results/<corpus>/figures/<name>.png)
+EVALUATION_FIGURES = ("per_class_f1", "confusion_AR", "reliability", "training_curves")
+
+
+def corpus_artifacts(wildcards):
+    """Every artifact of a corpus that records its provenance: the label stage's tables, the
+    audio index, the eGeMAPS table (where the model trains on it), each fold's model and
+    predictions, the metrics and the evaluation views (tables and figures)."""
+    base = f"{RESULTS}/{wildcards.corpus}"
+    label_tables = [
+        "ratings",
+        "utterances",
+        *(f"labels_{rule}" for rule in RULES),
+        *(fold_table_name(s).removesuffix(".parquet") for s in FOLD_SCHEMES),
+        "exclusions",
+        "label_loss",
+        "audio_index",
+    ]
+    views = ["metrics", "per_class", "confusion_AR", "calibration", "reliability"]
+    # a path, or [] where the model reads the audio
+    features = features_input(wildcards)
+    models = fold_files(RESULTS, wildcards.corpus, "model")
+    predictions = fold_files(RESULTS, wildcards.corpus, "predictions")
+    return [
+        *(f"{base}/{name}.parquet" for name in label_tables),
+        *([features] if features else []),
+        *(path for rule in RULES for path in models[rule] + predictions[rule]),
+        *(f"{base}/{name}.parquet" for name in views),
+        *(f"{base}/figures/{name}.png" for name in EVALUATION_FIGURES),
+    ]
 
 
 def backbone_request(wildcards):

@@ -8,6 +8,7 @@ rule demo_corpus:
     conda:
         CPU_ENV
     params:
+        code=code_digest("demo_corpus"),
         fmt=format_of,
         n_utterances=demo_utterances,
         seed=config["seed"],

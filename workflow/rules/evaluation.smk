@@ -13,6 +13,7 @@ rule evaluate_corpus:
     conda:
         CPU_ENV
     params:
+        code=code_digest("evaluate_corpus"),
         fmt=format_of,
         rules=RULES,
         evaluation=evaluation_params,
@@ -36,5 +37,7 @@ rule result_tables:
         f"{RESULTS}/logs/result_tables.log",
     conda:
         CPU_ENV
+    params:
+        code=code_digest("result_tables"),
     script:
         "../scripts/result_tables.py"

@@ -37,6 +37,7 @@ rule per_class_scores:
     conda:
         CPU_ENV
     params:
+        code=code_digest("per_class_scores"),
         fmt=format_of,
         rules=RULES,
     script:
@@ -70,6 +71,7 @@ rule calibration:
     conda:
         CPU_ENV
     params:
+        code=code_digest("calibration"),
         fmt=format_of,
         rules=RULES,
     script:
@@ -92,6 +94,7 @@ rule training_curves:
     conda:
         CPU_ENV
     params:
+        code=code_digest("training_curves"),
         rules=RULES,
     script:
         "../scripts/training_curves.py"

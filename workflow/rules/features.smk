@@ -17,6 +17,7 @@ checkpoint audio_index:
     resources:
         mem_mb=AUDIO_INDEX_MEM_MB,
     params:
+        code=code_digest("audio_index"),
         audio_listing=audio_listing,
         on_error=config["audio"]["on_error"],
         sample_rate=config["audio"]["sample_rate"],
@@ -43,6 +44,7 @@ rule egemaps_shard:
         mem_mb=EGEMAPS_MEM_MB,
         runtime=egemaps_runtime,
     params:
+        code=code_digest("egemaps_shard"),
         per_shard=config["audio"]["egemaps_shard_utterances"],
         max_seconds=config["training"]["max_seconds"],
         sample_rate=config["audio"]["sample_rate"],
@@ -67,6 +69,7 @@ rule egemaps_features:
     resources:
         mem_mb=EGEMAPS_GATHER_MEM_MB,
     params:
+        code=code_digest("egemaps_features"),
         max_seconds=config["training"]["max_seconds"],
         sample_rate=config["audio"]["sample_rate"],
     script:

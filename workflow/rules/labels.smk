@@ -21,6 +21,7 @@ rule label_tables:
     conda:
         CPU_ENV
     params:
+        code=code_digest("label_tables", runs=corpus_parser),
         fmt=format_of,
         root=label_root,
         include_self_evaluations=self_evaluations,
@@ -42,6 +43,7 @@ rule majority_labels:
     conda:
         CPU_ENV
     params:
+        code=code_digest("majority_labels"),
         fmt=format_of,
         mr_share=config["labels"]["mr_share"],
         epsilon=config["training"]["target_smoothing"],
@@ -65,6 +67,8 @@ rule table3:
         f"{RESULTS}/logs/table3.log",
     conda:
         CPU_ENV
+    params:
+        code=code_digest("table3"),
     script:
         "../scripts/table3.py"
 
@@ -84,5 +88,7 @@ rule fig1:
         f"{RESULTS}/logs/fig1.log",
     conda:
         CPU_ENV
+    params:
+        code=code_digest("fig1"),
     script:
         "../scripts/fig1.py"

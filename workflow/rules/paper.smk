@@ -34,6 +34,7 @@ rule paper_comparison:
     conda:
         CPU_ENV
     params:
+        code=code_digest("paper_comparison"),
         settings=paper_comparison_params,
     script:
         "../scripts/paper_comparison.py"
@@ -85,6 +86,7 @@ rule paper_audit:
     conda:
         CPU_ENV
     params:
+        code=code_digest("paper_audit", runs=study_model_module),
         settings=paper_audit_settings,
     script:
         "../scripts/paper_audit.py"

@@ -50,6 +50,7 @@ rule protocol_comparison:
     conda:
         CPU_ENV
     params:
+        code=code_digest("protocol_comparison"),
         settings=comparison_params,
         files=comparison_file_names,
         rules=RULES,

@@ -21,6 +21,7 @@ rule train_fold:
         mem_mb=TRAIN_REQUEST.mem_mb,
         runtime=TRAIN_REQUEST.runtime_min,
     params:
+        code=code_digest("train_fold", runs=job_model),
         fmt=format_of,
         model=model_params,
         training=training_params,

@@ -1,7 +1,7 @@
 from serrules.audio.loading import AudioError, write_audio_index
-from serrules.base.script_logging import exit_on_input_error, log_to_file
+from serrules.base.script_logging import exit_on_input_error, start_job
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 with exit_on_input_error(AudioError):
     write_audio_index(
         snakemake.input.utterances,

@@ -1,9 +1,9 @@
 from serrules.base.named_files import resolve_names
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 from serrules.evaluation.backbone_comparison import compare_backbones
 from serrules.reporting.backbones import write_backbone_table
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 settings = snakemake.params.settings
 frame = compare_backbones(
     corpora=settings["formats"],

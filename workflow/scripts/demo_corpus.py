@@ -1,10 +1,10 @@
 import json
 import logging
 
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 from serrules.demo import generate_demo_corpus
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 summary = generate_demo_corpus(
     snakemake.params.fmt,
     snakemake.output.native,

@@ -1,7 +1,7 @@
 from serrules.audio.features import gather_egemaps
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 gather_egemaps(
     snakemake.input.index,
     list(snakemake.input.shards),

@@ -1,7 +1,7 @@
 from serrules.audio.features import write_egemaps_shard
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 write_egemaps_shard(
     snakemake.input[0],
     snakemake.output[0],

@@ -1,9 +1,9 @@
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 from serrules.evaluation.bootstrap import BootstrapSettings
 from serrules.evaluation.corpus_metrics import evaluate_corpus
 from serrules.evaluation.pooled_corpus import CorpusFiles
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 cfg = snakemake.params.evaluation
 evaluate_corpus(
     CorpusFiles.from_job(snakemake),

@@ -1,11 +1,11 @@
 from serrules.base.classes import RULES
-from serrules.base.script_logging import exit_on_input_error, log_to_file
+from serrules.base.script_logging import exit_on_input_error, start_job
 from serrules.corpora import AnnotationError
 from serrules.corpora.formats import FOLD_SCHEMES
 from serrules.labels.label_tables import run_label_stage
 from serrules.labels.table_names import SHARE_DEPENDENT, fold_table_name
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 out = snakemake.output
 # every output path of the rule, by table name (labels and folds in RULES / FOLD_SCHEMES order);
 # the SHARE_DEPENDENT tables are the majority_labels rule's

@@ -1,8 +1,8 @@
 from serrules.base.errors import TableError
-from serrules.base.script_logging import exit_on_input_error, log_to_file
+from serrules.base.script_logging import exit_on_input_error, start_job
 from serrules.labels.label_tables import run_majority_stage
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 with exit_on_input_error(TableError):
     run_majority_stage(
         corpus=snakemake.wildcards.corpus,

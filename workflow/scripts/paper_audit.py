@@ -1,7 +1,7 @@
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 from serrules.reporting.paper_audit import write_paper_audit
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 write_paper_audit(
     csv=snakemake.output.csv,
     md=snakemake.output.md,

@@ -1,7 +1,7 @@
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 from serrules.reporting.paper_comparison import write_paper_comparison
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 out = snakemake.output
 settings = snakemake.params.settings
 write_paper_comparison(

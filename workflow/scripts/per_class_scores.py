@@ -1,8 +1,8 @@
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 from serrules.evaluation.pooled_corpus import CorpusFiles, load_pooled_corpus
 from serrules.reporting.evaluation_views import write_per_class_views
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 write_per_class_views(
     load_pooled_corpus(CorpusFiles.from_job(snakemake)),
     per_class_path=snakemake.output.per_class,

@@ -1,9 +1,9 @@
 from serrules.base.named_files import resolve_names
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 from serrules.evaluation.protocol_comparison import compare_protocols
 from serrules.reporting.protocol_comparison import write_protocol_comparison
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 settings = snakemake.params.settings
 frame = compare_protocols(
     corpora=settings["formats"],

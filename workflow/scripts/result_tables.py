@@ -1,7 +1,7 @@
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 from serrules.reporting.result_tables import write_result_tables
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 write_result_tables(
     list(snakemake.input),
     {

@@ -1,7 +1,7 @@
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 from serrules.reporting.table3_fig1 import write_table3
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 write_table3(
     list(snakemake.input),
     csv=snakemake.output.csv,

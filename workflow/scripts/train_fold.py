@@ -5,13 +5,13 @@ set_offline_mode()  # before torch/transformers are imported: training jobs neve
 import torch  # noqa: E402
 
 from serrules.base.config import RESULT_NEUTRAL_TRAINING_KEYS  # noqa: E402
-from serrules.base.script_logging import log_to_file  # noqa: E402
+from serrules.base.script_logging import start_job  # noqa: E402
 from serrules.training.devices import select_device  # noqa: E402
 from serrules.training.fold_job import train_fold  # noqa: E402
 from serrules.training.fold_spec import FoldFiles, FoldKey  # noqa: E402
 from serrules.training.run_config import TrainConfig  # noqa: E402
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 # settings that do not change results come from the config, not from params (not compared)
 train_cfg = TrainConfig.from_mapping(
     {

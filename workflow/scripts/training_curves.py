@@ -1,7 +1,7 @@
-from serrules.base.script_logging import log_to_file
+from serrules.base.script_logging import start_job
 from serrules.reporting.training_curves import plot_training_curves
 
-log_to_file(snakemake.log[0])
+start_job(snakemake)
 plot_training_curves(
     {rule: list(snakemake.input[rule]) for rule in snakemake.params.rules},
     snakemake.wildcards.corpus,

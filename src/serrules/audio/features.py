@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from serrules.audio.loading import OK, SAMPLE_RATE, load_audio
 from serrules.audio.sharding import shard_bounds
 from serrules.base.files import atomic_path
-from serrules.base.tables import check_table, read_table
+from serrules.base.tables import check_table, read_table, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -187,18 +187,14 @@ def _read_cache(path: Path, description: dict[str, Any], names: list[str]) -> pd
 def _write_with_description(
     features: pd.DataFrame, fingerprint: pd.DataFrame, out_path: Path, description: dict[str, Any]
 ) -> None:
-    table = pa.Table.from_pandas(features, preserve_index=False)
     meta = dict(description)
     meta["audio"] = {
         "audio_path": fingerprint["audio_path"].astype(str).tolist(),
         "sample_rate": [int(v) for v in fingerprint["sample_rate"]],
         "n_samples": [int(v) for v in fingerprint["n_samples"]],
     }
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), CACHE_METADATA_KEY: json.dumps(meta).encode()}
-    )
     with atomic_path(out_path) as tmp:
-        pq.write_table(table, tmp)
+        write_parquet(features, tmp, metadata={CACHE_METADATA_KEY: json.dumps(meta).encode()})
 
 
 def write_egemaps(

@@ -28,7 +28,7 @@ import soundfile as sf
 
 from serrules.base.errors import AudioError
 from serrules.base.files import atomic_path
-from serrules.base.tables import contract, read_table
+from serrules.base.tables import contract, read_table, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -367,5 +367,5 @@ def write_audio_index(
         int((ok["sample_rate"] < sample_rate).sum()),
     )
     with atomic_path(out_path) as tmp:
-        index.to_parquet(tmp, index=False)
+        write_parquet(index, tmp)
     return index

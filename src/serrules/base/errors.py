@@ -89,6 +89,12 @@ class CliError(SerrulesError, ValueError):
     """A command-line argument that cannot be used; the message says which and why."""
 
 
+class ProvenanceError(SerrulesError, ValueError):
+    """Artifacts of different code or settings that would be combined (e.g. fold predictions
+    pooled into one evaluation), or a provenance record that cannot be read; the message names
+    the files (serrules.base.provenance)."""
+
+
 __all__ = [
     "AnnotationError",
     "AudioError",
@@ -100,6 +106,7 @@ __all__ = [
     "PredictionError",
     "PretrainedNotFoundError",
     "ProtocolError",
+    "ProvenanceError",
     "SerrulesError",
     "TableError",
 ]

@@ -12,6 +12,9 @@ from pathlib import Path
 #: clean-up removes leftover ``*.tmp`` files of a killed job).
 TMP_SUFFIX = ".tmp"
 
+#: A file path as the workflow and the tests hand it over.
+PathLike = str | os.PathLike[str]
+
 
 def make_parents(*paths: str | os.PathLike[str]) -> None:
     """Create the folder of each output path (a rule names files in folders that may not exist
@@ -36,4 +39,4 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.replace(tmp, path)
 
 
-__all__ = ["TMP_SUFFIX", "atomic_path", "make_parents"]
+__all__ = ["TMP_SUFFIX", "PathLike", "atomic_path", "make_parents"]

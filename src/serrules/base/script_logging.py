@@ -1,4 +1,5 @@
-"""Logging set-up shared by the workflow's scripts: everything a job prints goes to its log file."""
+"""The workflow scripts' start: everything a job prints goes to its log file, and what it writes
+carries its rule, code and settings (:func:`start_job`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
+
+from serrules.base.provenance import set_origin, settings_digest
 
 
 def log_to_file(log_path: str | Path, level: int = logging.INFO) -> None:
@@ -26,6 +29,16 @@ def log_to_file(log_path: str | Path, level: int = logging.INFO) -> None:
         force=True,
     )
     logging.captureWarnings(True)
+
+
+def start_job(job) -> None:
+    """The first call of every workflow script (``job``: its ``snakemake`` object): the log of
+    :func:`log_to_file`, and the job's origin for the provenance of what it writes: its rule, the
+    digest of its code (the rule's ``code`` param, ``code_digest`` of workflow/rules/common.smk)
+    and of its settings (its other params, :func:`serrules.base.provenance.settings_digest`)."""
+    log_to_file(job.log[0])
+    params = dict(job.params.items())
+    set_origin(rule=job.rule, code=params.get("code"), settings=settings_digest(params))
 
 
 @contextlib.contextmanager

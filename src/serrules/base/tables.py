@@ -1,6 +1,8 @@
 """Table contracts: every Parquet table the pipeline writes or reads, declared once.
 
-The contracts themselves are data, in ``tables.yaml`` beside this module. A
+The contracts themselves are data, in ``tables.yaml`` beside this module. :func:`write_parquet`
+is the one writer of the pipeline's tables: each carries the provenance of the process that wrote
+it (:mod:`serrules.base.provenance`). A
 :class:`TableContract` names a table's columns (with the kind of values each holds), its
 per-class column families (``votes_<class>``, ``y_<class>``, ...: one column per class of the
 corpus, in the class order of its format), its unique key and the tables its ids refer to.
@@ -13,17 +15,19 @@ docs/architecture.md describes each table in prose.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
 from serrules.base.classes import prefixed
 from serrules.base.errors import TableError
+from serrules.base.provenance import PROVENANCE_KEY, provenance_json
 
 #: How many offending ids a message lists before it gives the count of the rest.
 PREVIEW_IDS = 5
@@ -251,6 +255,25 @@ def read_table(
     return check_table(frame, name, classes=classes, columns=columns, source=path, error=error)
 
 
+def write_parquet(
+    frame: pd.DataFrame,
+    path: str | PathLike[str],
+    *,
+    metadata: Mapping[bytes, bytes] | None = None,
+) -> None:
+    """Write ``frame`` (without its index) as a Parquet table, with ``metadata`` (e.g. the
+    evaluation's settings) and the provenance of this process (under
+    :data:`~serrules.base.provenance.PROVENANCE_KEY`) in its schema metadata. The one place the
+    pipeline writes a table, so that every table says which code and settings made it."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    stored = {
+        **(table.schema.metadata or {}),
+        **dict(metadata or {}),
+        PROVENANCE_KEY.encode(): provenance_json().encode(),
+    }
+    pq.write_table(table.replace_schema_metadata(stored), path)
+
+
 def check_references(
     frame: pd.DataFrame,
     name: str,
@@ -293,4 +316,5 @@ __all__ = [
     "load_contracts",
     "preview",
     "read_table",
+    "write_parquet",
 ]

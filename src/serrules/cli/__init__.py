@@ -2,8 +2,9 @@
 the MR/PR/AR test sets and prediction with a trained model, without Snakemake.
 
 Each sub-command lives in its own module (``labels``, ``show``, ``score``, ``predict``) with an
-``add_parser`` and a ``run`` function that calls the package; this module dispatches and turns
-the package's errors into a one-line reason and a non-zero exit status.
+``add_parser`` and a ``run`` function that calls the package; this module dispatches, records the
+command as the origin of what it writes (:func:`command_origin`) and turns the package's errors
+into a one-line reason and a non-zero exit status.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from serrules.base.code_digest import module_digest
+from serrules.base.provenance import digest_of, origin_of
 from serrules.cli import labels, predict, score, show
 
 #: Exit status of a run stopped by bad input (argparse uses 2 for a bad command line).
@@ -64,6 +68,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Arguments that are not settings of a command (paths are not either: they say which data).
+NOT_SETTINGS = ("run", "command", "traceback")
+
+
+def command_origin(args: argparse.Namespace) -> dict[str, str]:
+    """The origin of what the command writes (:mod:`serrules.base.provenance`): ``serrules
+    <command>`` as its rule, the digest of the command's module and of the serrules code it
+    imports, and the digest of its settings (its arguments other than paths)."""
+    module = next(m for m in COMMANDS if m.__name__.rpartition(".")[2] == args.command)
+
+    def is_path(value: object) -> bool:
+        values = value if isinstance(value, list | tuple) else [value]
+        return bool(values) and all(isinstance(v, Path) for v in values)
+
+    settings = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS and not is_path(v)}
+    return {
+        "rule": f"serrules {args.command}",
+        "code": module_digest(module.__name__),
+        "settings": digest_of(settings),
+    }
+
+
 def _reason(exc: BaseException) -> str:
     text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
     return " ".join(str(text).split()) or type(exc).__name__
@@ -73,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        with origin_of(**command_origin(args)):
+            return int(args.run(args) or 0)
     except BrokenPipeError:  # e.g. `serrules show TABLE | head`: the reader left
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BAD_INPUT
@@ -87,7 +114,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["COMMANDS", "EXIT_BAD_INPUT", "build_parser", "input_errors", "main"]
+__all__ = [
+    "COMMANDS",
+    "EXIT_BAD_INPUT",
+    "NOT_SETTINGS",
+    "build_parser",
+    "command_origin",
+    "input_errors",
+    "main",
+]
 
 if __name__ == "__main__":  # python -m serrules.cli
     sys.exit(main())

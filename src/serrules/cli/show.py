@@ -1,4 +1,6 @@
-"""``serrules show``: a readable summary of any Parquet table the pipeline writes."""
+"""``serrules show``: a readable summary of any Parquet table the pipeline writes, with its
+provenance; of a model (``best.safetensors``), a Markdown or LaTeX table or a PNG figure, the
+provenance alone."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from serrules.base.errors import CliError
+from serrules.base.errors import CliError, ProvenanceError
+from serrules.base.provenance import PROVENANCE_KEY, read_provenance
+from serrules.base.provenance import describe as describe_provenance
 
 #: What each table of the pipeline holds (file name pattern -> contract, one line; the full
 #: contracts are in docs/architecture.md and docs/evaluation.md).
@@ -45,19 +49,27 @@ TABLE_CONTRACTS: tuple[tuple[str, str], ...] = (
 )
 
 PREFIXES = ("votes_", "y_", "t_", "p_")
+#: Files whose provenance alone is shown (no table to summarise).
+PROVENANCE_ONLY = (".safetensors", ".md", ".tex", ".png")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "show",
-        help="summarise a Parquet table of the pipeline",
+        help="summarise a Parquet table of the pipeline, with its provenance",
         description=(
             "Print what a pipeline table holds: its contract, columns and types, row count, "
-            "the first rows, per-class counts and the settings stored in its metadata."
+            "the first rows, per-class counts, the settings stored in its metadata and its "
+            "provenance (package version, git commit, rule, code and settings digests, library "
+            "versions, device). For a model (best.safetensors), a Markdown or LaTeX table or a "
+            "PNG figure: its provenance."
         ),
     )
     p.add_argument(
-        "table", type=Path, help="a .parquet table, e.g. results/iemocap/labels_AR.parquet"
+        "table",
+        type=Path,
+        help="a .parquet table, e.g. results/iemocap/labels_AR.parquet, or a best.safetensors, "
+        ".md, .tex or .png the pipeline wrote",
     )
     p.add_argument("--rows", type=int, default=5, help="how many rows to print (default 5)")
     p.set_defaults(run=run)
@@ -125,7 +137,7 @@ def describe(path: Path, rows: int = 5) -> str:
     width = max((len(str(c)) for c in frame.columns), default=0)
     out += [f"  {str(c):<{width}}  {frame[c].dtype}" for c in frame.columns]
     for key, value in (schema.metadata or {}).items():
-        if key.startswith(b"serrules"):
+        if key.startswith(b"serrules") and key != PROVENANCE_KEY.encode():
             text = value.decode(errors="replace")
             try:
                 text = json.dumps(json.loads(text), sort_keys=True)
@@ -134,6 +146,7 @@ def describe(path: Path, rows: int = 5) -> str:
             if len(text) > 300:
                 text = text[:300] + " ..."
             out.append(f"metadata {key.decode()}: {text}")
+    out += provenance_lines(path)
     with pd.option_context("display.width", 160, "display.max_columns", 12):
         out += ["", f"first {min(rows, len(frame))} rows:", frame.head(rows).to_string()]
         counts = class_counts(frame)
@@ -158,19 +171,34 @@ def describe(path: Path, rows: int = 5) -> str:
     return "\n".join(out)
 
 
+def provenance_lines(path: Path) -> list[str]:
+    """The provenance record of ``path`` as lines (:func:`serrules.base.provenance.describe`)."""
+    try:
+        return describe_provenance(read_provenance(path))
+    except ProvenanceError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def run(args: argparse.Namespace) -> int:
     if args.rows < 0:
         raise CliError(f"--rows must be >= 0, got {args.rows}")
+    if args.table.suffix in PROVENANCE_ONLY:
+        if not args.table.is_file():
+            raise CliError(f"{args.table}: no such file")
+        print("\n".join([str(args.table), *provenance_lines(args.table)]))
+        return 0
     print(describe(args.table, args.rows))
     return 0
 
 
 __all__ = [
     "PREFIXES",
+    "PROVENANCE_ONLY",
     "TABLE_CONTRACTS",
     "add_parser",
     "class_counts",
     "contract_of",
     "describe",
+    "provenance_lines",
     "run",
 ]

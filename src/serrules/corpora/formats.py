@@ -119,6 +119,12 @@ class CorpusFormat:
             raise ValueError(f"{self.name}: classes {self.classes} are not >= 2 distinct names")
 
     @property
+    def parser_module(self) -> str:
+        """The module of the parser (what the label stage's code digest counts of the parsers,
+        workflow/rules/common.smk ``code_digest``)."""
+        return self.parser_ref.partition(":")[0]
+
+    @property
     def parser(self) -> Callable[..., ParsedCorpus]:
         """The parser function (see the class docstring)."""
         module, _, function = self.parser_ref.partition(":")
@@ -369,6 +375,14 @@ FORMATS: dict[str, CorpusFormat] = {
 RATINGS_TABLE = "ratings-table"
 #: Formats whose record is built from the corpus's config entry.
 CONFIGURED_FORMATS: tuple[str, ...] = (RATINGS_TABLE,)
+#: The parser of a ratings-table corpus (every record of that format has it).
+RATINGS_TABLE_PARSER = "serrules.corpora.ratings_table:parse_ratings_table"
+#: The module of every format's parser, configured formats included (the label stage's code
+#: digest counts only the parser of the corpus it parses: workflow/rules/common.smk).
+PARSER_MODULES: tuple[str, ...] = tuple(
+    ref.partition(":")[0]
+    for ref in (*(f.parser_ref for f in FORMATS.values()), RATINGS_TABLE_PARSER)
+)
 #: Every value of the config's ``corpora.<name>.format``.
 FORMAT_NAMES: tuple[str, ...] = (*FORMATS, *CONFIGURED_FORMATS)
 
@@ -463,7 +477,7 @@ def _ratings_table_format(tables_json: str, key: str) -> CorpusFormat:
                 case_sensitive=tables["case_sensitive"],
                 whitespace=tables["whitespace"],
             ),
-            parser_ref="serrules.corpora.ratings_table:parse_ratings_table",
+            parser_ref=RATINGS_TABLE_PARSER,
             annotation_globs=(tables["ratings"], tables["utterances"]),
             audio_globs=tuple(tables["audio_globs"]),
             folds=_table_folds(tables["folds"]),
@@ -485,7 +499,9 @@ __all__ = [
     "IEMOCAP",
     "MSP_IMPROV",
     "MSP_PODCAST",
+    "PARSER_MODULES",
     "RATINGS_TABLE",
+    "RATINGS_TABLE_PARSER",
     "CorpusFormat",
     "FoldDesign",
     "FormatSpec",

@@ -1,22 +1,26 @@
 """One corpus's evaluation: pooled predictions of every train rule scored under every test rule,
 with bootstrap intervals and paired p-values, written to ``metrics.parquet``
-(:func:`evaluate_corpus`, :func:`write_metrics`, :func:`read_metrics`)."""
+(:func:`evaluate_corpus`, :func:`write_metrics`, :func:`read_metrics`). The settings stored with
+the metrics name the code and settings of the fold predictions they score (``predictions``), so
+that the tables over several corpora combine only metrics of one origin
+(:func:`read_metrics_tables`)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import math
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from serrules.base.classes import RULES
-from serrules.base.tables import contract, read_table
+from serrules.base.provenance import check_same_origin, read_provenance
+from serrules.base.tables import contract, read_table, write_parquet
 from serrules.evaluation.bootstrap import (
     BootstrapSettings,
     paired_p_value,
@@ -57,7 +61,9 @@ def evaluate_corpus(
     utterances within each chosen speaker), divergence floor. ``divergence_target`` /
     ``label_smoothing``: KLD/JSD target on MR_test/PR_test
     (:func:`~serrules.evaluation.pooling.with_divergence_target`); ``protocol`` (the record of
-    :func:`serrules.base.protocols.protocol_record`) is stored with the settings.
+    :func:`serrules.base.protocols.protocol_record`) is stored with the settings, and so is
+    what the fold predictions come from (``predictions``: their rule, code and settings digests,
+    :func:`~serrules.evaluation.pooled_corpus.fold_origin`).
     """
     corpus = files.corpus
     train_rules = ordered_rules(list(files.predictions), "train")
@@ -99,6 +105,7 @@ def evaluate_corpus(
     }
     if protocol is not None:
         settings["protocol"] = dict(protocol)
+    settings["predictions"] = data.origin
     write_metrics(frame, Path(out_path), settings)
     log.info("%s: wrote %d metric rows to %s", corpus, len(frame), out_path)
     return frame
@@ -167,10 +174,7 @@ def score_test_sets(
 def write_metrics(frame: pd.DataFrame, path: Path, settings: dict) -> None:
     """Write a metrics frame to Parquet with the run ``settings`` as JSON schema metadata."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    metadata = dict(table.schema.metadata or {})
-    metadata[METADATA_KEY] = json.dumps(settings).encode()
-    pq.write_table(table.replace_schema_metadata(metadata), path)
+    write_parquet(frame, path, metadata={METADATA_KEY: json.dumps(settings).encode()})
 
 
 def read_metrics(path: Path) -> tuple[pd.DataFrame, dict]:
@@ -182,12 +186,25 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, dict]:
     return frame, (json.loads(raw) if raw else {})
 
 
+def read_metrics_tables(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[pd.DataFrame, dict]]:
+    """:func:`read_metrics` of several ``metrics.parquet`` files that are to be combined (the
+    corpora of Tables 4-6), after checking that they come from the same evaluation code and
+    settings and score fold predictions of the same training code and settings; otherwise a
+    :class:`~serrules.base.errors.ProvenanceError` naming the files of each origin."""
+    tables = [read_metrics(Path(p)) for p in paths]
+    check_same_origin({str(p): read_provenance(p) for p in paths}, "the metrics tables")
+    scored = {str(p): meta.get("predictions") for p, (_, meta) in zip(paths, tables, strict=True)}
+    check_same_origin(scored, "the fold predictions scored in the metrics tables")
+    return tables
+
+
 __all__ = [
     "METADATA_KEY",
     "METRICS_COLUMNS",
     "REFERENCE_RULE",
     "evaluate_corpus",
     "read_metrics",
+    "read_metrics_tables",
     "score_test_sets",
     "write_metrics",
 ]

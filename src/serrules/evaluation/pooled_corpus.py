@@ -1,10 +1,13 @@
 """The pooled test predictions of every train rule of one corpus with its three test sets: the
 input of the per-class, confusion and calibration views (same pooling and test sets as
-:func:`~serrules.evaluation.corpus_metrics.evaluate_corpus`)."""
+:func:`~serrules.evaluation.corpus_metrics.evaluate_corpus`).
+
+Predictions are pooled only when every fold file of the corpus (all train rules) comes from the
+same code and settings (:func:`fold_origin`): a fold retrained after a code change while another
+was not is refused, naming the files, never averaged."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,8 @@ import pandas as pd
 
 from serrules.base.classes import RULES, prefixed
 from serrules.base.errors import PredictionError
+from serrules.base.files import PathLike
+from serrules.base.provenance import check_same_origin, read_provenance
 from serrules.base.tables import read_table
 from serrules.corpora.formats import FormatSpec, corpus_format
 from serrules.evaluation.pooling import (
@@ -24,18 +29,18 @@ from serrules.evaluation.pooling import (
     pool_predictions,
 )
 
-#: A file path as the workflow and the tests hand it over.
-PathLike = str | os.PathLike[str]
-
 
 @dataclass
 class PooledCorpus:
-    """Pooled probabilities (train rule -> n x C, rows in pooled order) and the test sets."""
+    """Pooled probabilities (train rule -> n x C, rows in pooled order), the test sets and what
+    the predictions come from (``origin``: the ``rule``, ``code`` and ``settings`` of their
+    provenance, :func:`fold_origin`)."""
 
     corpus: str
     classes: tuple[str, ...]
     pooled: dict[str, np.ndarray]
     test_sets: dict[str, TestSet]
+    origin: dict[str, Any] | None = None
 
     @property
     def train_rules(self) -> list[str]:
@@ -82,6 +87,20 @@ def read_test_sets(
     )
 
 
+def fold_origin(predictions: Mapping[str, Sequence[PathLike]], label: str) -> dict[str, Any]:
+    """The ``rule``, ``code`` and ``settings`` that every fold prediction file (train rule ->
+    paths) was written with, read from their provenance; a :class:`ProvenanceError` naming each
+    group of files when they differ (``label`` starts the message, e.g. the corpus)."""
+    records = {
+        f"{rule}_train {Path(path)}": read_provenance(path)
+        for rule in predictions
+        for path in predictions[rule]
+    }
+    check_same_origin(records, f"{label}: the fold predictions")
+    first = next(iter(records.values()), None) or {}
+    return {key: first.get(key) for key in ("rule", "code", "settings")}
+
+
 def pool_fold_predictions(
     predictions: Mapping[str, Sequence[PathLike]],
     classes: Sequence[str],
@@ -90,9 +109,11 @@ def pool_fold_predictions(
     *,
     audio_source: str,
     label: str,
-) -> tuple[pd.Index, dict[str, np.ndarray]]:
-    """The pooled test utterance ids of a fold table and each train rule's pooled probabilities
-    (n x C, rows in that order), with every check of :mod:`serrules.evaluation.pooling`."""
+) -> tuple[pd.Index, dict[str, np.ndarray], dict[str, Any]]:
+    """The pooled test utterance ids of a fold table, each train rule's pooled probabilities
+    (n x C, rows in that order) and what they come from, with every check of
+    :mod:`serrules.evaluation.pooling` and then the check that all files come from the same code
+    and settings (:func:`fold_origin`)."""
     folds = read_table(folds_path, "folds", error=PredictionError, check=False)
     expected = expected_test_utterances(
         folds, audio_index, folds_source=str(folds_path), audio_source=audio_source
@@ -107,7 +128,7 @@ def pool_fold_predictions(
         ).to_numpy()
         for rule in ordered_rules(list(predictions), "train")
     }
-    return expected.index, pooled
+    return expected.index, pooled, fold_origin(predictions, label)
 
 
 @dataclass(frozen=True)
@@ -150,7 +171,7 @@ def load_pooled_corpus(files: CorpusFiles) -> PooledCorpus:
     audio_index = read_table(
         files.audio_index, "audio_index", columns=("status",), error=PredictionError, check=False
     )
-    pooled_ids, pooled = pool_fold_predictions(
+    pooled_ids, pooled, origin = pool_fold_predictions(
         files.predictions,
         classes,
         files.folds,
@@ -159,7 +180,7 @@ def load_pooled_corpus(files: CorpusFiles) -> PooledCorpus:
         label=files.corpus,
     )
     test_sets = read_test_sets(pooled_ids, files.labels, files.utterances, classes)
-    return PooledCorpus(files.corpus, classes, pooled, test_sets)
+    return PooledCorpus(files.corpus, classes, pooled, test_sets, origin)
 
 
 def system_files(corpus: str, fmt: FormatSpec, named: Mapping[str, Any]) -> dict[str, CorpusFiles]:
@@ -197,7 +218,7 @@ def pool_systems(
     )
     pooled, expected_ids = {}, None
     for name, system in files.items():
-        ids, pooled[name] = pool_fold_predictions(
+        ids, pooled[name], _ = pool_fold_predictions(
             system.predictions,
             classes,
             system.folds,
@@ -219,6 +240,7 @@ __all__ = [
     "CorpusFiles",
     "PathLike",
     "PooledCorpus",
+    "fold_origin",
     "load_pooled_corpus",
     "ordered_rules",
     "pool_fold_predictions",

@@ -37,7 +37,13 @@ import numpy as np
 import pandas as pd
 
 from serrules.base.classes import OTHER, RULES, VALID, prefixed
-from serrules.base.tables import check_references, check_table, contract, read_table
+from serrules.base.tables import (
+    check_references,
+    check_table,
+    contract,
+    read_table,
+    write_parquet,
+)
 from serrules.corpora.formats import FOLD_SCHEMES, FormatSpec, corpus_format
 from serrules.corpora.records import PARSED_SOURCE, UTTERANCE_COLUMNS
 from serrules.labels.aggregation import rule_targets, vote_matrix
@@ -290,7 +296,7 @@ def _write_frames(
     for name in names:
         out[name] = Path(paths[name])
         out[name].parent.mkdir(parents=True, exist_ok=True)
-        frames[name].to_parquet(out[name], index=False)
+        write_parquet(frames[name], out[name])
     return out
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from serrules.base.classes import RULES
 from serrules.base.files import make_parents
+from serrules.base.tables import write_parquet
 from serrules.evaluation.calibration import (
     ALL_CLASSES,
     CALIBRATION_BINS,
@@ -199,7 +200,7 @@ def write_view_table(frame: pd.DataFrame, parquet: PathLike, csv: PathLike) -> N
     """Write one table of the evaluation views as ``parquet`` and as ``csv`` (6 significant
     digits), each to the path its rule names."""
     make_parents(parquet, csv)
-    frame.to_parquet(parquet, index=False)
+    write_parquet(frame, parquet)
     frame.to_csv(csv, index=False, float_format="%.6g")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from serrules.base.files import make_parents
+from serrules.base.provenance import PROVENANCE_KEY, provenance_json, provenance_line
 
 #: Resolution of every PNG the pipeline writes.
 DPI = 150
@@ -22,9 +23,16 @@ def new_figure(width: float, height: float):  # -> matplotlib.figure.Figure
 
 
 def save_figure(fig, path: str | os.PathLike[str]) -> None:
-    """Write ``fig`` to ``path`` (format from its extension: PNG, PDF, ...) at :data:`DPI`."""
+    """Write ``fig`` to ``path`` (format from its extension: PNG, PDF, ...) at :data:`DPI`; a PNG
+    carries the provenance of this process in a text chunk named
+    :data:`~serrules.base.provenance.PROVENANCE_KEY`, a PDF in its ``Subject``."""
     make_parents(path)
-    fig.savefig(path, dpi=DPI)
+    suffix = os.fspath(path).rsplit(".", 1)[-1].lower()
+    metadata = {
+        "png": {PROVENANCE_KEY: provenance_json()},
+        "pdf": {"Subject": provenance_line()},
+    }.get(suffix)
+    fig.savefig(path, dpi=DPI, metadata=metadata)
 
 
 __all__ = ["DPI", "new_figure", "save_figure"]

@@ -37,7 +37,7 @@ from serrules.reporting.published import (
 from serrules.reporting.relative_improvement import RATIO_STATEMENTS, VERSUS, ratio_search
 from serrules.reporting.result_tables import LOWER_IS_BETTER, TABLE_SPECS, TEST_COLUMNS
 from serrules.reporting.table3_fig1 import AVERAGE
-from serrules.reporting.writers import to_markdown
+from serrules.reporting.writers import markdown_provenance, to_markdown
 
 AUDIT_COLUMNS: tuple[str, ...] = (
     "check",
@@ -759,7 +759,7 @@ def write_paper_audit(
     )
     make_parents(csv, md)
     frame.to_csv(csv, index=False)
-    Path(md).write_text(audit_markdown(frame, data))
+    Path(md).write_text(audit_markdown(frame, data) + "\n" + markdown_provenance())
     return frame
 
 

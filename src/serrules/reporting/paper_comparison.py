@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,7 @@ import pandas as pd
 
 from serrules.base.tables import read_table
 from serrules.corpora.formats import corpus_format
-from serrules.evaluation.corpus_metrics import read_metrics
+from serrules.evaluation.corpus_metrics import read_metrics_tables
 from serrules.evaluation.pooled_corpus import PathLike
 from serrules.labels.label_loss import read_label_loss
 from serrules.reporting.published import (
@@ -528,7 +527,7 @@ def write_paper_comparison(
     data = load_published(published)
     loss = read_label_loss(label_loss_paths)
     metrics = {
-        p: pd.concat([read_metrics(Path(x))[0] for x in paths], ignore_index=True)
+        p: pd.concat([frame for frame, _ in read_metrics_tables(paths)], ignore_index=True)
         for p, paths in metrics_paths.items()
     }
     compared = Reproduction(loss, metrics, formats).paper_corpora(data).values()

@@ -14,7 +14,7 @@ from serrules.base.classes import RULES
 from serrules.base.protocols import PROTOCOL_SOURCES, describe
 from serrules.base.tables import check_table
 from serrules.evaluation.bootstrap import p_value_resolution
-from serrules.evaluation.corpus_metrics import read_metrics
+from serrules.evaluation.corpus_metrics import read_metrics_tables
 from serrules.reporting.writers import write_table
 
 # ---------------------------------------------------------------- Tables 4-6
@@ -207,8 +207,7 @@ def write_result_tables(
     if not metrics_paths:
         raise ValueError("no metrics files given")
     frames, settings, n_bootstrap = [], [], {}
-    for path in metrics_paths:
-        frame, meta = read_metrics(path)
+    for frame, meta in read_metrics_tables(metrics_paths):
         frames.append(frame)
         settings.append(meta)
         for corpus in frame["corpus"].unique():

@@ -18,7 +18,7 @@ from serrules.reporting.result_tables import (
     format_p_value,
     table_numbers,
 )
-from serrules.reporting.writers import to_markdown
+from serrules.reporting.writers import markdown_provenance, to_markdown
 
 
 def score_tables(score: SystemScore) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -82,9 +82,10 @@ def score_markdown(score: SystemScore) -> str:
 
 
 def write_scores(score: SystemScore, *, md: PathLike, csv: PathLike) -> None:
-    """Write ``md`` (:func:`score_markdown`) and ``csv`` (the long numbers)."""
+    """Write ``md`` (:func:`score_markdown` and the provenance comment) and ``csv`` (the long
+    numbers)."""
     make_parents(md, csv)
-    Path(md).write_text(score_markdown(score))
+    Path(md).write_text(score_markdown(score) + "\n" + markdown_provenance())
     score_tables(score)[1].to_csv(csv, index=False)
 
 

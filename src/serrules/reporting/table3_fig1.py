@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from serrules.base.classes import RULES
-from serrules.evaluation.pooled_corpus import PathLike
+from serrules.base.files import PathLike
 from serrules.labels.label_loss import read_label_loss
 from serrules.reporting.figures import new_figure, save_figure
 from serrules.reporting.writers import write_table

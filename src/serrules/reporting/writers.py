@@ -1,5 +1,10 @@
 """Write one result table as CSV, Markdown and LaTeX, each to the path its rule declares.
 
+Each Markdown and LaTeX file carries the provenance of the process that wrote it in one comment
+line (:func:`markdown_provenance`, :func:`latex_provenance`; :mod:`serrules.base.provenance`),
+invisible where the table is rendered; the CSV stays plain data for spreadsheets and
+``pandas.read_csv``, and its provenance is that of the ``.md`` and ``.tex`` written with it.
+
 LaTeX goes through pandas' ``Styler.to_latex`` (booktabs rules, caption, label, float
 position), with this module's escaping so that captions, headers and cells are escaped alike.
 Markdown stays hand-written: ``DataFrame.to_markdown`` (tabulate's ``pipe``/``github`` formats)
@@ -17,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from serrules.base.files import make_parents
+from serrules.base.provenance import provenance_line
 
 _LATEX_SPECIAL = (
     ("\\", r"\textbackslash{}"),
@@ -82,6 +88,16 @@ def to_latex(
     )
 
 
+def markdown_provenance() -> str:
+    """The provenance line of a Markdown file: an HTML comment (not rendered)."""
+    return f"<!-- {provenance_line()} -->\n"
+
+
+def latex_provenance() -> str:
+    """The provenance line of a LaTeX file: a comment."""
+    return f"% {provenance_line()}\n"
+
+
 def write_table(
     df: pd.DataFrame,
     *,
@@ -94,13 +110,14 @@ def write_table(
     csv_frame: pd.DataFrame | None = None,
 ) -> None:
     """Write ``csv`` (``csv_frame`` if given: the machine-readable numbers), ``md`` (the display
-    frame ``df``, then the caption as a footnote paragraph) and ``tex`` (``df`` with the
-    caption); the caller (a rule) names the three files."""
+    frame ``df``, then the caption as a footnote paragraph, then the provenance comment) and
+    ``tex`` (the provenance comment, then ``df`` with the caption); the caller (a rule) names the
+    three files."""
     bold = list(bold)
     make_parents(csv, md, tex)
     (df if csv_frame is None else csv_frame).to_csv(csv, index=False)
-    Path(md).write_text(to_markdown(df, bold) + f"\n{caption}\n")
-    Path(tex).write_text(to_latex(df, caption, label, bold))
+    Path(md).write_text(to_markdown(df, bold) + f"\n{caption}\n\n" + markdown_provenance())
+    Path(tex).write_text(latex_provenance() + to_latex(df, caption, label, bold))
 
 
 def write_sections(
@@ -124,8 +141,15 @@ def write_sections(
         parts += [f"## {title}", "", *(f"- {line}" for line in lines), ""]
         parts.append(to_markdown(frame))
         latex.append(to_latex(frame, " ".join([f"{title}.", *lines]), f"{label}-{k}"))
-    Path(md).write_text("\n".join(parts) + f"\n{caption}\n")
-    Path(tex).write_text(f"% {caption}\n" + "\n".join(latex))
+    Path(md).write_text("\n".join(parts) + f"\n{caption}\n\n" + markdown_provenance())
+    Path(tex).write_text(latex_provenance() + f"% {caption}\n" + "\n".join(latex))
 
 
-__all__ = ["to_latex", "to_markdown", "write_sections", "write_table"]
+__all__ = [
+    "latex_provenance",
+    "markdown_provenance",
+    "to_latex",
+    "to_markdown",
+    "write_sections",
+    "write_table",
+]

@@ -34,6 +34,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from serrules.base.classes import prefixed
+from serrules.base.provenance import set_device
 from serrules.labels.folds import PARTS
 from serrules.training import choices
 from serrules.training.devices import acquire_gpu, device_report, select_device
@@ -209,6 +210,8 @@ def _set_up(job: _FoldJob, device: torch.device) -> _Session:
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     progress = load_checkpoint(ckpt_dir, fingerprint, model, optimizer, scaler, generator)
     on_device = device_report(device)
+    gpu = f" ({on_device['gpu_name']})" if on_device["gpu_name"] else ""
+    set_device(on_device["device"] + gpu)  # recorded with the model and its predictions
     log.info("fold %d: training on %s", fold, ", ".join(f"{k} {v}" for k, v in on_device.items()))
     return _Session(
         inputs=inputs,

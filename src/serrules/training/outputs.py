@@ -15,7 +15,8 @@ import pandas as pd
 
 from serrules.base.classes import prefixed
 from serrules.base.files import atomic_path
-from serrules.base.tables import contract
+from serrules.base.provenance import PROVENANCE_KEY, provenance_json
+from serrules.base.tables import contract, write_parquet
 from serrules.corpora.formats import corpus_format
 from serrules.training.fold_spec import FoldKey
 from serrules.training.resume import Progress
@@ -43,7 +44,7 @@ def write_predictions(
     for j, col in enumerate(prefixed("p_", tuple(classes))):
         predictions[col] = probs[:, j]
     path.parent.mkdir(parents=True, exist_ok=True)
-    predictions.to_parquet(path, index=False)
+    write_parquet(predictions, path)
     return predictions
 
 
@@ -63,8 +64,9 @@ def model_metadata(
     input_settings: Mapping[str, Any],
 ) -> dict[str, str]:
     """String metadata of ``best.safetensors`` (what :func:`load_trained_model` and
-    ``serrules predict`` read back): the fold ``key``, the best epoch of ``progress`` and the
-    settings the model was trained and is fed with."""
+    ``serrules predict`` read back): the fold ``key``, the best epoch of ``progress``, the
+    settings the model was trained and is fed with, and its provenance
+    (:mod:`serrules.base.provenance`)."""
     from serrules.training.inference import INPUT_METADATA_KEY
 
     return {
@@ -79,6 +81,7 @@ def model_metadata(
         "n_features": "" if n_features is None else str(n_features),
         "protocol": json.dumps(dict(protocol), default=str),
         INPUT_METADATA_KEY: json.dumps(dict(input_settings)),
+        PROVENANCE_KEY: provenance_json(),
     }
 
 

@@ -165,13 +165,13 @@ def test_show_prints_the_provenance_of_a_predictions_file(demo_run):
 
     from serrules.base.code_digest import script_digest
     from serrules.base.provenance import LIBRARIES, read_provenance
-    from serrules.corpora.formats import FORMATS
+    from serrules.corpora.formats import PARSER_MODULES
     from serrules.training.model_names import MODELS, model_spec
 
     fold = demo_run / "results" / "msp-podcast" / "models" / "AR" / "fold1"
     text = serrules("show", fold / "predictions.parquet").stdout
     record = read_provenance(fold / "predictions.parquet")
-    chosen = {r.parser_module for r in FORMATS.values()} | {m.module for m in MODELS.values()}
+    chosen = set(PARSER_MODULES) | {m.module for m in MODELS.values()}
     own = model_spec(yaml.safe_load((demo_run / "config.yaml").read_text())["model"]["name"])
     code = script_digest(REPO / "workflow" / "scripts" / "train_fold.py", chosen - {own.module})
     assert record["rule"] == "train_fold" and record["code"] == code

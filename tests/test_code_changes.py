@@ -15,14 +15,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from demo_workflow import REPO, TINY_CORPORA, copy_run, job_table
+from demo_workflow import RATINGS_CORPUS, REPO, TINY_CORPORA, copy_run, job_table
 
 from serrules.base.classes import RULES
 
 # one worker: the module-scoped copy of the demo run is made once
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("runs:code_changes")]
 
-N_FOLDS = {"iemocap": 5, "msp-podcast": 1}
+N_FOLDS = {"iemocap": 5, "msp-podcast": 1, RATINGS_CORPUS: 1}
 #: the jobs downstream of the fold predictions, per corpus (and the tables over all corpora)
 EVALUATION = ("evaluate_corpus", "per_class_scores", "calibration", "corpus_provenance")
 
@@ -161,37 +161,38 @@ def test_a_metrics_change_reruns_evaluation_and_tables_only(code, run):
         **dict.fromkeys(EVALUATION, len(TINY_CORPORA)),
         "result_tables": 1,
         "paper_comparison": 1,
+        "paper_audit": 1,  # it lays out Tables 4-6 cells as the result tables do
         "all": 1,
     }
 
 
 def test_a_rule_without_the_code_digest_is_refused(code, run):
-    """A rule added later (here a paper_audit rule) that runs a script without the code param
+    """A rule added later (here a paper_notes rule) that runs a script without the code param
     stops the workflow before any job, naming the rule; with it, the workflow plans."""
     rule = """
 
-rule paper_audit:
+rule paper_notes:
     input:
         metrics_tables,
     output:
-        f"{RESULTS}/tables/audit.csv",
+        f"{RESULTS}/tables/notes.csv",
     log:
-        f"{RESULTS}/logs/paper_audit.log",
+        f"{RESULTS}/logs/paper_notes.log",
     script:
-        "../scripts/paper_audit.py"
+        "../scripts/paper_notes.py"
 """
-    (code / "workflow" / "scripts" / "paper_audit.py").write_text(
+    (code / "workflow" / "scripts" / "paper_notes.py").write_text(
         "from serrules.base.script_logging import start_job\n\nstart_job(snakemake)\n"
     )
     rules = code / "workflow" / "rules" / "paper.smk"
     rules.write_text(rules.read_text() + rule)
     out = dry_run(code, run, "-n", "all", check=False)
     assert "every rule with a script needs the param code=code_digest(<its script>)" in out
-    assert "paper_audit (script paper_audit.py, code digest of None)" in out
+    assert "paper_notes (script paper_notes.py, code digest of None)" in out
     rules.write_text(rules.read_text().replace(
-        "    script:\n        \"../scripts/paper_audit.py\"",
-        "    params:\n        code=code_digest(\"paper_audit\"),\n"
-        "    script:\n        \"../scripts/paper_audit.py\"",
+        "    script:\n        \"../scripts/paper_notes.py\"",
+        "    params:\n        code=code_digest(\"paper_notes\"),\n"
+        "    script:\n        \"../scripts/paper_notes.py\"",
     ))  # fmt: skip
     assert "Nothing to be done" in dry_run(code, run, "-n", "all")
 
@@ -219,7 +220,9 @@ def test_outputs_of_a_run_before_provenance_are_rerun(demo_run, tmp_path):
     out = dry_run(REPO, old)
     jobs = job_table(out)
     assert jobs["train_fold"] == sum(N_FOLDS.values()) * len(RULES)
-    assert jobs["demo_corpus"] == jobs["label_tables"] == jobs["evaluate_corpus"] == 2
+    assert (
+        jobs["demo_corpus"] == jobs["label_tables"] == jobs["evaluate_corpus"] == len(TINY_CORPORA)
+    )
     rows = [line.split("\t") for line in dry_run(REPO, old, "--summary").splitlines()]
     rows = [row for row in rows[1:] if len(row) == 6 and row[0] != "output_file"]
     # the eGeMAPS shards are planned once the audio check (a checkpoint) has run again, and

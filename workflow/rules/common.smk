@@ -484,7 +484,11 @@ def paper_audit_settings(wildcards):
     """What the paper audit checks the text's settings against: the run's config under the
     paper's preset (training, evaluation and model sections)."""
     paper = PROTOCOL_CONFIGS["paper"]
-    return {section: paper[section] for section in ("training", "evaluation", "model")}
+    return {
+        "training": result_training_params(paper),
+        "evaluation": paper["evaluation"],
+        "model": paper["model"],
+    }
 
 
 def all_outputs():

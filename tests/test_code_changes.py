@@ -168,7 +168,8 @@ def test_a_metrics_change_reruns_evaluation_and_tables_only(code, run):
 
 def test_a_rule_without_the_code_digest_is_refused(code, run):
     """A rule added later (here a paper_notes rule) that runs a script without the code param
-    stops the workflow before any job, naming the rule; with it, the workflow plans."""
+    stops the workflow before any job, naming the rule (every other run of the suite plans with
+    the check passing for every rule of the workflow)."""
     rule = """
 
 rule paper_notes:
@@ -189,12 +190,6 @@ rule paper_notes:
     out = dry_run(code, run, "-n", "all", check=False)
     assert "every rule with a script needs the param code=code_digest(<its script>)" in out
     assert "paper_notes (script paper_notes.py, code digest of None)" in out
-    rules.write_text(rules.read_text().replace(
-        "    script:\n        \"../scripts/paper_notes.py\"",
-        "    params:\n        code=code_digest(\"paper_notes\"),\n"
-        "    script:\n        \"../scripts/paper_notes.py\"",
-    ))  # fmt: skip
-    assert "Nothing to be done" in dry_run(code, run, "-n", "all")
 
 
 def _recorded_outputs(workdir: Path) -> dict[Path, str]:
@@ -217,12 +212,6 @@ def test_outputs_of_a_run_before_provenance_are_rerun(demo_run, tmp_path):
         record = json.loads(path.read_text())
         record["params"] = [p for p in record["params"] if not p.startswith("'sha256:")]
         path.write_text(json.dumps(record))
-    out = dry_run(REPO, old)
-    jobs = job_table(out)
-    assert jobs["train_fold"] == sum(N_FOLDS.values()) * len(RULES)
-    assert (
-        jobs["demo_corpus"] == jobs["label_tables"] == jobs["evaluate_corpus"] == len(TINY_CORPORA)
-    )
     rows = [line.split("\t") for line in dry_run(REPO, old, "--summary").splitlines()]
     rows = [row for row in rows[1:] if len(row) == 6 and row[0] != "output_file"]
     # the eGeMAPS shards are planned once the audio check (a checkpoint) has run again, and

@@ -23,7 +23,7 @@ from serrules.evaluation.bootstrap import (
 from serrules.evaluation.metrics import SystemScores
 from serrules.labels.aggregation import vote_distribution
 
-# 200 resamples: each toolkit comparison runs scikit-learn once per resample (1000 took 53 s)
+# 200 resamples: each toolkit comparison runs scikit-learn once per resample (slow)
 N_BOOTSTRAP = 200
 
 

@@ -88,8 +88,7 @@ def resampled_length(n_samples: int, rate_in: int, rate_out: int) -> int:
 #: study authors' code; the samples equal librosa.load's exactly. Decoding calls libsndfile
 #: directly (librosa.load does too, but falls back to audioread for files libsndfile rejects,
 #: which would hide corrupt files, and cannot decode past a crop for the resampler's reach).
-#: benchmarks/bench_audio_decode.py, one core, 6 s files: 16 kHz ~1,700 files/s (librosa.load
-#: ~1,530); 44.1 -> 16 kHz ~330 files/s (librosa.load ~350; scipy resample_poly ~150).
+#: As fast as librosa.load, faster than scipy's resample_poly (docs/benchmarks.md).
 RESAMPLE_TYPE = "soxr_hq"
 
 

@@ -49,9 +49,7 @@ def _collect(
 ) -> None:
     """``found[relative path] = row(relative path, stat)`` for each file under ``directory``
     matching the pattern ``parts``. One loop per directory, the row made while its entry is at
-    hand: at 150,000 files :func:`listing_digest` took 1.41 s this way against 1.53-1.61 s with a
-    generator of (path, stat) pairs formatted afterwards (medians of 9 alternated calls, two
-    rounds, 2026-12-03)."""
+    hand (faster at 150,000 files than formatting (path, stat) pairs afterwards)."""
     head, rest = parts[0], parts[1:]
     if head == "**":  # zero or more folders, as pathlib's glob (symbolic links not followed)
         if rest:

@@ -23,9 +23,9 @@ from serrules.training.model_names import MODELS, TrainNeeds, model_spec
 #: each figure is explained).
 TRAIN_NEEDS: dict[str, TrainNeeds] = {name: spec.needs for name, spec in MODELS.items()}
 
-#: eGeMAPS extraction speed assumed per core when sizing the job's time: the low end of the
-#: measured 18-25 utterances/s (3 s utterances, benchmarks/bench_egemaps.py) with a margin for
-#: longer utterances (the crop is ``training.max_seconds``) and slower cluster cores.
+#: eGeMAPS extraction speed assumed per core when sizing the job's time: well below the measured
+#: speed on 3 s utterances (docs/benchmarks.md, benchmarks/bench_egemaps.py), a margin for longer
+#: utterances (the crop is ``training.max_seconds``) and slower cluster cores.
 EGEMAPS_UTTERANCES_PER_CORE_S = 8.0
 #: Threads of one eGeMAPS shard job (one worker process per thread; see serrules.audio.features):
 #: one, so that ``--cores N`` or a cluster runs N shards at once.

@@ -83,7 +83,7 @@ BASE_NEEDS = TrainNeeds(gpus=1, threads=8, mem_mb=8000, runtime_min=720)
 #: audio-decoding DataLoader workers, 16 GB host memory (the 166M-parameter model, its AdamW state
 #: and the best-epoch copy are ~3 GB in float32; 8 workers with batches of 32 x 12 s audio a few GB
 #: more), 12 h (a longer job is retried and resumes from its last epoch checkpoint). egemaps-mlp:
-#: an 88-input MLP trains at ~5,000 utterances/s on one core (benchmarks/bench_training.py), so
+#: an 88-input MLP trains thousands of utterances per second on one core (docs/benchmarks.md), so
 #: one thread (which also keeps its results independent of the thread count), no GPU.
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec

@@ -20,8 +20,8 @@ from serrules.base.config import validate_section
 from serrules.training.model_names import EGEMAPS_NAME, MODEL_NAMES, WAV2VEC2_NAME, model_spec
 
 #: The model classes, imported on first use (PEP 562): the wav2vec2 module imports transformers,
-#: ~3.3 s of a training job's ~5.5 s of imports (``python -X importtime``), which a job that
-#: trains the eGeMAPS MLP never needs.
+#: most of a training job's import time (``python -X importtime``), which a job that trains the
+#: eGeMAPS MLP never needs.
 _LAZY = {
     "ClassificationHead": "serrules.training.models.head",
     "EgemapsMLP": "serrules.training.models.egemaps_mlp",

@@ -6,7 +6,7 @@
 * ``sf+resample_poly``: libsndfile decode + scipy's polyphase ``resample_poly`` (the pipeline's
   earlier resampler).
 
-Usage: ``taskset -c 0 python benchmarks/bench_audio_decode.py --n 200`` (one core). Synthetic
+Usage: ``python benchmarks/bench_audio_decode.py --n 200 --one-core``. Synthetic
 6 s files at 16 kHz (IEMOCAP, MSP-PODCAST, CREMA-D: no resampling) and 44.1 kHz (MSP-IMPROV's
 rate), cropped to 12 s (i.e. whole) as in training. Also prints the largest sample difference
 between load_audio and librosa.load.
@@ -15,6 +15,7 @@ between load_audio and librosa.load.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import librosa
 import numpy as np
 import soundfile as sf
+from benchmark_row import pin_to_one_core, print_row
 from scipy.signal import resample_poly
 
 from serrules.audio.loading import load_audio
@@ -39,7 +41,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="files per rate")
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--max-seconds", type=float, default=12.0)
+    parser.add_argument("--one-core", action="store_true", help="run on the first CPU only")
     args = parser.parse_args()
+    if args.one_core:
+        pin_to_one_core()
+    results = []
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         for rate in (16000, 44100):
@@ -61,6 +67,16 @@ def main() -> None:
                 f"librosa.load {theirs:.0f} files/s, sf+resample_poly {poly:.0f} files/s; "
                 f"max |load_audio - librosa.load| {diff:.1e} (librosa {librosa.__version__})"
             )
+            results.append(
+                f"{rate / 1000:g} kHz: `load_audio` {ours:.0f} files/s, `librosa.load` "
+                f"{theirs:.0f}, scipy `resample_poly` {poly:.0f}; largest sample difference "
+                f"`load_audio` vs `librosa.load` {diff:.1e}"
+            )
+    print_row(
+        f"decode + resample to 16 kHz, {args.seconds:g} s files, "
+        + ("one core" if args.one_core else f"{len(os.sched_getaffinity(0))} cores"),
+        "; ".join(results),
+    )
 
 
 def _sf_resample_poly(path: Path, rate: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Audio index and eGeMAPS extraction speed on synthetic 3 s utterances.
 
-Usage: ``taskset -c 0 python benchmarks/bench_egemaps.py --n 300 --rate 16000`` (one core);
+Usage: ``python benchmarks/bench_egemaps.py --n 300 --one-core`` (one core);
 ``python benchmarks/bench_egemaps.py --n 300 --workers 1 2`` (speed-up per core: one extraction
 process per core, as the ``egemaps_features`` job runs with its threads).
 Prints files/s of the audio index, utterances/s of eGeMAPS extraction (reading and resampling
@@ -10,6 +10,7 @@ included) per worker count and the time of a cached rerun.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
+from benchmark_row import pin_to_one_core, print_row
 
 from serrules.audio.features import write_egemaps
 from serrules.audio.loading import write_audio_index
@@ -28,7 +30,11 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=16000, help="sample rate of the files")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each utterance")
     parser.add_argument("--workers", type=int, nargs="+", default=[1], help="process counts")
+    parser.add_argument("--one-core", action="store_true", help="run on the first CPU only")
     args = parser.parse_args()
+    if args.one_core:
+        pin_to_one_core()
+    results = []
 
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -52,6 +58,7 @@ def main() -> None:
             f"{args.n} utterances of {args.seconds:g} s at {args.rate} Hz: "
             f"audio index {args.n / (t1 - t0):.0f} files/s"
         )
+        results.append(f"audio index {args.n / (t1 - t0):,.0f} files/s")
         base = None
         for workers in args.workers:
             out = d / f"eg{workers}.parquet"
@@ -66,6 +73,12 @@ def main() -> None:
                 f"eGeMAPS, {workers} worker(s): {rate:.1f} utt/s "
                 f"(x{rate / base:.2f} of {args.workers[0]} worker(s)), cached rerun {t4 - t3:.2f} s"
             )
+            results.append(f"eGeMAPS with {workers} process(es) {rate:.1f} utterances/s")
+    cores = "one core" if args.one_core else f"{len(os.sched_getaffinity(0))} cores"
+    print_row(
+        f"audio index and eGeMAPS extraction, {args.n} utterances of {args.seconds:g} s, {cores}",
+        "; ".join(results),
+    )
 
 
 if __name__ == "__main__":

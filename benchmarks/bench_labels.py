@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from benchmark_row import print_row
 
 PRIMARY = ("Angry", "Sad", "Happy", "Surprise", "Fear", "Disgust", "Contempt", "Neutral")
 PRIOR = np.array([0.08, 0.09, 0.20, 0.05, 0.02, 0.03, 0.04, 0.49])
@@ -183,7 +184,16 @@ def main() -> None:
         if args.no_write:
             cmd.append("--no-write")
         out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-        report(json.loads(out.stdout.strip().splitlines()[-1]))
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        report(figures)
+        print_row(
+            f"parse + aggregate an MSP-PODCAST-layout release ({args.utterances:,} clips, "
+            f"{args.lines:,} rater lines)",
+            f"{figures['total_s']:.1f} s (parse {figures['parse_s']:.1f} s, label tables "
+            f"{figures['build_s']:.1f} s"
+            + (f", write {figures['write_s']:.1f} s" if figures["write_s"] is not None else "")
+            + f"), peak RSS {figures['peak_rss_mb']:,.0f} MB",
+        )
     finally:
         if tmp is not None and not args.keep:
             import shutil

@@ -35,7 +35,6 @@ on the machine's load: the ``uptime`` load averages are printed with them.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -51,6 +50,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 from bench_labels import generate as generate_labels  # noqa: E402
+from benchmark_row import print_row  # noqa: E402
 
 CORPUS = "podcast"
 RATER_LINES_PER_CLIP = 974_918 / 150_000  # MSP-PODCAST 1.11-sized release
@@ -137,11 +137,9 @@ def job_benchmark(workdir: Path, rel: str) -> dict:
 
 
 def load() -> str:
-    return (
-        Path("/proc/loadavg").read_text().split(" ")[:3].__str__()
-        if os.path.exists("/proc/loadavg")
-        else "n/a"
-    )
+    """The 1, 5 and 15 minute load averages, as ``1.60 2.20 1.79``."""
+    path = Path("/proc/loadavg")
+    return " ".join(path.read_text().split()[:3]) if path.exists() else "n/a"
 
 
 def score_system(workdir: Path) -> dict:
@@ -347,6 +345,22 @@ def print_table(f: dict) -> None:
         print(row("`snakemake -n all`, eGeMAPS built", f["plan_all_built"]))
 
 
+def summary(f: dict) -> str:
+    """The row's result: the medians of planning, no-op and start-up, and the stages run."""
+    parts = [
+        f"`snakemake -n all` {f['plan_built']['wall_s']:.1f} s once the audio index is built "
+        f"(the demo {f['plan_demo']['wall_s']:.1f} s, `snakemake --version` "
+        f"{f['version']['wall_s']:.1f} s), no-op rerun {f['noop']['wall_s']:.1f} s, medians of "
+        f"{len(f['version']['walls'])}"
+    ]
+    for key, name in (("label_tables", "label stage"), ("audio_index", "audio check")):
+        if key in f and "job_s" in f[key]:
+            parts.append(f"{name} {f[key]['job_s']:.1f} s, {f[key]['job_peak_mb']:,.0f} MB")
+    if "score" in f:
+        parts.append(f"`serrules score` {f['score']['wall_s']:.1f} s")
+    return "; ".join(parts) + " (per stage: docs/scale.md)"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clips", type=int, default=10_000)
@@ -372,6 +386,12 @@ def main() -> None:
         run_stages(args, workdir, figures)
         figures["load_end"] = load()
         print_table(figures)
+        print_row(
+            f"a {args.clips:,}-clip MSP-PODCAST-layout release: "
+            + ("planning" if args.planning_only else "planning, label stage, audio check, ...")
+            + f" (load averages {figures['load_start']} at start)",
+            summary(figures),
+        )
     finally:
         if args.root is None and not args.keep:
             shutil.rmtree(top, ignore_errors=True)

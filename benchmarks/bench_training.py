@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 import torch
+from benchmark_row import print_row
 from transformers import Wav2Vec2Model
 
 from serrules.base.config import schema_defaults
@@ -214,6 +215,15 @@ def main(argv: list[str] | None = None) -> None:
     print(table.to_markdown(index=False))
     if args.out:
         table.to_csv(args.out, index=False)
+    print_row(
+        f"training throughput on {name} ({torch.get_num_threads()} threads): "
+        + ", ".join(dict.fromkeys(table["model"])),
+        "; ".join(
+            f"{r.model} {r.precision} {r.batching} batch {r.batch_size}: {r.utterances_per_s:,} "
+            f"utterances/s" + (f", padding {r.padding_share:.1%}" if r.padding_share else "")
+            for r in table.itertuples()
+        ),
+    )
 
 
 if __name__ == "__main__":

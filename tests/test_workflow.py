@@ -29,6 +29,7 @@ from demo_workflow import (
 )
 
 from serrules.base.classes import RULES
+from serrules.corpora.formats import corpus_format
 
 pytestmark = pytest.mark.e2e
 
@@ -306,8 +307,9 @@ def test_slurm_profile_requests_follow_the_model(tmp_path, model, gpu, mem_mb, r
     )
     blocks = proc.stdout.split("\n\n")
     train = [b for b in blocks if "rule train_fold:" in b]
-    # 3 train rules x folds: IEMOCAP 5, podcast 1, the ratings-table corpus 1 (its split)
-    assert len(train) == 3 * (5 + 1 + 1)
+    # 3 train rules x the folds of each corpus (IEMOCAP 5, the podcast and the ratings table 1)
+    folds = [corpus_format(entry).folds.n_folds for entry in TINY_CORPORA.values()]
+    assert folds == [5, 1, 1] and len(train) == 3 * sum(folds)
     for block in train:
         assert f"mem_mb={mem_mb}," in block and f"runtime={runtime}" in block, block
         assert ("gpu=1" in block) is bool(gpu), block

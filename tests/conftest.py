@@ -9,9 +9,7 @@ A run is read-only for its users: a test that changes files works on a copy (``c
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,29 +22,12 @@ from filelock import FileLock
 SHARED_RUNS = frozenset({"demo_run", "authors_run", "w2v_reference"})
 
 
-def _slurm_tests_run(config) -> bool:
-    """Whether this session may submit to SLURM: a SLURM client is installed and ``-m`` does not
-    deselect the ``slurm`` tests."""
-    return shutil.which("sinfo") is not None and "not slurm" not in (config.option.markexpr or "")
-
-
-def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto``: one worker per core (at most 4), plus one when the SLURM tests run: their
-    worker spends most of the cluster run waiting on the executor's status polls, and without
-    another worker a core idles meanwhile. Each worker first imports the suite (torch,
-    transformers: about 12 s of CPU, README "Tests"), and the end-to-end tests' Snakemake jobs
-    need the cores too."""
-    cores = max(1, min(os.cpu_count() or 1, 4))
-    return cores + 1 if _slurm_tests_run(config) else cores
-
-
 #: pytest-xdist's work queue (``--no-loadscope-reorder``: in this order): the ``slurm`` tests (one
-#: group, named by their module: their cluster run needs no other run until its outputs are
-#: compared), the first test
+#: group: their cluster run needs no other run until its outputs are compared), the first test
 #: that reads a shared run (it builds ``demo_run``, and ``authors_run`` where it reads that), then
-#: every test that reads no shared run, then the tests that read one, once it is built; a group a
-#: module names for itself (e.g. the tests that share a module-scoped copy of a run) stays one
-#: unit of work.
+#: every test that reads no shared run, then the tests that read one, once it is built. So one
+#: worker builds the runs while the others work through the tests that need none, instead of
+#: waiting on the build's lock. A group a module names for itself stays one unit of work.
 BUILD_GROUP = "runs:build"
 
 
@@ -85,34 +66,6 @@ def _shared_folder(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-#: Niceness of the pytest-xdist workers when a shared run is built at the normal priority
-#: (``build_once``): the runs are the session's critical path (most end-to-end tests wait for
-#: them), the tests that need none fill the CPU time the builds leave.
-WORKER_NICENESS = 5
-
-
-def pytest_configure(config):
-    """Each pytest-xdist worker lowers its priority by :data:`WORKER_NICENESS` when it may raise
-    it again for a build (root: CI; elsewhere every process keeps its priority)."""
-    if os.environ.get("PYTEST_XDIST_WORKER") and os.geteuid() == 0:
-        os.nice(WORKER_NICENESS)
-
-
-@contextlib.contextmanager
-def _normal_priority():
-    """This worker (and the processes it starts meanwhile) at the normal priority again, where
-    :func:`pytest_configure` lowered it."""
-    before = os.getpriority(os.PRIO_PROCESS, 0)
-    if before == 0 or os.geteuid() != 0:
-        yield
-        return
-    os.setpriority(os.PRIO_PROCESS, 0, 0)
-    try:
-        yield
-    finally:
-        os.setpriority(os.PRIO_PROCESS, 0, before)
-
-
 def build_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
     """``build(folder)`` run once per session for all workers; a failed build fails every test
     that asks for it, with the first failure's message, instead of being retried."""
@@ -123,8 +76,7 @@ def build_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
             pytest.fail(f"the shared run {name} failed (on another worker):\n{failed.read_text()}")
         if not done.exists():
             try:
-                with _normal_priority():
-                    build(folder)
+                build(folder)
             except BaseException as exc:
                 failed.write_text(f"{type(exc).__name__}: {exc}"[-20000:])
                 raise

@@ -552,15 +552,8 @@ def test_crema_d_as_two_tables_gives_the_native_label_tables(crema_demo, tmp_pat
             root=root,
             outputs={n: out / f"{n}.parquet" for n in _LABEL_STAGE},
         )
-    for name in (
-        "utterances",
-        "labels_MR",
-        "labels_PR",
-        "labels_AR",
-        "folds",
-        "folds_authors",
-        "label_loss",
-    ):
+    # the ratings, whose source lines differ, are compared below
+    for name in (n for n in _LABEL_STAGE if n not in ("ratings", "exclusions")):
         pd.testing.assert_frame_equal(
             pd.read_parquet(paths["tables"] / f"{name}.parquet"),
             pd.read_parquet(paths["native"] / f"{name}.parquet"),

@@ -693,17 +693,7 @@ def audit_markdown(frame: pd.DataFrame, published: Mapping[str, Any]) -> str:
             for check, text in CHECKS.items()
         ]
     )
-    detail = [
-        "id",
-        "source",
-        "what",
-        "printed",
-        "computed",
-        "difference",
-        "tolerance",
-        "verdict",
-        "basis",
-    ]
+    detail = [c for c in AUDIT_COLUMNS if c != "check"]
     parts = [
         "# The paper against itself",
         "",

@@ -233,7 +233,7 @@ def _parse_snakemake(command: Command, args: list[str]) -> None:
 
 #: Run in a subprocess: parse each program's options with its own argparse parser, then stop.
 PARSE_SHIM = r"""
-import argparse, contextlib, importlib, io, json, runpy, sys, traceback
+import argparse, contextlib, importlib, io, json, os, runpy, sys, traceback
 
 class Parsed(BaseException):
     pass
@@ -267,7 +267,13 @@ for job in json.load(sys.stdin):
             elif job["how"] == "module":
                 runpy.run_module(job["target"], run_name="__main__", alter_sys=True)
             else:
-                runpy.run_path(job["target"], run_name="__main__")
+                # `python path/to/script.py` puts the script's folder first on sys.path
+                saved = list(sys.path)
+                sys.path.insert(0, os.path.dirname(os.path.abspath(job["target"])))
+                try:
+                    runpy.run_path(job["target"], run_name="__main__")
+                finally:
+                    sys.path[:] = saved
     except Parsed:
         status = "ok"
     except SystemExit as exc:

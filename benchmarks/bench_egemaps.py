@@ -73,7 +73,8 @@ def main() -> None:
                 f"eGeMAPS, {workers} worker(s): {rate:.1f} utt/s "
                 f"(x{rate / base:.2f} of {args.workers[0]} worker(s)), cached rerun {t4 - t3:.2f} s"
             )
-            results.append(f"eGeMAPS with {workers} process(es) {rate:.1f} utterances/s")
+            processes = "1 process" if workers == 1 else f"{workers} processes"
+            results.append(f"eGeMAPS with {processes} {rate:.1f} utterances/s")
     cores = "one core" if args.one_core else f"{len(os.sched_getaffinity(0))} cores"
     print_row(
         f"audio index and eGeMAPS extraction, {args.n} utterances of {args.seconds:g} s, {cores}",

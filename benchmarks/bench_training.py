@@ -219,8 +219,9 @@ def main(argv: list[str] | None = None) -> None:
         f"training throughput on {name} ({torch.get_num_threads()} threads): "
         + ", ".join(dict.fromkeys(table["model"])),
         "; ".join(
-            f"{r.model} {r.precision} {r.batching} batch {r.batch_size}: {r.utterances_per_s:,} "
-            f"utterances/s" + (f", padding {r.padding_share:.1%}" if r.padding_share else "")
+            f"{r.model} {r.precision} {r.batching} batch {r.batch_size}: "
+            f"{r.utterances_per_s:,.{0 if r.utterances_per_s >= 100 else 2}f} utterances/s"
+            + (f", padding {r.padding_share:.1%}" if r.padding_share else "")
             for r in table.itertuples()
         ),
     )

@@ -66,10 +66,11 @@ def pin_to_one_core() -> None:
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
-def print_row(what: str, result: str) -> None:
-    """Print the docs/benchmarks.md row of this run (its number column left to the page)."""
+def print_row(what: str, result: str, typed: str | None = None) -> None:
+    """Print the docs/benchmarks.md row of this run; ``typed`` is the command a user types where
+    it is not this process's own (a wrapper script)."""
     today = datetime.date.today().isoformat()
-    print(f"\nrow: | {what} | `{command()}` | {result} | {machine()} | {today} |")
+    print(f"\nrow: | {what} | `{typed or command()}` | {result} | {machine()} | {today} |")
 
 
 __all__ = ["command", "machine", "pin_to_one_core", "print_row"]

@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -450,6 +451,27 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def row(result: dict) -> tuple[str, str]:
+    """What the check measured and its result, for the benchmarks page."""
+    if result["branch"] == "cpu":
+        step, params = result["step"], result["parameters"]
+        return (
+            "GPU check, CPU branch: one training step of the full-size pruned model",
+            f"forward + backward of {step['batch']}: {step['seconds']} s; parameters "
+            f"{params['counted']:,} (documented {params['documented']:,}); peak RSS "
+            f"{result['peak_rss_mib']:.0f} MiB; wall time {result['wall_s']} s",
+        )
+    rates = "; ".join(
+        f"{r['precision']} {r['batching']}: {r['train_utt_per_s']} utterances/s"
+        for r in result["throughput"]
+    )
+    cost = result["study_cost"]
+    return (
+        "GPU check: training throughput of the full-size pruned model, study cost",
+        f"{rates}; the study's {cost['fold_runs']} fold-runs: {cost['gpu_hours']} GPU-hours",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outdir", type=Path, help="folder for gpu_check.json and gpu_check.md")
@@ -480,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.outdir / "gpu_check.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.outdir / "gpu_check.md").write_text(markdown(result))
     print(markdown(result))
+    from benchmark_row import print_row  # beside this script; tests load the module without it
+
+    print_row(*row(result), typed=shlex.join(["bash", "benchmarks/gpu_check.sh", str(args.outdir)]))
     return 0
 
 

@@ -65,6 +65,23 @@ def test_throughput_rows_of_the_three_combinations_on_a_tiny_model():
         assert 0 <= row["padding_share"] < 1
 
 
+def test_the_gpu_branch_row_names_each_combination_and_the_study_cost():
+    result = {
+        "branch": "gpu",
+        "throughput": [
+            {"precision": "fp32", "batching": "random", "train_utt_per_s": 40.5},
+            {"precision": "bf16", "batching": "bucketed", "train_utt_per_s": 90.1},
+        ],
+        "study_cost": {"fold_runs": 39, "gpu_hours": 51.2},
+    }
+    what, figures = _module().row(result)
+    assert what.startswith("GPU check: training throughput")
+    assert figures == (
+        "fp32 random: 40.5 utterances/s; bf16 bucketed: 90.1 utterances/s; "
+        "the study's 39 fold-runs: 51.2 GPU-hours"
+    )
+
+
 def test_documented_parameter_count_is_the_docs_figure():
     # docs/training.md's parameter table is where the figure is documented
     docs = (REPO / "docs" / "training.md").read_text()
@@ -92,3 +109,8 @@ def test_cpu_branch_writes_its_figures_and_exits_0(tmp_path):
     assert result["peak_rss_mib"] > 1300
     md = (tmp_path / "out" / "gpu_check.md").read_text()
     assert "166,387,332 / 166,387,332" in md and "Branch: **cpu**" in md
+    row = (
+        "row: | GPU check, CPU branch: one training step of the full-size pruned model | "
+        f"`bash benchmarks/gpu_check.sh {tmp_path / 'out'}` |"
+    )
+    assert row in proc.stdout and "parameters 166,387,332 (documented 166,387,332)" in proc.stdout

@@ -13,8 +13,9 @@ votes, repeated workers, the 1.11 split shares) and one 0.3-1.0 s 16 kHz PCM_16 
 call:
 
 * planning ``snakemake -n all`` before anything is built and once the audio index exists;
-* the label stage (``label_tables``) and the audio check (``audio_index``): wall time of the
-  Snakemake call, and the job's own seconds and peak RSS from its ``benchmark:`` file;
+* the label stage (``label_tables``, then ``majority_labels``) and the audio check
+  (``audio_index``): wall time of the Snakemake call, and the job's own seconds and peak RSS from
+  its ``benchmark:`` file;
 * once the audio index exists, ``--repeat`` times in turn (default 5; the median is printed with
   the range): planning, the no-op rerun (``snakemake --cores 2`` of the audio index: "Nothing to
   be done"), the planning of the demo (the shipped config, in its own folder) and ``snakemake
@@ -201,6 +202,7 @@ def label_and_audio(workdir: Path, figures: dict) -> None:
     res = f"results/{CORPUS}"
     figures["label_tables"] = snakemake(workdir, "--cores", "2", f"{res}/labels_AR.parquet")
     figures["label_tables"].update(job_benchmark(workdir, f"label_tables/{CORPUS}.tsv"))
+    figures["majority_labels"] = snakemake(workdir, "--cores", "2", f"{res}/labels_MR.parquet")
     figures["audio_index"] = snakemake(workdir, "--cores", "2", f"{res}/audio_index.parquet")
     figures["audio_index"].update(job_benchmark(workdir, f"audio_index/{CORPUS}.tsv"))
 
@@ -300,6 +302,7 @@ def print_table(f: dict) -> None:
     print("| --- | --- | --- | --- | --- |")
     print(row("`snakemake -n all`, nothing built", f["plan_fresh"]))
     print(row("label stage (`label_tables`)", f["label_tables"]))
+    print(row("MR labels and label loss (`majority_labels`)", f["majority_labels"]))
     print(row("`audio_index`", f["audio_index"]))
     ratio = f["plan_built"]["wall_s"] / f["plan_demo"]["wall_s"]
     print(row("`snakemake -n all`, audio index built", f["plan_built"], f"{ratio:.2f}x the demo's"))

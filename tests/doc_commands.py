@@ -298,11 +298,31 @@ def classify(command: Command) -> None:
         )
 
 
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def table_commands(path: Path) -> list[tuple[int, str]]:
+    """``(line, command)`` of the `code` cells of every table column headed ``command``."""
+    out, column = [], None
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.lstrip().startswith("|"):
+            column = None
+            continue
+        cells = _cells(line)
+        if column is None:
+            column = cells.index("command") if "command" in cells else -1
+        elif column >= 0 and len(cells) > column and set(cells[column]) - set("-: "):
+            out += [(n, code) for code in re.findall(r"`([^`]+)`", cells[column])]
+    return out
+
+
 def doc_commands(paths: list[Path] | None = None) -> tuple[list[Command], list[str]]:
-    """Every simple command of the shell blocks of the docs (not-run blocks excluded), and the
-    fence problems found on the way."""
+    """Every simple command of the shell blocks of the docs (not-run blocks excluded) and of
+    their tables' ``command`` columns, in file order, and the fence problems found on the way."""
     commands, problems = [], []
     for path in paths or doc_files():
+        found = [(line, text, None) for line, text in table_commands(path)]
         for fence in fences(path):
             problem = fence_problems(fence)
             if problem:
@@ -310,17 +330,14 @@ def doc_commands(paths: list[Path] | None = None) -> tuple[list[Command], list[s
                 continue
             if fence.language not in SHELL_FENCES or fence.not_run_reason is not None:
                 continue
-            for offset, text, heredoc in block_commands(fence):
-                for index, simple in enumerate(split_simple(text)):
-                    command = Command(
-                        path,
-                        fence.line + 1 + offset,
-                        simple,
-                        index=index,
-                        heredoc=heredoc if "\n" in simple else None,
-                    )
-                    classify(command)
-                    commands.append(command)
+            found += [(fence.line + 1 + k, t, h) for k, t, h in block_commands(fence)]
+        for line, text, heredoc in sorted(found, key=lambda item: item[0]):
+            for index, simple in enumerate(split_simple(text)):
+                command = Command(
+                    path, line, simple, index=index, heredoc=heredoc if "\n" in simple else None
+                )
+                classify(command)
+                commands.append(command)
     return commands, problems
 
 

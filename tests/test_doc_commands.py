@@ -141,6 +141,14 @@ snakemake --cores 2 all
 ```text
 snakemake --this-is-output
 ```
+
+| name | command | result |
+| --- | --- | --- |
+| demo | `time snakemake --cores 2 all` | 5 min |
+
+| subcommand | what it does |
+| --- | --- |
+| `serrules show` | not a command to run |
 """
 
 
@@ -156,6 +164,7 @@ def test_extraction_reads_blocks_as_a_reader_would(tmp_path):
         ("sample.md:5", "python-heredoc", ["python", "-"]),
         ("sample.md:10", None, ["frobnicate", "--now"]),
         ("sample.md:14", "serrules", ["serrules", "show", "results/iemocap/labels_AR.parquet"]),
+        ("sample.md:33", "snakemake", ["snakemake", "--cores", "2", "all"]),
     ]
     heredoc = commands[3]
     assert heredoc.heredoc == 'x = 1\nif x:\n    print("  # not a comment")\n'

@@ -91,6 +91,32 @@ def _rounds_to(value: float, printed: str) -> bool:
 # --------------------------------------------------------------------------- Tables 4-6
 
 
+def _mean_row(check: str, id_: str, source: str, what: str, printed: str, values: list) -> dict:
+    """A printed number against the mean of the printed ``values``, to the printed rounding: the
+    mean of their half widths plus the printed number's own."""
+    mean = float(np.mean([float(v) for v in values]))
+    tolerance = rounding_half_width(printed) + float(
+        np.mean([rounding_half_width(v) for v in values])
+    )
+    difference, ok = _close(printed, mean, tolerance)
+    basis = f"mean of {', '.join(values)}"
+    if not _rounds_to(mean, printed):
+        places = decimals(printed)
+        basis += f" = {mean:.{places + 2}f}, which rounds to {mean:.{places}f}"
+    return _row(
+        check,
+        id_,
+        source,
+        what,
+        printed,
+        mean,
+        difference=difference,
+        tolerance=tolerance,
+        verdict=_verdict(ok),
+        basis=basis,
+    )
+
+
 def average_column_rows(cells: pd.DataFrame) -> list[dict]:
     """Each printed Average cell (value, low, high) against the mean of its row's three test
     columns (the project's Average, docs/paper_comparison.md)."""
@@ -102,28 +128,14 @@ def average_column_rows(cells: pd.DataFrame) -> list[dict]:
             tests = [by.loc[c, key] for c in TEST_COLUMNS]
             if avg is None or any(t is None for t in tests):
                 continue
-            mean = float(np.mean([float(t) for t in tests]))
-            tolerance = rounding_half_width(avg) + float(
-                np.mean([rounding_half_width(t) for t in tests])
-            )
-            difference, ok = _close(avg, mean, tolerance)
-            basis = f"mean of {', '.join(tests)}"
-            if not _rounds_to(mean, avg):
-                basis += (
-                    f" = {mean:.{decimals(avg) + 2}f}, which rounds to {mean:.{decimals(avg)}f}"
-                )
             rows.append(
-                _row(
+                _mean_row(
                     "average_column",
                     f"T{table}/{corpus}/{rule}_train/Average/{key}",
                     f"Table {table}",
                     f"Average {name} = mean of the three test columns' {name}s",
                     avg,
-                    mean,
-                    difference=difference,
-                    tolerance=tolerance,
-                    verdict=_verdict(ok),
-                    basis=basis,
+                    tests,
                 )
             )
     return rows
@@ -322,26 +334,14 @@ def table3_average_rows(published: Mapping[str, Any]) -> list[dict]:
         for measure in ("data_loss", "rating_loss"):
             printed = t3[(AVERAGE, rule, measure)]
             values = [t3[(c, rule, measure)] for c in corpora]
-            mean = float(np.mean([float(v) for v in values]))
-            tolerance = rounding_half_width(printed) + float(
-                np.mean([rounding_half_width(v) for v in values])
-            )
-            difference, ok = _close(printed, mean, tolerance)
-            basis = f"mean of {', '.join(values)}"
-            if not _rounds_to(mean, printed):
-                basis += f" = {mean:.4f}, which rounds to {mean:.{decimals(printed)}f}"
             rows.append(
-                _row(
+                _mean_row(
                     "table3_average",
                     f"T3/Average/{rule}/{measure}",
                     "Table 3",
                     f"Average row, {rule} {measure.replace('_', ' ')} = mean of the corpus rows",
                     printed,
-                    mean,
-                    difference=difference,
-                    tolerance=tolerance,
-                    verdict=_verdict(ok),
-                    basis=basis,
+                    values,
                 )
             )
     return rows

@@ -298,7 +298,8 @@ def classify(command: Command) -> None:
         )
 
 
-def _cells(line: str) -> list[str]:
+def table_cells(line: str) -> list[str]:
+    """The cells of a Markdown table line, stripped."""
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
@@ -309,7 +310,7 @@ def table_commands(path: Path) -> list[tuple[int, str]]:
         if not line.lstrip().startswith("|"):
             column = None
             continue
-        cells = _cells(line)
+        cells = table_cells(line)
         if column is None:
             column = cells.index("command") if "command" in cells else -1
         elif column >= 0 and len(cells) > column and set(cells[column]) - set("-: "):

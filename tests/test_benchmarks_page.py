@@ -5,30 +5,25 @@ name, and the README carries no date (its figures link to the page)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+from doc_commands import REPO, doc_files, table_cells
 from test_comments import FORBIDDEN
 
-REPO = Path(__file__).resolve().parents[1]
 PAGE = REPO / "docs" / "benchmarks.md"
 HEADER = ["benchmark", "what", "command", "result", "machine", "date"]
 #: a link to a row: ([benchmarks.md](benchmarks.md), "row name"), possibly across a line break
 ROW_LINK = re.compile(r"\(\[(?:docs/)?benchmarks\.md\]\((?:docs/)?benchmarks\.md\),\s+\"([^\"]+)\"")
 
 
-def _cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.strip().strip("|").split("|")]
-
-
 def benchmark_rows() -> list[list[str]]:
     """The rows of the page's table of benchmarks (the table headed by HEADER)."""
     lines = PAGE.read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if _cells(line) == HEADER)
+    start = next(i for i, line in enumerate(lines) if table_cells(line) == HEADER)
     rows = []
     for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
-        rows.append(_cells(line))
+        rows.append(table_cells(line))
     return rows
 
 
@@ -49,7 +44,7 @@ def test_every_row_says_what_how_result_machine_and_date():
 def test_each_link_to_a_row_names_one():
     names = {row[0] for row in benchmark_rows()}
     links = []
-    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+    for path in doc_files():
         text = " ".join(path.read_text().split())  # a link may break across lines
         links += [(path.name, name) for name in ROW_LINK.findall(text)]
     assert len(links) >= 10
